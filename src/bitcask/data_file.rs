@@ -1,0 +1,333 @@
+//! One data file: a file header followed by records, appended to while the
+//! file is active and never changed once it is not. Immutable files are
+//! read through a memory map made on first use; the active file through
+//! positioned reads.
+//!
+//! This module also owns the scan that replays a file's records and tells a
+//! torn tail (the trace of an interrupted, unacknowledged write) from
+//! corruption.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use memmap2::Mmap;
+
+use crate::error::{CorruptKind, Error, Result};
+use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
+use crate::format::record::{self, Decoded, Record};
+use crate::fs;
+use crate::mmap;
+
+/// Identifies a data file and orders it among the others: a later id holds
+/// newer records. The high 48 bits are the file's generation; the low 16
+/// bits number the outputs of a merge, which slot in after the generation
+/// they replace and before the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u64);
+
+const MINOR_BITS: u32 = 16;
+const DATA_SUFFIX: &str = ".data";
+
+impl FileId {
+    /// The id of a store's first data file.
+    pub const FIRST: FileId = FileId(1 << MINOR_BITS);
+
+    /// The id a new active file gets after this one.
+    pub fn next_generation(self) -> FileId {
+        FileId(((self.0 >> MINOR_BITS) + 1) << MINOR_BITS)
+    }
+
+    /// The file's name: `GGGGGGGGGG-MMMMM.data`.
+    pub fn file_name(self) -> String {
+        format!(
+            "{:010}-{:05}{DATA_SUFFIX}",
+            self.0 >> MINOR_BITS,
+            self.0 & ((1 << MINOR_BITS) - 1)
+        )
+    }
+
+    /// Parses a data file's name; `None` for any other file.
+    pub fn parse(name: &str) -> Option<FileId> {
+        let stem = name.strip_suffix(DATA_SUFFIX)?;
+        let (generation, minor) = stem.split_once('-')?;
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(generation) || !all_digits(minor) {
+            return None;
+        }
+        let generation: u64 = generation.parse().ok()?;
+        let minor: u64 = minor.parse().ok()?;
+        if generation >= 1 << (64 - MINOR_BITS) || minor >= 1 << MINOR_BITS {
+            return None;
+        }
+        Some(FileId(generation << MINOR_BITS | minor))
+    }
+}
+
+/// An open data file.
+#[derive(Debug)]
+pub struct DataFile {
+    id: FileId,
+    path: PathBuf,
+    file: File,
+    /// Bytes of the file that hold valid records (a torn tail ignored by a
+    /// reader lies beyond it).
+    len: u64,
+    /// Whether reads go through the map (immutable files) or `pread` (the active file).
+    mapped: bool,
+    map: OnceLock<Mmap>,
+}
+
+/// How a scan of a file ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanEnd {
+    /// End of the last valid record.
+    pub valid_len: u64,
+    /// A torn tail found after it: (offset, length).
+    pub torn: Option<(u64, u64)>,
+}
+
+impl DataFile {
+    /// Creates a new, empty data file durably: header written and synced
+    /// under a temporary name, renamed, directory synced.
+    pub fn create(dir: &Path, id: FileId) -> Result<DataFile> {
+        let path = dir.join(id.file_name());
+        let temp = fs::temp_path_for(&path);
+        if temp.exists() {
+            fs::remove_file(&temp)?;
+        }
+        let file = fs::create_new_private(&temp)?;
+        let header = FileHeader {
+            magic: DATA_MAGIC,
+            version: FORMAT_VERSION,
+            file_id: id.0,
+        };
+        fs::write_all_at(&file, &temp, &header.encode(), 0)?;
+        fs::sync_data(&file, &temp)?;
+        fs::rename(&temp, &path)?;
+        fs::sync_dir(dir)?;
+        Ok(DataFile {
+            id,
+            path,
+            file,
+            len: HEADER_LEN as u64,
+            mapped: false,
+            map: OnceLock::new(),
+        })
+    }
+
+    /// Opens an existing data file; `writable` for the active file of a writer.
+    pub fn open(dir: &Path, id: FileId, writable: bool) -> Result<DataFile> {
+        let path = dir.join(id.file_name());
+        let file = if writable {
+            fs::open_read_write(&path)?
+        } else {
+            fs::open_read(&path)?
+        };
+        let len = fs::file_len(&file, &path)?;
+        Ok(DataFile {
+            id,
+            path,
+            file,
+            len,
+            mapped: !writable,
+            map: OnceLock::new(),
+        })
+    }
+
+    /// The file's id.
+    pub fn id(&self) -> FileId {
+        self.id
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Length of the valid part of the file.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.len <= HEADER_LEN as u64
+    }
+
+    /// Replays the file's records into `apply`, checking the header and
+    /// every record. With `newest`, a bad region with no valid record after
+    /// it is a torn tail, reported in the result; anything else that fails a
+    /// check is `Error::Corrupt`. The valid length is remembered.
+    pub fn scan(&mut self, newest: bool, apply: impl FnMut(u64, &Record<'_>)) -> Result<ScanEnd> {
+        let owned;
+        let bytes: &[u8] = if self.mapped {
+            self.map()?
+        } else {
+            // The active file is read plainly, never mapped: a torn tail
+            // may be truncated right after this scan.
+            let mut buf = vec![0u8; self.len as usize];
+            fs::read_exact_at(&self.file, &self.path, &mut buf, 0)?;
+            owned = buf;
+            &owned
+        };
+        check_header(bytes, self.id, &self.path)?;
+        let end = scan_records(bytes, &self.path, newest, apply)?;
+        self.len = end.valid_len;
+        Ok(end)
+    }
+
+    /// Cuts the file back to its valid length and syncs it (dropping a torn tail).
+    pub fn truncate_to_valid(&mut self) -> Result<()> {
+        debug_assert!(!self.mapped, "a mapped file is never truncated");
+        fs::set_len(&self.file, &self.path, self.len)?;
+        fs::sync_data(&self.file, &self.path)
+    }
+
+    /// Appends encoded records; returns the offset of their first byte.
+    pub fn append(&mut self, bytes: &[u8]) -> Result<u64> {
+        debug_assert!(!self.mapped, "only the active file is appended to");
+        let offset = self.len;
+        fs::write_all_at(&self.file, &self.path, bytes, offset)?;
+        self.len += bytes.len() as u64;
+        Ok(offset)
+    }
+
+    /// Flushes appended records to the disk.
+    pub fn sync(&self) -> Result<()> {
+        fs::sync_data(&self.file, &self.path)
+    }
+
+    /// Marks the file immutable: later reads go through a memory map.
+    pub fn seal(&mut self) {
+        self.mapped = true;
+    }
+
+    /// `len` bytes at `offset`, borrowed from the map or read from the file.
+    pub fn read(&self, offset: u64, len: usize) -> Result<Cow<'_, [u8]>> {
+        let end = offset
+            .checked_add(len as u64)
+            .filter(|end| *end <= self.len);
+        let Some(end) = end else {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset,
+                kind: CorruptKind::Truncated,
+            });
+        };
+        if self.mapped {
+            Ok(Cow::Borrowed(&self.map()?[offset as usize..end as usize]))
+        } else {
+            let mut buf = vec![0u8; len];
+            fs::read_exact_at(&self.file, &self.path, &mut buf, offset)?;
+            Ok(Cow::Owned(buf))
+        }
+    }
+
+    fn map(&self) -> Result<&[u8]> {
+        if let Some(map) = self.map.get() {
+            return Ok(&map[..self.len as usize]);
+        }
+        let map = mmap::map_read_only(&self.file, &self.path)?;
+        if (map.len() as u64) < self.len {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset: map.len() as u64,
+                kind: CorruptKind::Truncated,
+            });
+        }
+        Ok(&self.map.get_or_init(|| map)[..self.len as usize])
+    }
+}
+
+fn check_header(bytes: &[u8], id: FileId, path: &Path) -> Result<()> {
+    let corrupt = |kind| Error::Corrupt {
+        path: path.to_path_buf(),
+        offset: 0,
+        kind,
+    };
+    match FileHeader::decode(bytes, DATA_MAGIC) {
+        Ok(header) if header.file_id == id.0 => Ok(()),
+        Ok(_) => Err(corrupt(CorruptKind::Header)),
+        Err(HeaderError::Short) => Err(corrupt(CorruptKind::Truncated)),
+        Err(HeaderError::Corrupt(kind)) => Err(corrupt(kind)),
+        Err(HeaderError::NewerVersion(v)) => Err(Error::Unsupported(format!(
+            "{} was written by a newer hoard (format {v}); this build reads format {FORMAT_VERSION}",
+            path.display()
+        ))),
+    }
+}
+
+/// Replays the records of a whole data file image (header included).
+///
+/// A record that fails its checks is a torn tail only when `allow_torn_tail`
+/// is set (the newest file) and no valid record starts anywhere after it:
+/// an interrupted append can only damage the end of the newest file, while
+/// a valid record after the damage proves the damage is not at the end.
+pub fn scan_records(
+    bytes: &[u8],
+    path: &Path,
+    allow_torn_tail: bool,
+    mut apply: impl FnMut(u64, &Record<'_>),
+) -> Result<ScanEnd> {
+    let mut offset = HEADER_LEN;
+    while offset < bytes.len() {
+        let kind = match record::decode(&bytes[offset..]) {
+            Decoded::Record(rec, len) => {
+                apply(offset as u64, &rec);
+                offset += len;
+                continue;
+            }
+            Decoded::Incomplete => CorruptKind::Truncated,
+            Decoded::Corrupt(kind) => kind,
+        };
+        if allow_torn_tail && !valid_record_after(bytes, offset + 1) {
+            return Ok(ScanEnd {
+                valid_len: offset as u64,
+                torn: Some((offset as u64, (bytes.len() - offset) as u64)),
+            });
+        }
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            kind,
+        });
+    }
+    Ok(ScanEnd {
+        valid_len: offset as u64,
+        torn: None,
+    })
+}
+
+/// Whether a whole, checked record starts at any offset from `from` on.
+fn valid_record_after(bytes: &[u8], from: usize) -> bool {
+    (from..bytes.len()).any(|at| matches!(record::decode(&bytes[at..]), Decoded::Record(..)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_ids_order_merge_outputs_between_generations() {
+        let first = FileId::FIRST;
+        let merged = FileId(first.0 + 1);
+        assert!(first < merged && merged < first.next_generation());
+        assert_eq!(first.file_name(), "0000000001-00000.data");
+        assert_eq!(merged.file_name(), "0000000001-00001.data");
+        for id in [first, merged, first.next_generation()] {
+            assert_eq!(FileId::parse(&id.file_name()), Some(id));
+        }
+        for bad in [
+            "HOARD",
+            "LOCK",
+            "1.data",
+            "x-00000.data",
+            "0000000001-00000.data.tmp",
+            "-1.data",
+        ] {
+            assert_eq!(FileId::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The command line, declared once with clap's derive API. Help, the man
+//! page and the shell completions are all generated from these definitions.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::parse;
+
+/// hoard: a key-value store in a directory, for scripts and operators.
+///
+/// Each command opens the store, takes its lock, does one thing and exits.
+/// Exit codes: 0 success, 1 not found / condition false, 2 usage error or
+/// invalid input, 3 store busy, 4 corruption detected, 5 any other failure.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hoard",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The store directory
+    #[arg(
+        short = 'd',
+        long = "dir",
+        value_name = "DIR",
+        env = "HOARD_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub dir: PathBuf,
+
+    /// Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)
+    #[arg(long, value_name = "S", default_value = "10", value_parser = parse::lock_timeout, global = true)]
+    pub lock_timeout: std::time::Duration,
+
+    /// Print results as JSON (JSON Lines for streams such as `keys`)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print no warnings or notices on stderr (errors are still printed)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a store
+    Init(InitArgs),
+    /// Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)
+    Put(PutArgs),
+    /// Print the exact bytes of KEY's value (exit 1 if missing)
+    Get(KeyArg),
+    /// Delete keys and print how many existed (exit 1 if none did)
+    Del(DelArgs),
+    /// Exit 0 if KEY exists, 1 if not; prints nothing
+    Exists(KeyArg),
+    /// List keys in bytewise order, one a line
+    Keys(KeysArgs),
+    /// Print KEY's time to live in seconds: -1 if it never expires, -2 (exit 1) if missing
+    Ttl(KeyArg),
+    /// Set or remove KEY's expiry (exit 1 if the key is missing)
+    Expire(ExpireArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
+}
+
+/// Engines selectable at `init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Append-only data files and an in-memory keydir
+    Bitcask,
+    /// The whole data set in RAM, persisted by snapshot and log
+    Memory,
+}
+
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The storage engine
+    #[arg(long, value_enum, default_value_t = EngineArg::Bitcask)]
+    pub engine: EngineArg,
+
+    /// When writes reach the disk: always (before each write is acknowledged), interval:MS, never
+    #[arg(long, value_name = "POLICY", default_value = "always", value_parser = parse::sync_policy)]
+    pub sync: hoardhaven::SyncPolicy,
+
+    /// Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse::size)]
+    pub max_file_size: u64,
+}
+
+/// Arguments of `put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// The key (any bytes)
+    pub key: OsString,
+
+    /// The value; omitted or `-` reads it from stdin, byte for byte
+    pub value: Option<OsString>,
+
+    /// Expire the key after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration_ms)]
+    pub ttl: Option<u64>,
+
+    /// Only write if the key does not exist (exit 1 if it does)
+    #[arg(long)]
+    pub nx: bool,
+}
+
+/// A single key argument.
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// The key (any bytes)
+    pub key: OsString,
+}
+
+/// Arguments of `del`.
+#[derive(Debug, Args)]
+pub struct DelArgs {
+    /// The keys to delete
+    #[arg(required = true)]
+    pub keys: Vec<OsString>,
+}
+
+/// Arguments of `keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// Only keys starting with these bytes
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<OsString>,
+
+    /// At most this many keys
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+}
+
+/// Arguments of `expire`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("how").required(true).args(["duration", "persist"])))]
+pub struct ExpireArgs {
+    /// The key
+    pub key: OsString,
+
+    /// Expire after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)
+    #[arg(value_parser = parse::duration_ms)]
+    pub duration: Option<u64>,
+
+    /// Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)
+    #[arg(long)]
+    pub persist: bool,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,236 @@
+//! The command layer: one function per command. Each parses nothing (clap
+//! did), calls the library, and writes results; it never touches store files
+//! itself. Exit codes are decided in `main`, from `Outcome` and the error.
+
+pub mod args;
+mod output;
+mod parse;
+
+use std::ffi::OsString;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::ffi::OsStringExt;
+
+use anyhow::Result;
+use clap::CommandFactory;
+use hoardhaven::limits::{VALUE_LEN_MAX, check_key, check_value};
+use hoardhaven::{
+    Access, EngineKind, Error, InitOptions, OpenOptions, PutOptions, Store, SystemClock, Ttl,
+};
+use serde_json::{Map, Value as Json, json};
+
+use args::{Cli, Command, EngineArg, Global};
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: not found, or the condition was false.
+    ConditionFalse,
+}
+
+impl Outcome {
+    fn from_bool(ok: bool) -> Outcome {
+        if ok {
+            Outcome::Success
+        } else {
+            Outcome::ConditionFalse
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let global = &cli.global;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let outcome = match cli.command {
+        Command::Init(args) => init(global, args)?,
+        Command::Put(args) => put(global, args)?,
+        Command::Get(args) => get(global, &mut out, args.key)?,
+        Command::Del(args) => del(global, &mut out, args.keys)?,
+        Command::Exists(args) => {
+            let key = bytes(args.key);
+            check_key(&key)?;
+            let store = open(global, Access::Read)?;
+            Outcome::from_bool(store.contains(&key)?)
+        }
+        Command::Keys(args) => keys(global, &mut out, args)?,
+        Command::Ttl(args) => ttl(global, &mut out, args.key)?,
+        Command::Expire(args) => expire(global, args)?,
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
+            Outcome::Success
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            Outcome::Success
+        }
+    };
+    out.flush()?;
+    Ok(outcome)
+}
+
+fn bytes(arg: OsString) -> Vec<u8> {
+    arg.into_vec()
+}
+
+/// Opens the store and reports what opening noticed (a dropped torn tail).
+fn open(global: &Global, access: Access) -> Result<Store> {
+    let options = OpenOptions {
+        lock_timeout: global.lock_timeout,
+        ..OpenOptions::new(access)
+    };
+    let mut store = Store::open(&global.dir, &options)?;
+    for message in store.take_notices() {
+        output::notice(global.quiet, &format!("warning: {message}"));
+    }
+    Ok(store)
+}
+
+fn init(global: &Global, args: args::InitArgs) -> Result<Outcome> {
+    let init = InitOptions {
+        engine: match args.engine {
+            EngineArg::Bitcask => EngineKind::Bitcask,
+            EngineArg::Memory => EngineKind::Memory,
+        },
+        sync: args.sync,
+        max_file_size: args.max_file_size,
+    };
+    if init.engine == EngineKind::Memory {
+        return Err(Error::InvalidInput(
+            "the memory engine is not available in this build yet; use --engine bitcask"
+                .to_string(),
+        )
+        .into());
+    }
+    Store::create(&global.dir, &init, &SystemClock)?;
+    output::notice(
+        global.quiet,
+        &format!(
+            "created a {} store in {}",
+            init.engine,
+            global.dir.display()
+        ),
+    );
+    Ok(Outcome::Success)
+}
+
+fn put(global: &Global, args: args::PutArgs) -> Result<Outcome> {
+    let key = bytes(args.key);
+    check_key(&key)?;
+    let value = match args.value {
+        Some(v) if v != "-" => bytes(v),
+        _ => read_stdin_value(&key)?,
+    };
+    check_value(&key, value.len())?;
+    let mut store = open(global, Access::Write)?;
+    let options = PutOptions {
+        ttl_ms: args.ttl,
+        only_if_absent: args.nx,
+    };
+    let written = store.put(&key, &value, options)?;
+    store.close()?;
+    Ok(Outcome::from_bool(written))
+}
+
+/// Reads a value from stdin, refusing (before anything is written) one over the limit.
+fn read_stdin_value(key: &[u8]) -> Result<Vec<u8>> {
+    let mut value = Vec::new();
+    io::stdin()
+        .lock()
+        .take(VALUE_LEN_MAX as u64 + 1)
+        .read_to_end(&mut value)
+        .map_err(|e| Error::io("read the value from", "stdin", e))?;
+    check_value(key, value.len())?;
+    Ok(value)
+}
+
+fn get(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
+    let key = bytes(key);
+    check_key(&key)?;
+    let store = open(global, Access::Read)?;
+    let Some(value) = store.get(&key)? else {
+        return Ok(Outcome::ConditionFalse);
+    };
+    if global.json {
+        let mut object = Map::new();
+        output::put_bytes(&mut object, "key", &key);
+        output::put_bytes(&mut object, "value", &value.bytes);
+        object.insert("expires_at_ms".to_string(), json!(value.expiry_ms));
+        output::write_json(out, &Json::Object(object))?;
+    } else {
+        out.write_all(&value.bytes)?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Outcome> {
+    let keys: Vec<Vec<u8>> = keys.into_iter().map(bytes).collect();
+    for key in &keys {
+        check_key(key)?;
+    }
+    let mut store = open(global, Access::Write)?;
+    let mut deleted = 0u64;
+    for key in &keys {
+        deleted += u64::from(store.delete(key)?);
+    }
+    store.close()?;
+    if global.json {
+        output::write_json(out, &json!({ "deleted": deleted }))?;
+    } else {
+        writeln!(out, "{deleted}")?;
+    }
+    Ok(Outcome::from_bool(deleted > 0))
+}
+
+fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<Outcome> {
+    let prefix = args.prefix.map(bytes).unwrap_or_default();
+    let store = open(global, Access::Read)?;
+    let separator = if args.null { b'\0' } else { b'\n' };
+    for key in store.keys(&prefix, args.limit)? {
+        if global.json {
+            let mut object = Map::new();
+            output::put_bytes(&mut object, "key", &key);
+            output::write_json(out, &Json::Object(object))?;
+        } else {
+            out.write_all(&key)?;
+            out.write_all(&[separator])?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
+    let key = bytes(key);
+    check_key(&key)?;
+    let store = open(global, Access::Read)?;
+    // Redis TTL: -2 missing, -1 no expiry, else seconds rounded to nearest.
+    let (seconds, ttl_ms, outcome) = match store.ttl(&key)? {
+        None => (-2, -2, Outcome::ConditionFalse),
+        Some(Ttl::Persistent) => (-1, -1, Outcome::Success),
+        Some(Ttl::RemainingMs(ms)) => (((ms + 500) / 1000) as i64, ms as i64, Outcome::Success),
+    };
+    if global.json {
+        let mut object = Map::new();
+        output::put_bytes(&mut object, "key", &key);
+        object.insert("ttl".to_string(), json!(seconds));
+        object.insert("ttl_ms".to_string(), json!(ttl_ms));
+        output::write_json(out, &Json::Object(object))?;
+    } else {
+        writeln!(out, "{seconds}")?;
+    }
+    Ok(outcome)
+}
+
+fn expire(global: &Global, args: args::ExpireArgs) -> Result<Outcome> {
+    let key = bytes(args.key);
+    check_key(&key)?;
+    let mut store = open(global, Access::Write)?;
+    let changed = match args.duration {
+        Some(ttl_ms) if !args.persist => store.expire(&key, ttl_ms)?,
+        _ => store.persist(&key)?,
+    };
+    store.close()?;
+    Ok(Outcome::from_bool(changed))
+}

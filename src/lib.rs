@@ -1,0 +1,35 @@
+//! hoardhaven: the library behind the `hoard` command, a key-value store
+//! whose data is byte strings, kept in a directory under a file lock.
+//!
+//! Open a [`Store`] for reading or writing; it picks the engine recorded in
+//! the store's manifest. Every failure is an [`Error`] whose
+//! [`exit_code`](Error::exit_code) is the one the command line reports.
+//!
+//! ```no_run
+//! use hoardhaven::{Access, OpenOptions, PutOptions, Store};
+//! # fn main() -> hoardhaven::Result<()> {
+//! let mut store = Store::open("data".as_ref(), &OpenOptions::new(Access::Write))?;
+//! store.put(b"greeting", b"hello", PutOptions::default())?;
+//! assert_eq!(store.get(b"greeting")?.unwrap().bytes, b"hello");
+//! store.close()?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod bitcask;
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod format;
+pub mod fs;
+pub mod limits;
+pub mod lock;
+pub mod manifest;
+mod mmap;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{Engine, KeyMeta, Value};
+pub use error::{CorruptKind, Error, Result};
+pub use manifest::{EngineKind, Manifest, SyncPolicy};
+pub use store::{Access, InitOptions, OpenOptions, PutOptions, Store, Ttl};

@@ -1,0 +1,55 @@
+//! Limits on everything the store accepts, in one place, tied together by
+//! compile-time assertions so that they cannot drift apart.
+
+use crate::error::{Error, Result, display_key};
+
+/// Largest key accepted, in bytes (64 KiB).
+pub const KEY_LEN_MAX: usize = 64 * 1024;
+
+/// Largest value accepted, in bytes (512 MiB).
+pub const VALUE_LEN_MAX: usize = 512 * 1024 * 1024;
+
+/// Default size at which the active data file is closed and a new one begun.
+pub const MAX_FILE_SIZE_DEFAULT: u64 = 64 * 1024 * 1024;
+
+/// Smallest `--max-file-size` accepted; smaller files would be mostly header.
+pub const MAX_FILE_SIZE_MIN: u64 = 1024;
+
+/// Largest `--max-file-size` accepted; data files are addressed by u64 offsets
+/// but a file this large is already unwieldy for merge and backup.
+pub const MAX_FILE_SIZE_MAX: u64 = 1 << 40;
+
+/// Default number of seconds a command waits for a busy lock.
+pub const LOCK_TIMEOUT_DEFAULT_S: f64 = 10.0;
+
+// Lengths are stored as u32 on disk: every limit must fit.
+const _: () = assert!(KEY_LEN_MAX <= u32::MAX as usize);
+const _: () = assert!(VALUE_LEN_MAX <= u32::MAX as usize);
+const _: () = assert!(MAX_FILE_SIZE_MIN <= MAX_FILE_SIZE_DEFAULT);
+const _: () = assert!(MAX_FILE_SIZE_DEFAULT <= MAX_FILE_SIZE_MAX);
+
+/// Refuses an empty key or one over `KEY_LEN_MAX`.
+pub fn check_key(key: &[u8]) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::InvalidInput("keys must not be empty".to_string()));
+    }
+    if key.len() > KEY_LEN_MAX {
+        return Err(Error::InvalidInput(format!(
+            "key {} is {} bytes, over the limit of {KEY_LEN_MAX} bytes",
+            display_key(key),
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a value over `VALUE_LEN_MAX`.
+pub fn check_value(key: &[u8], value_len: usize) -> Result<()> {
+    if value_len > VALUE_LEN_MAX {
+        return Err(Error::InvalidInput(format!(
+            "value for key {} is {value_len} bytes, over the limit of {VALUE_LEN_MAX} bytes",
+            display_key(key),
+        )));
+    }
+    Ok(())
+}

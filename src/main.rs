@@ -1,0 +1,44 @@
+//! The `hoard` binary: parse arguments, run the command, and decide the
+//! exit code — in this one place. A closed stdout pipe is a quiet success.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let parsed = match cli::args::Cli::try_parse() {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli::run(parsed) {
+        Ok(cli::Outcome::Success) => ExitCode::SUCCESS,
+        Ok(cli::Outcome::ConditionFalse) => ExitCode::from(1),
+        Err(err) => ExitCode::from(exit_code_for(&err)),
+    }
+}
+
+/// Reports a failed command on stderr and picks its exit code.
+fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        return 0;
+    }
+    eprintln!("hoard: error: {err}");
+    match err.downcast_ref::<hoardhaven::Error>() {
+        Some(e) => e.exit_code(),
+        None => 5,
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

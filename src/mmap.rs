@@ -1,0 +1,30 @@
+//! The only place memory maps are made, and so the only `unsafe` code in
+//! the crate.
+
+use std::fs::File;
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+
+/// Maps a whole file read-only.
+///
+/// The map is only sound while no one truncates or rewrites the mapped
+/// range; see the SAFETY argument below for why hoard's own processes never
+/// do.
+#[allow(unsafe_code)]
+pub fn map_read_only(file: &File, path: &Path) -> Result<Mmap> {
+    // SAFETY: memmap2 requires that the mapped file is not modified or
+    // truncated while the map lives, or reads could see changing bytes or
+    // fault. hoard only maps files under the store's lock: immutable data
+    // files are never written again by any hoard process (merge writes new
+    // files and removes old ones, and removal keeps mapped pages alive), and
+    // a reader maps the newest file only under the shared lock, which
+    // excludes every writer. The only truncation hoard performs (dropping a
+    // torn tail) happens under the exclusive lock, before that file is
+    // mapped by the process doing it. Every record read from the map is
+    // still checked against its CRC, so even a foreign writer breaking this
+    // rule cannot make hoard return damaged bytes as data.
+    unsafe { Mmap::map(file) }.map_err(|e| Error::io("memory-map", path, e))
+}

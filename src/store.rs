@@ -1,0 +1,403 @@
+//! `Store` = a directory + its manifest + its lock + an engine. It is what
+//! the command line (and later the server) uses: it creates stores
+//! atomically, refuses directories that are not stores, takes the right
+//! lock, checks every key and value against the limits before anything is
+//! written, and turns durations into absolute expiry times.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bitcask::{Bitcask, BitcaskOptions};
+use crate::clock::{Clock, SystemClock};
+use crate::engine::{Engine, Value};
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::limits::{LOCK_TIMEOUT_DEFAULT_S, MAX_FILE_SIZE_DEFAULT, check_key, check_value};
+use crate::lock::{LOCK_FILE, LockMode, StoreLock};
+use crate::manifest::{EngineKind, MANIFEST_FILE, Manifest, SyncPolicy};
+
+/// Options chosen when a store is created and recorded in its manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitOptions {
+    /// The engine.
+    pub engine: EngineKind,
+    /// When writes are synced.
+    pub sync: SyncPolicy,
+    /// Size at which a bitcask data file is sealed.
+    pub max_file_size: u64,
+}
+
+impl Default for InitOptions {
+    fn default() -> InitOptions {
+        InitOptions {
+            engine: EngineKind::Bitcask,
+            sync: SyncPolicy::Always,
+            max_file_size: MAX_FILE_SIZE_DEFAULT,
+        }
+    }
+}
+
+/// Read under a shared lock, or write under an exclusive one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Many readers at once; nothing in the store is modified.
+    Read,
+    /// One writer; a missing store is created with default options.
+    Write,
+}
+
+/// How to open a store.
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// Read or write.
+    pub access: Access,
+    /// How long to wait for a busy lock.
+    pub lock_timeout: Duration,
+    /// Where time comes from, for expiry.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl OpenOptions {
+    /// Options for `access` with the default timeout and the system clock.
+    pub fn new(access: Access) -> OpenOptions {
+        OpenOptions {
+            access,
+            lock_timeout: Duration::from_secs_f64(LOCK_TIMEOUT_DEFAULT_S),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// How a put behaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PutOptions {
+    /// Expire the key this many ms from now.
+    pub ttl_ms: Option<u64>,
+    /// Only write if the key is not live (Redis NX).
+    pub only_if_absent: bool,
+}
+
+/// The time to live of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// The key never expires.
+    Persistent,
+    /// The key expires in this many ms.
+    RemainingMs(u64),
+}
+
+/// An open store.
+pub struct Store {
+    dir: PathBuf,
+    manifest: Manifest,
+    access: Access,
+    clock: Arc<dyn Clock>,
+    engine: Option<Box<dyn Engine>>,
+    // Dropped after the engine (fields drop in order), so the lock covers it.
+    _lock: StoreLock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("manifest", &self.manifest)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Creates a new store at `dir`. The directory must be missing or empty;
+    /// an existing store is `Error::AlreadyAStore`, anything else is left alone.
+    pub fn create(dir: &Path, init: &InitOptions, clock: &dyn Clock) -> Result<()> {
+        let manifest = Manifest {
+            sync: init.sync,
+            max_file_size: init.max_file_size,
+            ..Manifest::new(init.engine, clock.now_ms())
+        };
+        manifest.validate()?;
+        match std::fs::symlink_metadata(dir) {
+            Err(e) if e.kind() == ErrorKind::NotFound => create_atomically(dir, &manifest),
+            Err(e) => Err(Error::io("inspect", dir, e)),
+            Ok(_) if dir.join(MANIFEST_FILE).exists() => Err(Error::AlreadyAStore {
+                path: dir.to_path_buf(),
+            }),
+            Ok(meta) if !meta.is_dir() => Err(not_a_store(dir, "it is not a directory")),
+            Ok(_) => {
+                if !fs::list_dir(dir)?.is_empty() {
+                    return Err(not_a_store(
+                        dir,
+                        "it is a non-empty directory without a HOARD manifest; \
+                         hoard only creates stores in missing or empty directories",
+                    ));
+                }
+                // An empty directory the user made: claim it under the lock,
+                // so two racing creators cannot both write a manifest.
+                let _lock = StoreLock::acquire(dir, LockMode::Exclusive, Duration::ZERO)?;
+                if dir.join(MANIFEST_FILE).exists() {
+                    return Err(Error::AlreadyAStore {
+                        path: dir.to_path_buf(),
+                    });
+                }
+                manifest.write(dir)
+            }
+        }
+    }
+
+    /// Opens the store at `dir`. A missing directory is created as a default
+    /// bitcask store for `Access::Write`, and is `Error::NotAStore` for reads.
+    pub fn open(dir: &Path, options: &OpenOptions) -> Result<Store> {
+        match std::fs::metadata(dir) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                if options.access == Access::Read {
+                    return Err(not_a_store(
+                        dir,
+                        "the directory does not exist (create a store with `hoard init` \
+                         or any write command)",
+                    ));
+                }
+                match Store::create(dir, &InitOptions::default(), options.clock.as_ref()) {
+                    Ok(()) | Err(Error::AlreadyAStore { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(Error::io("open", dir, e)),
+            Ok(meta) if !meta.is_dir() => return Err(not_a_store(dir, "it is not a directory")),
+            Ok(_) => {}
+        }
+        if !dir.join(MANIFEST_FILE).exists() {
+            return Err(not_a_store(
+                dir,
+                "it has no HOARD manifest, and hoard never writes to a directory it did \
+                 not create (point --dir at a store, or at a missing directory to create one)",
+            ));
+        }
+        let mode = match options.access {
+            Access::Read => LockMode::Shared,
+            Access::Write => LockMode::Exclusive,
+        };
+        let lock = StoreLock::acquire(dir, mode, options.lock_timeout)?;
+        let manifest = Manifest::read(dir)?;
+        let engine: Box<dyn Engine> = match manifest.engine {
+            EngineKind::Bitcask => Box::new(Bitcask::open(
+                dir,
+                BitcaskOptions {
+                    sync: manifest.sync,
+                    max_file_size: manifest.max_file_size,
+                    writable: options.access == Access::Write,
+                },
+            )?),
+            EngineKind::Memory => {
+                return Err(Error::Unsupported(format!(
+                    "{} uses the memory engine, which this build of hoard does not include yet",
+                    dir.display()
+                )));
+            }
+        };
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            manifest,
+            access: options.access,
+            clock: options.clock.clone(),
+            engine: Some(engine),
+            _lock: lock,
+        })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn engine(&self) -> &dyn Engine {
+        self.engine.as_deref().expect("engine present until close")
+    }
+
+    fn engine_mut(&mut self) -> &mut dyn Engine {
+        self.engine
+            .as_deref_mut()
+            .expect("engine present until close")
+    }
+
+    /// The live value of `key`, or `None`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
+        check_key(key)?;
+        self.engine().get(key, self.clock.now_ms())
+    }
+
+    /// Whether `key` is live.
+    pub fn contains(&self, key: &[u8]) -> Result<bool> {
+        check_key(key)?;
+        Ok(self.engine().meta(key, self.clock.now_ms())?.is_some())
+    }
+
+    /// Writes `key` = `value`; false when `only_if_absent` found the key live.
+    pub fn put(&mut self, key: &[u8], value: &[u8], options: PutOptions) -> Result<bool> {
+        check_key(key)?;
+        check_value(key, value.len())?;
+        let now_ms = self.clock.now_ms();
+        let expiry_ms = options
+            .ttl_ms
+            .map(|ttl| expiry_after(now_ms, ttl))
+            .transpose()?;
+        if options.only_if_absent && self.engine().meta(key, now_ms)?.is_some() {
+            return Ok(false);
+        }
+        self.engine_mut().put(key, value, expiry_ms)?;
+        Ok(true)
+    }
+
+    /// Deletes `key`; true if it was live.
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        self.engine_mut().delete(key, now_ms)
+    }
+
+    /// The time to live of `key`, or `None` if it is not live.
+    pub fn ttl(&self, key: &[u8]) -> Result<Option<Ttl>> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        Ok(self
+            .engine()
+            .meta(key, now_ms)?
+            .map(|meta| match meta.expiry_ms {
+                None => Ttl::Persistent,
+                Some(at) => Ttl::RemainingMs(at.saturating_sub(now_ms)),
+            }))
+    }
+
+    /// Makes `key` expire `ttl_ms` from now; false if it is not live.
+    pub fn expire(&mut self, key: &[u8], ttl_ms: u64) -> Result<bool> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        let expiry_ms = expiry_after(now_ms, ttl_ms)?;
+        let Some(value) = self.engine().get(key, now_ms)? else {
+            return Ok(false);
+        };
+        self.engine_mut().put(key, &value.bytes, Some(expiry_ms))?;
+        Ok(true)
+    }
+
+    /// Removes the expiry of `key`; false if it is not live or has no expiry (Redis PERSIST).
+    pub fn persist(&mut self, key: &[u8]) -> Result<bool> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        match self.engine().get(key, now_ms)? {
+            Some(Value {
+                bytes,
+                expiry_ms: Some(_),
+            }) => {
+                self.engine_mut().put(key, &bytes, None)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Live keys starting with `prefix`, in bytewise order, at most `limit` of them.
+    pub fn keys(&self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<Vec<u8>>> {
+        let mut keys = self.engine().keys(prefix, self.clock.now_ms())?;
+        if let Some(limit) = limit {
+            keys.truncate(limit);
+        }
+        Ok(keys)
+    }
+
+    /// Makes every write so far durable, whatever the sync policy.
+    pub fn sync(&mut self) -> Result<()> {
+        self.engine_mut().sync()
+    }
+
+    /// Messages for the user gathered while opening or working.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        self.engine_mut().take_notices()
+    }
+
+    /// Finishes pending work (a sync the policy owes) and releases the lock.
+    pub fn close(mut self) -> Result<()> {
+        match self.engine.take() {
+            Some(engine) => engine.close(),
+            None => Ok(()),
+        }
+    }
+}
+
+fn not_a_store(dir: &Path, reason: &str) -> Error {
+    Error::NotAStore {
+        path: dir.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+fn expiry_after(now_ms: u64, ttl_ms: u64) -> Result<u64> {
+    if ttl_ms == 0 {
+        return Err(Error::InvalidInput(
+            "a time to live must be greater than zero".to_string(),
+        ));
+    }
+    now_ms
+        .checked_add(ttl_ms)
+        .filter(|at| *at < i64::MAX as u64)
+        .ok_or_else(|| Error::InvalidInput(format!("a time to live of {ttl_ms} ms is too large")))
+}
+
+/// Builds the store in a hidden sibling directory and renames it into
+/// place, so that no one ever sees a store directory without its manifest,
+/// and two racing creators cannot both win.
+fn create_atomically(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dir.file_name().ok_or_else(|| {
+        Error::InvalidInput(format!("{} cannot be a store directory", dir.display()))
+    })?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".creating-{}", std::process::id()));
+    let temp = parent.join(temp_name);
+    if temp.exists() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    fs::create_dir_private(&temp).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == ErrorKind::NotFound => not_a_store(
+            dir,
+            "its parent directory does not exist (create the parent first)",
+        ),
+        e => e,
+    })?;
+    let built = manifest
+        .write(&temp)
+        .and_then(|()| fs::create_new_private(&temp.join(LOCK_FILE)).map(drop))
+        .and_then(|()| fs::sync_dir(&temp));
+    if let Err(e) = built {
+        let _ = std::fs::remove_dir_all(&temp);
+        return Err(e);
+    }
+    match std::fs::rename(&temp, dir) {
+        Ok(()) => fs::sync_dir(&parent),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&temp);
+            if matches!(
+                e.kind(),
+                ErrorKind::DirectoryNotEmpty | ErrorKind::AlreadyExists
+            ) && dir.join(MANIFEST_FILE).exists()
+            {
+                Err(Error::AlreadyAStore {
+                    path: dir.to_path_buf(),
+                })
+            } else {
+                Err(Error::io("rename into place", dir, e))
+            }
+        }
+    }
+}

@@ -37,6 +37,7 @@ pub struct Global {
         long = "dir",
         value_name = "DIR",
         env = "HOARD_DIR",
+        hide_env_values = true,
         default_value = "./data",
         global = true
     )]

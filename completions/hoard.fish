@@ -1,0 +1,124 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_hoard_global_optspecs
+    string join \n d/dir= lock-timeout= json q/quiet h/help V/version
+end
+
+function __fish_hoard_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_hoard_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_hoard_using_subcommand
+    set -l cmd (__fish_hoard_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c hoard -n "__fish_hoard_needs_command" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_needs_command" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_needs_command" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_needs_command" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hoard -n "__fish_hoard_needs_command" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "init" -d 'Create a store'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "put" -d 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "get" -d 'Print the exact bytes of KEY\'s value (exit 1 if missing)'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "del" -d 'Delete keys and print how many existed (exit 1 if none did)'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "exists" -d 'Exit 0 if KEY exists, 1 if not; prints nothing'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "keys" -d 'List keys in bytewise order, one a line'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "ttl" -d 'Print KEY\'s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "expire" -d 'Set or remove KEY\'s expiry (exit 1 if the key is missing)'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l engine -d 'The storage engine' -r -f -a "bitcask\t'Append-only data files and an in-memory keydir'
+memory\t'The whole data set in RAM, persisted by snapshot and log'"
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l sync -d 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never' -r
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l max-file-size -d 'Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand init" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand init" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c hoard -n "__fish_hoard_using_subcommand init" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand put" -l ttl -d 'Expire the key after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand put" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand put" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand put" -l nx -d 'Only write if the key does not exist (exit 1 if it does)'
+complete -c hoard -n "__fish_hoard_using_subcommand put" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand put" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand put" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand put" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand get" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand get" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand get" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand get" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand get" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand get" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand del" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand del" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand del" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand del" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand del" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand del" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand exists" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand exists" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand exists" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand exists" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand exists" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand exists" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -l prefix -d 'Only keys starting with these bytes' -r
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -l limit -d 'At most this many keys' -r
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -s 0 -l null -d 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand ttl" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand ttl" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -l persist -d 'Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)'
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand completions" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand completions" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand completions" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand completions" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand man" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand man" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand man" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
+complete -c hoard -n "__fish_hoard_using_subcommand man" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
+complete -c hoard -n "__fish_hoard_using_subcommand man" -s h -l help -d 'Print help'
+complete -c hoard -n "__fish_hoard_using_subcommand man" -s V -l version -d 'Print version'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "init" -d 'Create a store'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "put" -d 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "get" -d 'Print the exact bytes of KEY\'s value (exit 1 if missing)'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "del" -d 'Delete keys and print how many existed (exit 1 if none did)'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "exists" -d 'Exit 0 if KEY exists, 1 if not; prints nothing'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "keys" -d 'List keys in bytewise order, one a line'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "ttl" -d 'Print KEY\'s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "expire" -d 'Set or remove KEY\'s expiry (exit 1 if the key is missing)'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,284 @@
+//! Crash recovery through the library API: a torn tail of the newest data
+//! file (an interrupted, unacknowledged append) is dropped by a writer and
+//! ignored by a reader; any other damage is corruption and is never
+//! mistaken for a torn tail.
+
+use std::path::{Path, PathBuf};
+
+use hoardhaven::format::record::encoded_len;
+use hoardhaven::{
+    Access, CorruptKind, Error, InitOptions, OpenOptions, PutOptions, Store, SyncPolicy,
+    SystemClock,
+};
+
+const EARLIER: [(&str, &str); 4] = [
+    ("alpha", "one"),
+    ("beta", "two"),
+    ("gamma", "three"),
+    ("delta", "four"),
+];
+
+fn open(dir: &Path, access: Access) -> hoardhaven::Result<Store> {
+    Store::open(dir, &OpenOptions::new(access))
+}
+
+fn put(store: &mut Store, key: &str, value: &str) {
+    store
+        .put(key.as_bytes(), value.as_bytes(), PutOptions::default())
+        .unwrap();
+}
+
+fn get(store: &Store, key: &str) -> Option<String> {
+    store
+        .get(key.as_bytes())
+        .unwrap()
+        .map(|v| String::from_utf8(v.bytes).unwrap())
+}
+
+fn data_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "data"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A store holding EARLIER and then one last record; returns the newest
+/// data file and the offsets where the last record starts and ends.
+fn store_with_last_record(dir: &Path) -> (PathBuf, u64, u64) {
+    let mut store = open(dir, Access::Write).unwrap();
+    for (k, v) in EARLIER {
+        put(&mut store, k, v);
+    }
+    let file = data_files(dir).pop().unwrap();
+    let start = std::fs::metadata(&file).unwrap().len();
+    put(
+        &mut store,
+        "last",
+        "the last value, whose append is interrupted",
+    );
+    store.close().unwrap();
+    let end = std::fs::metadata(&file).unwrap().len();
+    (file, start, end)
+}
+
+fn copy_store(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+fn assert_earlier_intact(store: &Store) {
+    for (k, v) in EARLIER {
+        assert_eq!(get(store, k).as_deref(), Some(v), "key {k}");
+    }
+}
+
+#[test]
+fn truncating_the_last_record_at_every_offset_loses_only_that_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let (file, start, end) = store_with_last_record(&original);
+    let name = file.file_name().unwrap();
+    let next_len = encoded_len(b"next".len(), b"after the crash".len()) as u64;
+    for cut in start..end {
+        let dir = tmp.path().join(format!("cut-{cut}"));
+        copy_store(&original, &dir);
+        let data = dir.join(name);
+        let f = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
+        f.set_len(cut).unwrap();
+        drop(f);
+
+        // A reader answers from the records before the tear and changes nothing.
+        {
+            let mut reader = open(&dir, Access::Read).unwrap();
+            let notices = reader.take_notices();
+            assert_eq!(
+                notices.len(),
+                usize::from(cut > start),
+                "cut {cut}: {notices:?}"
+            );
+            assert_earlier_intact(&reader);
+            assert_eq!(get(&reader, "last"), None, "cut {cut}");
+        }
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().len(),
+            cut,
+            "a reader changed the file"
+        );
+
+        // A writer drops the tear, and its next record starts where the tear began.
+        let mut writer = open(&dir, Access::Write).unwrap();
+        let notices = writer.take_notices();
+        if cut > start {
+            assert!(
+                notices[0].contains("dropped a torn record"),
+                "cut {cut}: {notices:?}"
+            );
+            assert!(
+                notices[0].contains(&format!("offset {start}")),
+                "cut {cut}: {notices:?}"
+            );
+        } else {
+            assert!(notices.is_empty(), "cut {cut}: {notices:?}");
+        }
+        assert_earlier_intact(&writer);
+        put(&mut writer, "next", "after the crash");
+        writer.close().unwrap();
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().len(),
+            start + next_len,
+            "cut {cut}"
+        );
+
+        let reader = open(&dir, Access::Read).unwrap();
+        assert_earlier_intact(&reader);
+        assert_eq!(get(&reader, "next").as_deref(), Some("after the crash"));
+        assert_eq!(get(&reader, "last"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_last_record_of_zeros_or_garbage_is_a_torn_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let (file, start, end) = store_with_last_record(&original);
+    for (label, fill) in [("zeros", 0u8), ("garbage", 0xa5u8)] {
+        let dir = tmp.path().join(label);
+        copy_store(&original, &dir);
+        let data = dir.join(file.file_name().unwrap());
+        let mut bytes = std::fs::read(&data).unwrap();
+        bytes[start as usize..end as usize].fill(fill);
+        std::fs::write(&data, &bytes).unwrap();
+        let mut writer = open(&dir, Access::Write).unwrap();
+        assert_eq!(writer.take_notices().len(), 1, "{label}");
+        assert_earlier_intact(&writer);
+        assert_eq!(get(&writer, "last"), None);
+        writer.close().unwrap();
+        assert_eq!(std::fs::metadata(&data).unwrap().len(), start, "{label}");
+    }
+}
+
+fn corrupt_offset(result: hoardhaven::Result<Store>) -> (PathBuf, u64, CorruptKind) {
+    match result {
+        Err(Error::Corrupt { path, offset, kind }) => (path, offset, kind),
+        Err(other) => panic!("expected corruption, got {other}"),
+        Ok(_) => panic!("expected corruption, the store opened"),
+    }
+}
+
+#[test]
+fn damage_before_a_valid_record_is_corruption_not_a_torn_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (file, _, _) = store_with_last_record(&dir);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"gamma").unwrap();
+    let record_start = at - 24; // the key follows the 24-byte record header
+    bytes[at + 6] ^= 0x40; // inside gamma's value
+    std::fs::write(&file, &bytes).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    for access in [Access::Read, Access::Write] {
+        let (path, offset, kind) = corrupt_offset(open(&dir, access));
+        assert_eq!(path, file);
+        assert_eq!(offset, record_start as u64);
+        assert_eq!(kind, CorruptKind::Checksum);
+    }
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "a failed open changed the file"
+    );
+    let err = open(&dir, Access::Read).unwrap_err();
+    assert_eq!(err.exit_code(), 4);
+}
+
+#[test]
+fn a_damaged_last_record_of_an_older_file_is_corruption() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let init = InitOptions {
+        max_file_size: 1024,
+        sync: SyncPolicy::Never,
+        ..InitOptions::default()
+    };
+    Store::create(&dir, &init, &SystemClock).unwrap();
+    let mut store = open(&dir, Access::Write).unwrap();
+    let value = "x".repeat(400);
+    for i in 0..6 {
+        put(&mut store, &format!("k{i}"), &value);
+    }
+    store.close().unwrap();
+    let files = data_files(&dir);
+    assert!(files.len() >= 2, "{files:?}");
+    let older = &files[0];
+    let len = std::fs::metadata(older).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(older).unwrap();
+    f.set_len(len - 1).unwrap();
+    drop(f);
+    let (path, _, kind) = corrupt_offset(open(&dir, Access::Write));
+    assert_eq!(&path, older);
+    assert_eq!(kind, CorruptKind::Truncated);
+}
+
+#[test]
+fn a_damaged_file_header_is_corruption_at_offset_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (file, _, _) = store_with_last_record(&dir);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[3] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let (path, offset, _) = corrupt_offset(open(&dir, Access::Read));
+    assert_eq!((path, offset), (file, 0));
+}
+
+#[test]
+fn a_leftover_temporary_data_file_is_removed_by_a_writer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (file, _, _) = store_with_last_record(&dir);
+    let leftover = dir.join("0000000009-00000.data.tmp");
+    std::fs::write(&leftover, b"HOARDDAT partial").unwrap();
+    {
+        let reader = open(&dir, Access::Read).unwrap();
+        assert_earlier_intact(&reader);
+    }
+    assert!(leftover.exists(), "a reader removed a file");
+    let mut writer = open(&dir, Access::Write).unwrap();
+    assert!(writer.take_notices()[0].contains("interrupted file creation"));
+    assert!(!leftover.exists());
+    assert_earlier_intact(&writer);
+    assert!(file.exists());
+}
+
+#[test]
+fn deletes_survive_reopen_and_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let init = InitOptions {
+        max_file_size: 1024,
+        ..InitOptions::default()
+    };
+    Store::create(&dir, &init, &SystemClock).unwrap();
+    let mut store = open(&dir, Access::Write).unwrap();
+    let value = "y".repeat(300);
+    for i in 0..10 {
+        put(&mut store, &format!("k{i}"), &value);
+    }
+    for i in (0..10).step_by(2) {
+        assert!(store.delete(format!("k{i}").as_bytes()).unwrap());
+    }
+    store.close().unwrap();
+    assert!(data_files(&dir).len() > 2);
+    let store = open(&dir, Access::Read).unwrap();
+    for i in 0..10 {
+        let expected = (i % 2 == 1).then(|| value.clone());
+        assert_eq!(get(&store, &format!("k{i}")), expected, "k{i}");
+    }
+}

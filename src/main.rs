@@ -28,11 +28,17 @@ fn exit_code_for(err: &anyhow::Error) -> u8 {
     if is_broken_pipe(err) {
         return 0;
     }
-    eprintln!("hoard: error: {err}");
-    match err.downcast_ref::<hoardhaven::Error>() {
-        Some(e) => e.exit_code(),
-        None => 5,
+    if let Some(e) = err.downcast_ref::<hoardhaven::Error>() {
+        eprintln!("hoard: error: {e}");
+        return e.exit_code();
     }
+    // Every file the library touches is named in its own errors; a bare
+    // I/O error can only come from writing results to stdout.
+    match err.downcast_ref::<std::io::Error>() {
+        Some(e) => eprintln!("hoard: error: cannot write to stdout: {e}"),
+        None => eprintln!("hoard: error: {err:#}"),
+    }
+    5
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

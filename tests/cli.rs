@@ -836,3 +836,34 @@ fn completions_and_man_print_without_a_store() {
         .stdout(predicate::str::contains(".TH hoard"));
     assert!(!t.dir().exists());
 }
+
+#[test]
+fn a_store_whose_parent_directory_is_missing_is_not_created() {
+    let t = TestDir::new();
+    let dir = t.tmp.path().join("no/such/parent/store");
+    common::hoard_at(&dir)
+        .args(["put", "k", "v"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("parent directory does not exist"));
+    assert!(!t.tmp.path().join("no").exists());
+}
+
+#[test]
+fn a_full_stdout_is_an_error_with_exit_5() {
+    let t = TestDir::new();
+    t.put("k", "v");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("hoard"))
+        .arg("-d")
+        .arg(t.dir())
+        .args(["get", "k"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to stdout"));
+}

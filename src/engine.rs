@@ -26,15 +26,15 @@ pub struct KeyMeta {
 /// A storage engine holding one store's data.
 pub trait Engine: Send {
     /// The live value of `key` at time `now_ms`, checked against its CRC.
-    fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>>;
+    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Value>>;
     /// Metadata of `key` if it is live at `now_ms`.
-    fn meta(&self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>>;
+    fn meta(&mut self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>>;
     /// Sets `key` to `value`, expiring at `expiry_ms` if given; durable per the sync policy on return.
     fn put(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()>;
     /// Deletes `key`; true if it was live at `now_ms`.
     fn delete(&mut self, key: &[u8], now_ms: u64) -> Result<bool>;
     /// Live keys starting with `prefix` at `now_ms`, in bytewise order.
-    fn keys(&self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>>;
+    fn keys(&mut self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>>;
     /// Makes every write so far durable.
     fn sync(&mut self) -> Result<()>;
     /// Finishes pending work (a due sync) before the engine is dropped.

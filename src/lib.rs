@@ -20,6 +20,7 @@ pub mod bitcask;
 pub mod clock;
 pub mod engine;
 pub mod error;
+mod failpoint;
 pub mod format;
 pub mod fs;
 pub mod limits;

@@ -188,6 +188,7 @@ impl Store {
                     sync: manifest.sync,
                     max_file_size: manifest.max_file_size,
                     writable: options.access == Access::Write,
+                    use_hint: true,
                 },
             )?),
             EngineKind::Memory => {
@@ -217,10 +218,6 @@ impl Store {
         &self.manifest
     }
 
-    fn engine(&self) -> &dyn Engine {
-        self.engine.as_deref().expect("engine present until close")
-    }
-
     fn engine_mut(&mut self) -> &mut dyn Engine {
         self.engine
             .as_deref_mut()
@@ -228,15 +225,17 @@ impl Store {
     }
 
     /// The live value of `key`, or `None`.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<Value>> {
         check_key(key)?;
-        self.engine().get(key, self.clock.now_ms())
+        let now_ms = self.clock.now_ms();
+        self.engine_mut().get(key, now_ms)
     }
 
     /// Whether `key` is live.
-    pub fn contains(&self, key: &[u8]) -> Result<bool> {
+    pub fn contains(&mut self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
-        Ok(self.engine().meta(key, self.clock.now_ms())?.is_some())
+        let now_ms = self.clock.now_ms();
+        Ok(self.engine_mut().meta(key, now_ms)?.is_some())
     }
 
     /// Writes `key` = `value`; false when `only_if_absent` found the key live.
@@ -248,7 +247,7 @@ impl Store {
             .ttl_ms
             .map(|ttl| expiry_after(now_ms, ttl))
             .transpose()?;
-        if options.only_if_absent && self.engine().meta(key, now_ms)?.is_some() {
+        if options.only_if_absent && self.engine_mut().meta(key, now_ms)?.is_some() {
             return Ok(false);
         }
         self.engine_mut().put(key, value, expiry_ms)?;
@@ -263,11 +262,11 @@ impl Store {
     }
 
     /// The time to live of `key`, or `None` if it is not live.
-    pub fn ttl(&self, key: &[u8]) -> Result<Option<Ttl>> {
+    pub fn ttl(&mut self, key: &[u8]) -> Result<Option<Ttl>> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         Ok(self
-            .engine()
+            .engine_mut()
             .meta(key, now_ms)?
             .map(|meta| match meta.expiry_ms {
                 None => Ttl::Persistent,
@@ -280,7 +279,7 @@ impl Store {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         let expiry_ms = expiry_after(now_ms, ttl_ms)?;
-        let Some(value) = self.engine().get(key, now_ms)? else {
+        let Some(value) = self.engine_mut().get(key, now_ms)? else {
             return Ok(false);
         };
         self.engine_mut().put(key, &value.bytes, Some(expiry_ms))?;
@@ -291,7 +290,7 @@ impl Store {
     pub fn persist(&mut self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        match self.engine().get(key, now_ms)? {
+        match self.engine_mut().get(key, now_ms)? {
             Some(Value {
                 bytes,
                 expiry_ms: Some(_),
@@ -304,8 +303,9 @@ impl Store {
     }
 
     /// Live keys starting with `prefix`, in bytewise order, at most `limit` of them.
-    pub fn keys(&self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<Vec<u8>>> {
-        let mut keys = self.engine().keys(prefix, self.clock.now_ms())?;
+    pub fn keys(&mut self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<Vec<u8>>> {
+        let now_ms = self.clock.now_ms();
+        let mut keys = self.engine_mut().keys(prefix, now_ms)?;
         if let Some(limit) = limit {
             keys.truncate(limit);
         }

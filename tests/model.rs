@@ -76,7 +76,7 @@ fn open(dir: &Path, access: Access, clock: &Arc<ManualClock>) -> Store {
     Store::open(dir, &options).unwrap()
 }
 
-fn check(store: &Store, model: &Model, now: u64) -> Result<(), TestCaseError> {
+fn check(store: &mut Store, model: &Model, now: u64) -> Result<(), TestCaseError> {
     for k in 0..KEYS {
         let key = key_name(k);
         let expected = live(model, &key, now);
@@ -162,13 +162,13 @@ proptest! {
                 }
                 Op::ReadOnlyCheck => {
                     store.close().unwrap();
-                    let reader = open(&dir, Access::Read, &clock);
-                    check(&reader, &model, now)?;
+                    let mut reader = open(&dir, Access::Read, &clock);
+                    check(&mut reader, &model, now)?;
                     drop(reader);
                     store = open(&dir, Access::Write, &clock);
                 }
             }
-            check(&store, &model, hoardhaven::Clock::now_ms(clock.as_ref()))?;
+            check(&mut store, &model, hoardhaven::Clock::now_ms(clock.as_ref()))?;
         }
     }
 }

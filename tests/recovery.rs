@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use hoardhaven::bitcask::HINT_FILE;
 use hoardhaven::format::record::encoded_len;
 use hoardhaven::{
     Access, CorruptKind, Error, InitOptions, OpenOptions, PutOptions, Store, SyncPolicy,
@@ -28,7 +29,7 @@ fn put(store: &mut Store, key: &str, value: &str) {
         .unwrap();
 }
 
-fn get(store: &Store, key: &str) -> Option<String> {
+fn get(store: &mut Store, key: &str) -> Option<String> {
     store
         .get(key.as_bytes())
         .unwrap()
@@ -45,15 +46,20 @@ fn data_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A store holding EARLIER and then one last record; returns the newest
-/// data file and the offsets where the last record starts and ends.
+/// A store holding EARLIER (covered by the hint written when that session
+/// closed) and then one last record appended by a later session, as a
+/// crashed append would be; returns the newest data file and the offsets
+/// where the last record starts and ends.
 fn store_with_last_record(dir: &Path) -> (PathBuf, u64, u64) {
     let mut store = open(dir, Access::Write).unwrap();
     for (k, v) in EARLIER {
         put(&mut store, k, v);
     }
+    store.close().unwrap();
+    assert!(dir.join(HINT_FILE).exists());
     let file = data_files(dir).pop().unwrap();
     let start = std::fs::metadata(&file).unwrap().len();
+    let mut store = open(dir, Access::Write).unwrap();
     put(
         &mut store,
         "last",
@@ -72,7 +78,7 @@ fn copy_store(from: &Path, to: &Path) {
     }
 }
 
-fn assert_earlier_intact(store: &Store) {
+fn assert_earlier_intact(store: &mut Store) {
     for (k, v) in EARLIER {
         assert_eq!(get(store, k).as_deref(), Some(v), "key {k}");
     }
@@ -102,8 +108,8 @@ fn truncating_the_last_record_at_every_offset_loses_only_that_record() {
                 usize::from(cut > start),
                 "cut {cut}: {notices:?}"
             );
-            assert_earlier_intact(&reader);
-            assert_eq!(get(&reader, "last"), None, "cut {cut}");
+            assert_earlier_intact(&mut reader);
+            assert_eq!(get(&mut reader, "last"), None, "cut {cut}");
         }
         assert_eq!(
             std::fs::metadata(&data).unwrap().len(),
@@ -126,7 +132,7 @@ fn truncating_the_last_record_at_every_offset_loses_only_that_record() {
         } else {
             assert!(notices.is_empty(), "cut {cut}: {notices:?}");
         }
-        assert_earlier_intact(&writer);
+        assert_earlier_intact(&mut writer);
         put(&mut writer, "next", "after the crash");
         writer.close().unwrap();
         assert_eq!(
@@ -135,10 +141,10 @@ fn truncating_the_last_record_at_every_offset_loses_only_that_record() {
             "cut {cut}"
         );
 
-        let reader = open(&dir, Access::Read).unwrap();
-        assert_earlier_intact(&reader);
-        assert_eq!(get(&reader, "next").as_deref(), Some("after the crash"));
-        assert_eq!(get(&reader, "last"), None);
+        let mut reader = open(&dir, Access::Read).unwrap();
+        assert_earlier_intact(&mut reader);
+        assert_eq!(get(&mut reader, "next").as_deref(), Some("after the crash"));
+        assert_eq!(get(&mut reader, "last"), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
@@ -157,8 +163,8 @@ fn a_last_record_of_zeros_or_garbage_is_a_torn_tail() {
         std::fs::write(&data, &bytes).unwrap();
         let mut writer = open(&dir, Access::Write).unwrap();
         assert_eq!(writer.take_notices().len(), 1, "{label}");
-        assert_earlier_intact(&writer);
-        assert_eq!(get(&writer, "last"), None);
+        assert_earlier_intact(&mut writer);
+        assert_eq!(get(&mut writer, "last"), None);
         writer.close().unwrap();
         assert_eq!(std::fs::metadata(&data).unwrap().len(), start, "{label}");
     }
@@ -179,23 +185,39 @@ fn damage_before_a_valid_record_is_corruption_not_a_torn_tail() {
     let (file, _, _) = store_with_last_record(&dir);
     let mut bytes = std::fs::read(&file).unwrap();
     let at = bytes.windows(5).position(|w| w == b"gamma").unwrap();
-    let record_start = at - 24; // the key follows the 24-byte record header
+    let record_start = (at - 24) as u64; // the key follows the 24-byte record header
     bytes[at + 6] ^= 0x40; // inside gamma's value
     std::fs::write(&file, &bytes).unwrap();
     let before = std::fs::read(&file).unwrap();
+
+    // Through the hint, opening reads nothing old; reading the damaged key fails.
+    for access in [Access::Read, Access::Write] {
+        let mut store = open(&dir, access).unwrap();
+        assert_eq!(get(&mut store, "alpha").as_deref(), Some("one"));
+        let err = store.get(b"gamma").unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        let Error::Corrupt { path, offset, kind } = err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            (path, offset, kind),
+            (file.clone(), record_start, CorruptKind::Checksum)
+        );
+    }
+    // Without the hint, the full replay finds it at open.
+    std::fs::remove_file(dir.join(HINT_FILE)).unwrap();
     for access in [Access::Read, Access::Write] {
         let (path, offset, kind) = corrupt_offset(open(&dir, access));
-        assert_eq!(path, file);
-        assert_eq!(offset, record_start as u64);
-        assert_eq!(kind, CorruptKind::Checksum);
+        assert_eq!(
+            (path, offset, kind),
+            (file.clone(), record_start, CorruptKind::Checksum)
+        );
     }
     assert_eq!(
         std::fs::read(&file).unwrap(),
         before,
         "a failed open changed the file"
     );
-    let err = open(&dir, Access::Read).unwrap_err();
-    assert_eq!(err.exit_code(), 4);
 }
 
 #[test]
@@ -227,13 +249,15 @@ fn a_damaged_last_record_of_an_older_file_is_corruption() {
 }
 
 #[test]
-fn a_damaged_file_header_is_corruption_at_offset_0() {
+fn a_damaged_file_header_is_corruption_at_offset_0_on_replay() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
     let (file, _, _) = store_with_last_record(&dir);
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[3] ^= 1;
     std::fs::write(&file, &bytes).unwrap();
+    // Replays check headers; `hoard verify` checks them with a hint too.
+    std::fs::remove_file(dir.join(HINT_FILE)).unwrap();
     let (path, offset, _) = corrupt_offset(open(&dir, Access::Read));
     assert_eq!((path, offset), (file, 0));
 }
@@ -246,14 +270,14 @@ fn a_leftover_temporary_data_file_is_removed_by_a_writer() {
     let leftover = dir.join("0000000009-00000.data.tmp");
     std::fs::write(&leftover, b"HOARDDAT partial").unwrap();
     {
-        let reader = open(&dir, Access::Read).unwrap();
-        assert_earlier_intact(&reader);
+        let mut reader = open(&dir, Access::Read).unwrap();
+        assert_earlier_intact(&mut reader);
     }
     assert!(leftover.exists(), "a reader removed a file");
     let mut writer = open(&dir, Access::Write).unwrap();
     assert!(writer.take_notices()[0].contains("interrupted file creation"));
     assert!(!leftover.exists());
-    assert_earlier_intact(&writer);
+    assert_earlier_intact(&mut writer);
     assert!(file.exists());
 }
 
@@ -276,9 +300,9 @@ fn deletes_survive_reopen_and_rotation() {
     }
     store.close().unwrap();
     assert!(data_files(&dir).len() > 2);
-    let store = open(&dir, Access::Read).unwrap();
+    let mut store = open(&dir, Access::Read).unwrap();
     for i in 0..10 {
         let expected = (i % 2 == 1).then(|| value.clone());
-        assert_eq!(get(&store, &format!("k{i}")), expected, "k{i}");
+        assert_eq!(get(&mut store, &format!("k{i}")), expected, "k{i}");
     }
 }

@@ -156,24 +156,47 @@ impl DataFile {
         self.len <= HEADER_LEN as u64
     }
 
-    /// Replays the file's records into `apply`, checking the header and
-    /// every record. With `newest`, a bad region with no valid record after
-    /// it is a torn tail, reported in the result; anything else that fails a
-    /// check is `Error::Corrupt`. The valid length is remembered.
-    pub fn scan(&mut self, newest: bool, apply: impl FnMut(u64, &Record<'_>)) -> Result<ScanEnd> {
+    /// Replays the file's records from offset `from` (0 = the whole file,
+    /// header included) into `apply`, checking every record. With `newest`,
+    /// a bad region with no valid record after it is a torn tail, reported
+    /// in the result; anything else that fails a check is `Error::Corrupt`.
+    /// The valid length is remembered.
+    pub fn scan(
+        &mut self,
+        newest: bool,
+        from: u64,
+        apply: impl FnMut(u64, &Record<'_>),
+    ) -> Result<ScanEnd> {
+        let from = if from <= HEADER_LEN as u64 {
+            let header = self.read(0, HEADER_LEN).map_err(|_| Error::Corrupt {
+                path: self.path.clone(),
+                offset: 0,
+                kind: CorruptKind::Truncated,
+            })?;
+            check_header(&header, self.id, &self.path)?;
+            HEADER_LEN as u64
+        } else {
+            from
+        };
+        if from > self.len {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                offset: self.len,
+                kind: CorruptKind::Truncated,
+            });
+        }
         let owned;
         let bytes: &[u8] = if self.mapped {
-            self.map()?
+            &self.map()?[from as usize..]
         } else {
             // The active file is read plainly, never mapped: a torn tail
             // may be truncated right after this scan.
-            let mut buf = vec![0u8; self.len as usize];
-            fs::read_exact_at(&self.file, &self.path, &mut buf, 0)?;
+            let mut buf = vec![0u8; (self.len - from) as usize];
+            fs::read_exact_at(&self.file, &self.path, &mut buf, from)?;
             owned = buf;
             &owned
         };
-        check_header(bytes, self.id, &self.path)?;
-        let end = scan_records(bytes, &self.path, newest, apply)?;
+        let end = scan_records(bytes, from, &self.path, newest, apply)?;
         self.len = end.valid_len;
         Ok(end)
     }
@@ -259,7 +282,7 @@ fn check_header(bytes: &[u8], id: FileId, path: &Path) -> Result<()> {
     }
 }
 
-/// Replays the records of a whole data file image (header included).
+/// Replays the records in `bytes`, which start at file offset `base`.
 ///
 /// A record that fails its checks is a torn tail only when `allow_torn_tail`
 /// is set (the newest file) and no valid record starts anywhere after it:
@@ -267,35 +290,36 @@ fn check_header(bytes: &[u8], id: FileId, path: &Path) -> Result<()> {
 /// a valid record after the damage proves the damage is not at the end.
 pub fn scan_records(
     bytes: &[u8],
+    base: u64,
     path: &Path,
     allow_torn_tail: bool,
     mut apply: impl FnMut(u64, &Record<'_>),
 ) -> Result<ScanEnd> {
-    let mut offset = HEADER_LEN;
-    while offset < bytes.len() {
-        let kind = match record::decode(&bytes[offset..]) {
+    let mut at = 0;
+    while at < bytes.len() {
+        let kind = match record::decode(&bytes[at..]) {
             Decoded::Record(rec, len) => {
-                apply(offset as u64, &rec);
-                offset += len;
+                apply(base + at as u64, &rec);
+                at += len;
                 continue;
             }
             Decoded::Incomplete => CorruptKind::Truncated,
             Decoded::Corrupt(kind) => kind,
         };
-        if allow_torn_tail && !valid_record_after(bytes, offset + 1) {
+        if allow_torn_tail && !valid_record_after(bytes, at + 1) {
             return Ok(ScanEnd {
-                valid_len: offset as u64,
-                torn: Some((offset as u64, (bytes.len() - offset) as u64)),
+                valid_len: base + at as u64,
+                torn: Some((base + at as u64, (bytes.len() - at) as u64)),
             });
         }
         return Err(Error::Corrupt {
             path: path.to_path_buf(),
-            offset: offset as u64,
+            offset: base + at as u64,
             kind,
         });
     }
     Ok(ScanEnd {
-        valid_len: offset as u64,
+        valid_len: base + at as u64,
         torn: None,
     })
 }

@@ -1,5 +1,7 @@
-//! The keydir: for every key, where its newest record lives. Built by
-//! replaying the data files on open; updated after every write.
+//! The keydir: for every key, where its newest record lives. Without a
+//! hint it holds the whole store (built by replaying every data file); with
+//! a hint it is the overlay of records written after the hint's watermark,
+//! and then remembers deletions too, because they must shadow the hint.
 
 use std::collections::HashMap;
 
@@ -26,41 +28,86 @@ impl KeydirEntry {
     }
 }
 
+/// What the keydir knows of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known<'a> {
+    /// Its newest record is a value.
+    Value(&'a KeydirEntry),
+    /// Its newest record is a tombstone (only kept by an overlay).
+    Deleted,
+    /// Nothing: ask the hint, if there is one.
+    Unknown,
+}
+
 /// Map from key to its newest record. In-memory tables use std's randomly
 /// seeded hasher, so no input can be crafted to degrade them.
 #[derive(Debug, Default)]
 pub struct Keydir {
-    map: HashMap<Box<[u8]>, KeydirEntry>,
+    map: HashMap<Box<[u8]>, Option<KeydirEntry>>,
+    /// Whether deletions are remembered (an overlay) or forgotten (a full keydir).
+    keeps_tombstones: bool,
 }
 
 impl Keydir {
-    /// The entry for `key`, live or expired.
-    pub fn get(&self, key: &[u8]) -> Option<&KeydirEntry> {
-        self.map.get(key)
+    /// A keydir of the whole store.
+    pub fn full() -> Keydir {
+        Keydir::default()
     }
 
-    /// Points `key` at a newer record.
+    /// An overlay above a hint.
+    pub fn overlay() -> Keydir {
+        Keydir {
+            map: HashMap::new(),
+            keeps_tombstones: true,
+        }
+    }
+
+    /// What is known of `key`.
+    pub fn get(&self, key: &[u8]) -> Known<'_> {
+        match self.map.get(key) {
+            Some(Some(entry)) => Known::Value(entry),
+            Some(None) => Known::Deleted,
+            None => Known::Unknown,
+        }
+    }
+
+    /// Points `key` at a newer value record.
     pub fn insert(&mut self, key: &[u8], entry: KeydirEntry) {
+        self.set(key, Some(entry));
+    }
+
+    /// Records that `key`'s newest record is a tombstone.
+    pub fn delete(&mut self, key: &[u8]) {
+        if self.keeps_tombstones {
+            self.set(key, None);
+        } else {
+            self.map.remove(key);
+        }
+    }
+
+    fn set(&mut self, key: &[u8], value: Option<KeydirEntry>) {
         match self.map.get_mut(key) {
-            Some(slot) => *slot = entry,
+            Some(slot) => *slot = value,
             None => {
-                self.map.insert(key.into(), entry);
+                self.map.insert(key.into(), value);
             }
         }
     }
 
-    /// Forgets `key` (after a tombstone).
-    pub fn remove(&mut self, key: &[u8]) {
-        self.map.remove(key);
-    }
-
-    /// Number of keys, expired ones included.
+    /// Number of keys known, deletions included.
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
-    /// Every key and its entry, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &KeydirEntry)> {
-        self.map.iter().map(|(k, e)| (&**k, e))
+    /// Every key whose newest record is a value, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = (&[u8], &KeydirEntry)> {
+        self.map
+            .iter()
+            .filter_map(|(k, e)| e.as_ref().map(|e| (&**k, e)))
+    }
+
+    /// Every key known, deletions included.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.map.keys().map(|k| &**k)
     }
 }

@@ -1,30 +1,45 @@
 //! The Bitcask engine: append-only data files, the newest of which is
-//! active, and an in-memory keydir mapping each key to its newest record.
+//! active; a hint (an on-disk hash table of the keydir as of a watermark)
+//! and an in-memory overlay of the records written after it.
 //!
-//! Opening replays every data file into the keydir, checking each record's
-//! CRC; a torn tail of the newest file is cut away by a writer and ignored
-//! by a reader. A write appends one record to the active file, syncs it per
-//! the store's policy, and only then updates the keydir. A failed write or
-//! sync poisons the engine: it refuses further writes until reopened,
-//! because after a failed fsync the kernel may have dropped the data while
-//! reporting later syncs as successful.
+//! Opening maps the hint and checks it against the data files (O(files)),
+//! then replays only the records after its watermark into the overlay, so
+//! its cost does not grow with the number of keys. Lookups ask the overlay,
+//! then the hint, and check every record they reach (CRC and key). Without
+//! a usable hint, or when a lookup finds it damaged, the engine replays
+//! every data file into a full keydir instead, and the next writer to close
+//! writes a fresh hint.
+//!
+//! A write appends one record to the active file, syncs it per the store's
+//! policy, and only then updates the keydir. A failed write or sync poisons
+//! the engine: it refuses further writes until reopened, because after a
+//! failed fsync the kernel may have dropped the data while reporting later
+//! syncs as successful.
 
 mod data_file;
+mod hint;
 mod keydir;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use data_file::DataFile;
 pub use data_file::FileId;
-use keydir::{Keydir, KeydirEntry};
+pub use hint::HINT_FILE;
+use hint::{Hint, HintProblem};
+use keydir::{Keydir, KeydirEntry, Known};
 
 use crate::engine::{Engine, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};
-use crate::format::record::{self, Decoded, Record, RecordKind};
+use crate::format::hint::{HintMeta, Slot, fingerprint};
+use crate::format::record::{self, Decoded, RECORD_HEADER_LEN, Record, RecordKind};
 use crate::fs;
 use crate::manifest::SyncPolicy;
+
+/// A writer rewrites the hint when it closes with more than this many bytes
+/// of records after the watermark, so that no open replays more than this.
+pub const HINT_TAIL_BYTES_MAX: u64 = 1 << 20;
 
 /// How a bitcask store is opened.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +50,46 @@ pub struct BitcaskOptions {
     pub max_file_size: u64,
     /// Whether this handle may write (it then holds the exclusive lock).
     pub writable: bool,
+    /// Whether to use the hint; false replays every data file.
+    pub use_hint: bool,
+}
+
+/// Where keys are looked up.
+#[derive(Debug)]
+enum Index {
+    /// Every key, from replaying every data file.
+    Full(Keydir),
+    /// The hint, under an overlay of the records after its watermark.
+    Hinted { hint: Hint, overlay: Keydir },
+}
+
+/// A lookup through the hint met something it cannot vouch for.
+struct HintDamaged(String);
+
+/// State of the hint, for `inspect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HintState {
+    /// Whether the open used the hint (false: every file was replayed).
+    pub used: bool,
+    /// The hint's watermark, when used.
+    pub watermark: Option<(FileId, u64)>,
+    /// Keys in the hint, when used.
+    pub entries: u64,
+    /// Size of the hint file, when used.
+    pub file_len: u64,
+    /// Keys in the in-memory overlay (or the full keydir when not used).
+    pub overlay_keys: u64,
+    /// Bytes of records after the watermark.
+    pub tail_bytes: u64,
+}
+
+/// What rewriting the hint produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintWritten {
+    /// Keys indexed.
+    pub entries: u64,
+    /// Size of the hint file.
+    pub file_len: u64,
 }
 
 /// An open bitcask store.
@@ -44,7 +99,11 @@ pub struct Bitcask {
     options: BitcaskOptions,
     /// Every data file, oldest first; the last is active when writable.
     files: BTreeMap<FileId, DataFile>,
-    keydir: Keydir,
+    index: Index,
+    /// The hint on disk is missing, stale or damaged.
+    hint_dirty: bool,
+    /// Bytes of records after the hint's watermark.
+    tail_bytes: u64,
     notices: Vec<String>,
     poisoned: bool,
     /// Appended records not yet synced.
@@ -76,56 +135,267 @@ impl Bitcask {
             }
         }
         ids.sort_unstable();
-
-        let mut keydir = Keydir::default();
-        let mut files = BTreeMap::new();
         let newest = ids.last().copied();
+        let mut files = BTreeMap::new();
         for id in ids {
-            let is_newest = Some(id) == newest;
-            let mut file = DataFile::open(dir, id, options.writable && is_newest)?;
-            let end = file.scan(is_newest, |offset, rec| apply(&mut keydir, id, offset, rec))?;
-            if let Some((offset, len)) = end.torn {
-                let name = id.file_name();
-                if options.writable {
-                    file.truncate_to_valid()?;
-                    notices.push(format!(
-                        "dropped a torn record at the end of {name} (offset {offset}, {len} bytes): \
-                         the trace of an interrupted write that was never acknowledged"
-                    ));
-                } else {
-                    notices.push(format!(
-                        "ignoring a torn record at the end of {name} (offset {offset}, {len} bytes); \
-                         the next write command will drop it"
-                    ));
-                }
-            }
-            files.insert(id, file);
+            let writable = options.writable && Some(id) == newest;
+            files.insert(id, DataFile::open(dir, id, writable)?);
         }
-        Ok(Bitcask {
+
+        let mut engine = Bitcask {
             dir: dir.to_path_buf(),
             options,
             files,
-            keydir,
+            index: Index::Full(Keydir::full()),
+            hint_dirty: false,
+            tail_bytes: 0,
             notices,
             poisoned: false,
             unsynced: false,
             last_sync: Instant::now(),
             buf: Vec::new(),
-        })
+        };
+        let hint = if options.use_hint && !engine.files.is_empty() {
+            match Hint::load(dir, &engine.files) {
+                Ok(hint) => Some(hint),
+                Err(HintProblem::Missing) => {
+                    engine.hint_problem("there is no hint");
+                    None
+                }
+                Err(HintProblem::Unusable(why)) => {
+                    engine.hint_problem(&format!("the hint is not usable: {why}"));
+                    None
+                }
+            }
+        } else {
+            // No data files yet (the next writer's hint will cover its
+            // records), or the caller wants a full replay.
+            engine.hint_dirty = true;
+            None
+        };
+        match hint {
+            Some(hint) => engine.replay_tail(hint)?,
+            None => engine.replay_all()?,
+        }
+        Ok(engine)
     }
 
-    /// Number of keys in the keydir, expired ones included.
-    pub fn key_count(&self) -> usize {
-        self.keydir.len()
+    fn hint_problem(&mut self, why: &str) {
+        self.hint_dirty = true;
+        let remedy = if self.options.writable {
+            "it will be rewritten when this command finishes"
+        } else {
+            "the next write command, or `hoard hint`, rewrites it"
+        };
+        self.notices.push(format!(
+            "{why}; replaying every data file instead ({remedy})"
+        ));
     }
 
-    /// The data files, oldest first.
-    pub fn file_ids(&self) -> Vec<FileId> {
-        self.files.keys().copied().collect()
+    /// Replays the records after the hint's watermark into an overlay.
+    fn replay_tail(&mut self, hint: Hint) -> Result<()> {
+        let (watermark_id, watermark_offset) = hint.watermark();
+        let mut overlay = Keydir::overlay();
+        let mut tail_bytes = 0;
+        let newest = self.files.keys().next_back().copied();
+        let ids: Vec<FileId> = self
+            .files
+            .range(watermark_id..)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let from = if id == watermark_id {
+                watermark_offset
+            } else {
+                0
+            };
+            let end = self.scan_file(id, Some(id) == newest, from, &mut overlay)?;
+            tail_bytes +=
+                end.saturating_sub(from.max(crate::format::file_header::HEADER_LEN as u64));
+        }
+        self.tail_bytes = tail_bytes;
+        self.index = Index::Hinted { hint, overlay };
+        Ok(())
     }
 
-    fn live_entry(&self, key: &[u8], now_ms: u64) -> Option<&KeydirEntry> {
-        self.keydir.get(key).filter(|e| e.is_live(now_ms))
+    /// Replays every data file into a full keydir.
+    fn replay_all(&mut self) -> Result<()> {
+        let mut keydir = Keydir::full();
+        let newest = self.files.keys().next_back().copied();
+        let ids: Vec<FileId> = self.files.keys().copied().collect();
+        let mut total = 0;
+        for id in ids {
+            total += self.scan_file(id, Some(id) == newest, 0, &mut keydir)?;
+        }
+        self.tail_bytes = total;
+        self.index = Index::Full(keydir);
+        Ok(())
+    }
+
+    /// Scans one file into `keydir`, handling a torn tail; returns the valid length.
+    fn scan_file(
+        &mut self,
+        id: FileId,
+        newest: bool,
+        from: u64,
+        keydir: &mut Keydir,
+    ) -> Result<u64> {
+        let writable = self.options.writable;
+        let file = self.files.get_mut(&id).expect("file listed");
+        let end = file.scan(newest, from, |offset, rec| apply(keydir, id, offset, rec))?;
+        if let Some((offset, len)) = end.torn {
+            let name = id.file_name();
+            if writable {
+                file.truncate_to_valid()?;
+                self.notices.push(format!(
+                    "dropped a torn record at the end of {name} (offset {offset}, {len} bytes): \
+                     the trace of an interrupted write that was never acknowledged"
+                ));
+            } else {
+                self.notices.push(format!(
+                    "ignoring a torn record at the end of {name} (offset {offset}, {len} bytes); \
+                     the next write command will drop it"
+                ));
+            }
+        }
+        Ok(end.valid_len)
+    }
+
+    /// Abandons a hint a lookup found damaged: replays every file instead.
+    fn fall_back(&mut self, HintDamaged(why): HintDamaged) -> Result<()> {
+        self.hint_problem(&format!("the hint is damaged: {why}"));
+        self.replay_all()
+    }
+
+    /// Number of live-or-expired keys (reads every hint entry when hinted).
+    pub fn key_count(&mut self) -> Result<u64> {
+        Ok(self.keys(b"", 0)?.len() as u64)
+    }
+
+    /// The data files, oldest first, with their valid lengths.
+    pub fn files(&self) -> Vec<(FileId, PathBuf, u64)> {
+        self.files
+            .values()
+            .map(|f| (f.id(), f.path().to_path_buf(), f.len()))
+            .collect()
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// How the hint was used by this open.
+    pub fn hint_state(&self) -> HintState {
+        match &self.index {
+            Index::Full(keydir) => HintState {
+                used: false,
+                watermark: None,
+                entries: 0,
+                file_len: 0,
+                overlay_keys: keydir.len() as u64,
+                tail_bytes: self.tail_bytes,
+            },
+            Index::Hinted { hint, overlay } => HintState {
+                used: true,
+                watermark: Some(hint.watermark()),
+                entries: hint.entry_count(),
+                file_len: hint.file_len(),
+                overlay_keys: overlay.len() as u64,
+                tail_bytes: self.tail_bytes,
+            },
+        }
+    }
+
+    /// Where `key`'s newest value record is, live or expired.
+    fn locate(&mut self, key: &[u8]) -> Result<Option<KeydirEntry>> {
+        loop {
+            match self.try_locate(key) {
+                Ok(found) => return Ok(found),
+                Err(damaged) => self.fall_back(damaged)?,
+            }
+        }
+    }
+
+    fn try_locate(&self, key: &[u8]) -> Result<Option<KeydirEntry>, HintDamaged> {
+        match &self.index {
+            Index::Full(keydir) => Ok(match keydir.get(key) {
+                Known::Value(entry) => Some(*entry),
+                Known::Deleted | Known::Unknown => None,
+            }),
+            Index::Hinted { hint, overlay } => match overlay.get(key) {
+                Known::Value(entry) => Ok(Some(*entry)),
+                Known::Deleted => Ok(None),
+                Known::Unknown => self
+                    .hint_lookup(hint, key)
+                    .map(|found| found.map(|(_, e)| e)),
+            },
+        }
+    }
+
+    /// Looks `key` up in the hint, checking each candidate record; returns
+    /// the slot index and entry.
+    fn hint_lookup(
+        &self,
+        hint: &Hint,
+        key: &[u8],
+    ) -> Result<Option<(u64, KeydirEntry)>, HintDamaged> {
+        let view = hint.view();
+        let fp = fingerprint(key);
+        let mut index = crate::format::hint::home_slot(fp, view.slot_count());
+        for slot in view.probe(fp) {
+            let slot = slot.map_err(|offset| {
+                HintDamaged(format!("block at offset {offset} fails its checksum"))
+            })?;
+            let (rec_key, entry) = self.record_at_slot(hint, &slot)?;
+            if rec_key == key {
+                // Recompute the slot index for callers that replace entries.
+                while view.slot(index) != slot {
+                    index = (index + 1) % view.slot_count();
+                }
+                return Ok(Some((index, entry)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads and checks the record a hint slot points at: its key and entry.
+    fn record_at_slot(
+        &self,
+        hint: &Hint,
+        slot: &Slot,
+    ) -> Result<(Vec<u8>, KeydirEntry), HintDamaged> {
+        let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
+        let file_id = hint
+            .file_of(slot)
+            .ok_or_else(|| damaged("a file outside its table"))?;
+        let file = self
+            .files
+            .get(&file_id)
+            .ok_or_else(|| damaged("a missing file"))?;
+        let header = file
+            .read(slot.offset, RECORD_HEADER_LEN)
+            .map_err(|_| damaged("a place past the end of its file"))?;
+        let key_len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
+        let value_len = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes")) as usize;
+        if key_len > crate::limits::KEY_LEN_MAX || value_len > crate::limits::VALUE_LEN_MAX {
+            return Err(damaged("something that is not a record"));
+        }
+        let bytes = file
+            .read(slot.offset, record::encoded_len(key_len, value_len))
+            .map_err(|_| damaged("a record past the end of its file"))?;
+        match record::decode(&bytes) {
+            Decoded::Record(rec, _) if rec.kind == RecordKind::Value => Ok((
+                rec.key.to_vec(),
+                KeydirEntry {
+                    file_id,
+                    offset: slot.offset,
+                    value_len: rec.value.len() as u32,
+                    expiry_ms: rec.expiry_ms,
+                },
+            )),
+            _ => Err(damaged("something that is not a valid value record")),
+        }
     }
 
     /// Reads and checks the record an entry points at.
@@ -153,6 +423,144 @@ impl Bitcask {
             Decoded::Record(rec, _) => Ok(rec.value.to_vec()),
             Decoded::Incomplete => Err(corrupt(CorruptKind::Truncated)),
             Decoded::Corrupt(kind) => Err(corrupt(kind)),
+        }
+    }
+
+    /// Every key whose newest record is a value, with its entry (expired included).
+    fn all_entries(&mut self) -> Result<Vec<(Vec<u8>, KeydirEntry)>> {
+        loop {
+            match self.try_all_entries() {
+                Ok(entries) => return Ok(entries),
+                Err(damaged) => self.fall_back(damaged)?,
+            }
+        }
+    }
+
+    fn try_all_entries(&self) -> Result<Vec<(Vec<u8>, KeydirEntry)>, HintDamaged> {
+        match &self.index {
+            Index::Full(keydir) => Ok(keydir.values().map(|(k, e)| (k.to_vec(), *e)).collect()),
+            Index::Hinted { hint, overlay } => {
+                let view = hint.view();
+                let mut entries: Vec<(Vec<u8>, KeydirEntry)> =
+                    overlay.values().map(|(k, e)| (k.to_vec(), *e)).collect();
+                let blocks = view
+                    .slot_count()
+                    .div_ceil(crate::format::hint::BLOCK_SLOTS as u64);
+                for block in 0..blocks {
+                    view.check_block(block as usize).map_err(|offset| {
+                        HintDamaged(format!("block at offset {offset} fails its checksum"))
+                    })?;
+                    let first = block * crate::format::hint::BLOCK_SLOTS as u64;
+                    let last =
+                        (first + crate::format::hint::BLOCK_SLOTS as u64).min(view.slot_count());
+                    for index in first..last {
+                        let slot = view.slot(index);
+                        if slot.fingerprint == 0 {
+                            continue;
+                        }
+                        let (key, entry) = self.record_at_slot(hint, &slot)?;
+                        if fingerprint(&key) != slot.fingerprint {
+                            return Err(HintDamaged(format!(
+                                "slot {index} holds a wrong fingerprint"
+                            )));
+                        }
+                        if overlay.get(&key) == Known::Unknown {
+                            entries.push((key, entry));
+                        }
+                    }
+                }
+                Ok(entries)
+            }
+        }
+    }
+
+    /// Rewrites the hint from the current index, as of the end of the active file.
+    pub fn write_hint(&mut self) -> Result<HintWritten> {
+        self.check_writable()?;
+        self.sync_active()?;
+        if self.files.is_empty() {
+            Hint::remove(&self.dir)?;
+            self.hint_dirty = false;
+            return Ok(HintWritten {
+                entries: 0,
+                file_len: 0,
+            });
+        }
+        let table: Vec<(u64, u64)> = self.files.values().map(|f| (f.id().0, f.len())).collect();
+        let position: HashMap<FileId, u32> = self
+            .files
+            .keys()
+            .enumerate()
+            .map(|(i, id)| (*id, i as u32))
+            .collect();
+        let entries = loop {
+            match self.hint_entries(&position) {
+                Ok(entries) => break entries,
+                Err(damaged) => self.fall_back(damaged)?,
+            }
+        };
+        let (watermark_id, watermark_len) = *table.last().expect("files exist");
+        let meta = HintMeta {
+            watermark_file_id: watermark_id,
+            watermark_offset: watermark_len,
+            entry_count: 0,
+            slot_count: 0,
+            files: table,
+        };
+        let file_len = Hint::write(&self.dir, meta, &entries)?;
+        self.hint_dirty = false;
+        self.tail_bytes = 0;
+        Ok(HintWritten {
+            entries: entries.len() as u64,
+            file_len,
+        })
+    }
+
+    /// The slots of a new hint: the old hint's entries not superseded by the
+    /// overlay, and the overlay's values.
+    fn hint_entries(&self, position: &HashMap<FileId, u32>) -> Result<Vec<Slot>, HintDamaged> {
+        let slot_for = |key: &[u8], entry: &KeydirEntry| Slot {
+            fingerprint: fingerprint(key),
+            file_index: position[&entry.file_id],
+            offset: entry.offset,
+        };
+        match &self.index {
+            Index::Full(keydir) => Ok(keydir.values().map(|(k, e)| slot_for(k, e)).collect()),
+            Index::Hinted { hint, overlay } => {
+                let mut superseded = HashSet::new();
+                for key in overlay.keys() {
+                    if let Some((index, _)) = self.hint_lookup(hint, key)? {
+                        superseded.insert(index);
+                    }
+                }
+                let view = hint.view();
+                let mut slots: Vec<Slot> = overlay.values().map(|(k, e)| slot_for(k, e)).collect();
+                let blocks = view
+                    .slot_count()
+                    .div_ceil(crate::format::hint::BLOCK_SLOTS as u64);
+                for block in 0..blocks {
+                    view.check_block(block as usize).map_err(|offset| {
+                        HintDamaged(format!("block at offset {offset} fails its checksum"))
+                    })?;
+                    let first = block * crate::format::hint::BLOCK_SLOTS as u64;
+                    let last =
+                        (first + crate::format::hint::BLOCK_SLOTS as u64).min(view.slot_count());
+                    for index in first..last {
+                        let slot = view.slot(index);
+                        if slot.fingerprint == 0 || superseded.contains(&index) {
+                            continue;
+                        }
+                        let file_id = hint.file_of(&slot).ok_or_else(|| {
+                            HintDamaged(format!("slot {index} names a file outside its table"))
+                        })?;
+                        let file_index = *position.get(&file_id).ok_or_else(|| {
+                            HintDamaged(format!("slot {index} names a missing file"))
+                        })?;
+                        slots.push(Slot { file_index, ..slot });
+                    }
+                }
+                Ok(slots)
+            }
         }
     }
 
@@ -220,6 +628,7 @@ impl Bitcask {
         let offset = active.append(&self.buf)?;
         let at = (active.id(), offset);
         self.unsynced = true;
+        self.tail_bytes += self.buf.len() as u64;
         self.sync_per_policy()?;
         Ok(at)
     }
@@ -247,6 +656,13 @@ impl Bitcask {
         self.last_sync = Instant::now();
         Ok(())
     }
+
+    fn index_mut(&mut self) -> &mut Keydir {
+        match &mut self.index {
+            Index::Full(keydir) => keydir,
+            Index::Hinted { overlay, .. } => overlay,
+        }
+    }
 }
 
 fn apply(keydir: &mut Keydir, file_id: FileId, offset: u64, rec: &Record<'_>) {
@@ -260,7 +676,7 @@ fn apply(keydir: &mut Keydir, file_id: FileId, offset: u64, rec: &Record<'_>) {
                 expiry_ms: rec.expiry_ms,
             },
         ),
-        RecordKind::Tombstone => keydir.remove(rec.key),
+        RecordKind::Tombstone => keydir.delete(rec.key),
     }
 }
 
@@ -269,21 +685,24 @@ fn expiry_option(expiry_ms: u64) -> Option<u64> {
 }
 
 impl Engine for Bitcask {
-    fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
-        let Some(entry) = self.live_entry(key, now_ms) else {
+    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
+        let Some(entry) = self.locate(key)?.filter(|e| e.is_live(now_ms)) else {
             return Ok(None);
         };
         Ok(Some(Value {
-            bytes: self.read_value(key, entry)?,
+            bytes: self.read_value(key, &entry)?,
             expiry_ms: expiry_option(entry.expiry_ms),
         }))
     }
 
-    fn meta(&self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>> {
-        Ok(self.live_entry(key, now_ms).map(|e| KeyMeta {
-            value_len: e.value_len,
-            expiry_ms: expiry_option(e.expiry_ms),
-        }))
+    fn meta(&mut self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>> {
+        Ok(self
+            .locate(key)?
+            .filter(|e| e.is_live(now_ms))
+            .map(|e| KeyMeta {
+                value_len: e.value_len,
+                expiry_ms: expiry_option(e.expiry_ms),
+            }))
     }
 
     fn put(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
@@ -300,7 +719,7 @@ impl Engine for Bitcask {
             },
         );
         let (file_id, offset) = self.append_buf()?;
-        self.keydir.insert(
+        self.index_mut().insert(
             key,
             KeydirEntry {
                 file_id,
@@ -314,7 +733,7 @@ impl Engine for Bitcask {
 
     fn delete(&mut self, key: &[u8], now_ms: u64) -> Result<bool> {
         self.check_writable()?;
-        if self.live_entry(key, now_ms).is_none() {
+        if self.locate(key)?.filter(|e| e.is_live(now_ms)).is_none() {
             return Ok(false);
         }
         self.buf.clear();
@@ -328,16 +747,16 @@ impl Engine for Bitcask {
             },
         );
         self.append_buf()?;
-        self.keydir.remove(key);
+        self.index_mut().delete(key);
         Ok(true)
     }
 
-    fn keys(&self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>> {
+    fn keys(&mut self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>> {
         let mut keys: Vec<Vec<u8>> = self
-            .keydir
-            .iter()
-            .filter(|(k, e)| k.starts_with(prefix) && e.is_live(now_ms))
-            .map(|(k, _)| k.to_vec())
+            .all_entries()?
+            .into_iter()
+            .filter(|(k, e)| k.starts_with(prefix) && (now_ms == 0 || e.is_live(now_ms)))
+            .map(|(k, _)| k)
             .collect();
         keys.sort_unstable();
         Ok(keys)
@@ -353,10 +772,16 @@ impl Engine for Bitcask {
     }
 
     fn close(mut self: Box<Self>) -> Result<()> {
+        if !self.options.writable || self.poisoned {
+            return Ok(());
+        }
         // `interval` promises at most that long of unsynced writes; a
         // process that is about to exit must therefore sync now.
-        if matches!(self.options.sync, SyncPolicy::IntervalMs(_)) && !self.poisoned {
+        if matches!(self.options.sync, SyncPolicy::IntervalMs(_)) {
             self.sync_active()?;
+        }
+        if self.hint_dirty || self.tail_bytes > HINT_TAIL_BYTES_MAX {
+            self.write_hint()?;
         }
         Ok(())
     }

@@ -52,7 +52,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Exists(args) => {
             let key = bytes(args.key);
             check_key(&key)?;
-            let store = open(global, Access::Read)?;
+            let mut store = open(global, Access::Read)?;
             Outcome::from_bool(store.contains(&key)?)
         }
         Command::Keys(args) => keys(global, &mut out, args)?,
@@ -149,7 +149,7 @@ fn read_stdin_value(key: &[u8]) -> Result<Vec<u8>> {
 fn get(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
     let key = bytes(key);
     check_key(&key)?;
-    let store = open(global, Access::Read)?;
+    let mut store = open(global, Access::Read)?;
     let Some(value) = store.get(&key)? else {
         return Ok(Outcome::ConditionFalse);
     };
@@ -186,7 +186,7 @@ fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Out
 
 fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<Outcome> {
     let prefix = args.prefix.map(bytes).unwrap_or_default();
-    let store = open(global, Access::Read)?;
+    let mut store = open(global, Access::Read)?;
     let separator = if args.null { b'\0' } else { b'\n' };
     for key in store.keys(&prefix, args.limit)? {
         if global.json {
@@ -204,7 +204,7 @@ fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<O
 fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
     let key = bytes(key);
     check_key(&key)?;
-    let store = open(global, Access::Read)?;
+    let mut store = open(global, Access::Read)?;
     // Redis TTL: -2 missing, -1 no expiry, else seconds rounded to nearest.
     let (seconds, ttl_ms, outcome) = match store.ttl(&key)? {
         None => (-2, -2, Outcome::ConditionFalse),

@@ -4,6 +4,7 @@
 //! prose twin of this module.
 
 pub mod file_header;
+pub mod hint;
 pub mod record;
 
 /// Reads a little-endian u32 at `at`; the caller has checked the bounds.

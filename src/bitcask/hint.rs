@@ -1,0 +1,166 @@
+//! The hint file `keydir.hint`: loading it (a memory map plus an O(files)
+//! check that it matches the data files), looking keys up through it, and
+//! writing a new one atomically. The table layout itself is the pure codec
+//! in `format::hint`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use super::data_file::{DataFile, FileId};
+use crate::error::{Error, Result};
+use crate::failpoint;
+use crate::format::hint::{self, HintError, HintMeta, HintView, Slot};
+use crate::fs;
+use crate::mmap;
+
+/// Name of the hint file inside a store.
+pub const HINT_FILE: &str = "keydir.hint";
+
+/// A loaded, header-checked hint.
+#[derive(Debug)]
+pub struct Hint {
+    map: Mmap,
+    meta: HintMeta,
+    file_ids: Vec<FileId>,
+}
+
+/// Why a hint could not be used.
+#[derive(Debug)]
+pub enum HintProblem {
+    /// There is no hint file.
+    Missing,
+    /// The hint is damaged, stale or from a newer hoard; the text says how.
+    Unusable(String),
+}
+
+impl Hint {
+    /// Maps and checks the hint in `dir` against the data files found there.
+    pub fn load(dir: &Path, files: &BTreeMap<FileId, DataFile>) -> Result<Hint, HintProblem> {
+        let path = dir.join(HINT_FILE);
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(HintProblem::Missing),
+            Err(e) => return Err(HintProblem::Unusable(format!("cannot open it: {e}"))),
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len == 0 {
+            return Err(HintProblem::Unusable("it is empty".to_string()));
+        }
+        let map =
+            mmap::map_read_only(&file, &path).map_err(|e| HintProblem::Unusable(e.to_string()))?;
+        let meta = match HintView::parse(&map) {
+            Ok(view) => view.meta().clone(),
+            Err(HintError::Damaged(why)) => {
+                return Err(HintProblem::Unusable(format!("it is damaged: {why}")));
+            }
+            Err(HintError::NewerVersion(v)) => {
+                return Err(HintProblem::Unusable(format!(
+                    "it was written by a newer hoard (format {v})"
+                )));
+            }
+        };
+        let hint = Hint {
+            file_ids: meta.files.iter().map(|(id, _)| FileId(*id)).collect(),
+            map,
+            meta,
+        };
+        hint.check_against(files).map_err(HintProblem::Unusable)?;
+        Ok(hint)
+    }
+
+    /// Whether the data files are the ones the hint was written for: every
+    /// file it lists exists with the length it recorded (the watermark file
+    /// may have grown since), and no file it does not list is older than
+    /// the watermark.
+    fn check_against(&self, files: &BTreeMap<FileId, DataFile>) -> Result<(), String> {
+        let watermark = FileId(self.meta.watermark_file_id);
+        if !self.file_ids.contains(&watermark) {
+            return Err("it is damaged: its watermark file is not in its file table".to_string());
+        }
+        for (id, recorded_len) in &self.meta.files {
+            let id = FileId(*id);
+            let Some(file) = files.get(&id) else {
+                return Err(format!("it is stale: {} no longer exists", id.file_name()));
+            };
+            let ok = if id == watermark {
+                file.len() >= self.meta.watermark_offset
+                    && *recorded_len == self.meta.watermark_offset
+            } else {
+                file.len() == *recorded_len
+            };
+            if !ok {
+                return Err(format!(
+                    "it is stale: {} is {} bytes, the hint recorded {recorded_len}",
+                    id.file_name(),
+                    file.len()
+                ));
+            }
+        }
+        if let Some(id) = files
+            .keys()
+            .find(|id| **id < watermark && !self.file_ids.contains(id))
+        {
+            return Err(format!("it is stale: it does not know {}", id.file_name()));
+        }
+        Ok(())
+    }
+
+    /// A view of the table (its metadata was checked by `load`).
+    pub fn view(&self) -> HintView<'_> {
+        HintView::parse(&self.map).expect("checked by load")
+    }
+
+    /// The watermark: records before it are indexed.
+    pub fn watermark(&self) -> (FileId, u64) {
+        (
+            FileId(self.meta.watermark_file_id),
+            self.meta.watermark_offset,
+        )
+    }
+
+    /// Number of keys in the table.
+    pub fn entry_count(&self) -> u64 {
+        self.meta.entry_count
+    }
+
+    /// Size of the hint file in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// The data file a slot points into.
+    pub fn file_of(&self, slot: &Slot) -> Option<FileId> {
+        self.file_ids.get(slot.file_index as usize).copied()
+    }
+
+    /// Writes a hint atomically: temporary file, fsync, rename, directory fsync.
+    pub fn write(dir: &Path, meta: HintMeta, entries: &[Slot]) -> Result<u64> {
+        let bytes = hint::encode(meta, entries);
+        let path = dir.join(HINT_FILE);
+        let temp = fs::temp_path_for(&path);
+        if temp.exists() {
+            fs::remove_file(&temp)?;
+        }
+        let file = fs::create_new_private(&temp)?;
+        fs::write_all_at(&file, &temp, &bytes, 0)?;
+        fs::sync_data(&file, &temp)?;
+        drop(file);
+        failpoint::hit("hint-before-rename");
+        fs::rename(&temp, &path)?;
+        failpoint::hit("hint-before-dir-sync");
+        fs::sync_dir(dir)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Removes the hint in `dir`, if any (it would only be found stale).
+    pub fn remove(dir: &Path) -> Result<()> {
+        let path = dir.join(HINT_FILE);
+        match std::fs::remove_file(&path) {
+            Ok(()) => fs::sync_dir(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("remove", path, e)),
+        }
+    }
+}

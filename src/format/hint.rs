@@ -1,0 +1,442 @@
+//! The hint codec: an immutable open-addressing hash table of the keydir as
+//! of a watermark, laid out to be used straight from a memory map. Keys are
+//! not stored: a slot holds a 32-bit fingerprint of the key and where its
+//! newest record lives, and every lookup reads that record and checks its
+//! CRC and key. Slots are grouped in blocks of 64, each with its own CRC32,
+//! so a lookup checks only the one or two blocks it touches.
+//!
+//! ```text
+//! offset            size            field
+//!      0              32            file header, magic b"HOARDHNT", file_id = watermark file id
+//!     32               8            watermark_file_id   records up to here are indexed
+//!     40               8            watermark_offset
+//!     48               8            entry_count
+//!     56               8            slot_count          > entry_count, <= 2^32
+//!     64               4            file_count
+//!     68               4            block_slots         64
+//!     72               4            hash_id             1 = FNV-1a 64 + fmix64
+//!     76              16            reserved            zero
+//!     92               4            crc32               over bytes 32..92 and the file table
+//!     96     16*file_count          file table          (file_id u64, len u64) per data file
+//!      S     16*slot_count          slots               (fingerprint u32, file_index u32, offset u64)
+//!      C  4*ceil(slots/64)          block crc32s        one per 64 slots
+//! ```
+
+use super::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
+use super::{u32_at, u64_at};
+
+/// Magic bytes of a hint file.
+pub const HINT_MAGIC: [u8; 8] = *b"HOARDHNT";
+/// Bytes per slot.
+pub const SLOT_LEN: usize = 16;
+/// Slots per checksummed block.
+pub const BLOCK_SLOTS: usize = 64;
+/// Identifier of the hash function (FNV-1a 64 then MurmurHash3's fmix64).
+pub const HASH_ID: u32 = 1;
+
+const META_AT: usize = HEADER_LEN;
+const META_LEN: usize = 64;
+const TABLE_AT: usize = META_AT + META_LEN;
+const TABLE_ENTRY_LEN: usize = 16;
+/// Maximum load: slot_count >= entry_count * 4 / 3 + 1.
+const LOAD_NUM: u64 = 3;
+const LOAD_DEN: u64 = 4;
+
+/// The fixed hash of a key, as stored in the hint: FNV-1a 64 over the
+/// bytes, MurmurHash3's fmix64 finaliser, the high 32 bits, and 0 mapped
+/// to 1 (0 marks an empty slot). Part of the file format: never change it
+/// without a new `HASH_ID`.
+pub fn fingerprint(key: &[u8]) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    ((h >> 32) as u32).max(1)
+}
+
+/// The slot a fingerprint's probe sequence starts at (multiply-shift range reduction).
+pub fn home_slot(fingerprint: u32, slot_count: u64) -> u64 {
+    (u64::from(fingerprint) * slot_count) >> 32
+}
+
+/// Number of slots for a table of `entry_count` entries.
+pub fn slot_count_for(entry_count: u64) -> u64 {
+    entry_count * LOAD_DEN / LOAD_NUM + 1
+}
+
+/// One slot of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The key's fingerprint; 0 = empty.
+    pub fingerprint: u32,
+    /// Index into the file table.
+    pub file_index: u32,
+    /// Offset of the record in that file.
+    pub offset: u64,
+}
+
+/// What the hint covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HintMeta {
+    /// The data file holding the watermark.
+    pub watermark_file_id: u64,
+    /// Records of that file before this offset (and of all older files) are indexed.
+    pub watermark_offset: u64,
+    /// Number of occupied slots.
+    pub entry_count: u64,
+    /// Number of slots.
+    pub slot_count: u64,
+    /// Every data file the hint knows, with its length when the hint was written.
+    pub files: Vec<(u64, u64)>,
+}
+
+impl HintMeta {
+    fn slots_at(&self) -> usize {
+        TABLE_AT + self.files.len() * TABLE_ENTRY_LEN
+    }
+
+    fn crcs_at(&self) -> usize {
+        self.slots_at() + self.slot_count as usize * SLOT_LEN
+    }
+
+    fn block_count(&self) -> usize {
+        (self.slot_count as usize).div_ceil(BLOCK_SLOTS)
+    }
+
+    /// Total length of a hint file with this metadata.
+    pub fn file_len(&self) -> usize {
+        self.crcs_at() + self.block_count() * 4
+    }
+}
+
+/// Why hint bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HintError {
+    /// Damaged, truncated or inconsistent; the message says what and where.
+    Damaged(String),
+    /// Written by a newer version of hoard.
+    NewerVersion(u32),
+}
+
+/// Encodes a whole hint file. `entries` hold distinct keys' fingerprints
+/// and locations; `meta.entry_count` and `meta.slot_count` are set here.
+pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
+    meta.entry_count = entries.len() as u64;
+    meta.slot_count = slot_count_for(meta.entry_count);
+    assert!(meta.slot_count <= 1 << 32, "hint table too large");
+    let mut slots = vec![
+        Slot {
+            fingerprint: 0,
+            file_index: 0,
+            offset: 0
+        };
+        meta.slot_count as usize
+    ];
+    for entry in entries {
+        debug_assert_ne!(entry.fingerprint, 0);
+        let mut at = home_slot(entry.fingerprint, meta.slot_count) as usize;
+        while slots[at].fingerprint != 0 {
+            at = (at + 1) % slots.len();
+        }
+        slots[at] = *entry;
+    }
+
+    let mut out = Vec::with_capacity(meta.file_len());
+    let header = FileHeader {
+        magic: HINT_MAGIC,
+        version: FORMAT_VERSION,
+        file_id: meta.watermark_file_id,
+    };
+    out.extend_from_slice(&header.encode());
+    out.extend_from_slice(&meta.watermark_file_id.to_le_bytes());
+    out.extend_from_slice(&meta.watermark_offset.to_le_bytes());
+    out.extend_from_slice(&meta.entry_count.to_le_bytes());
+    out.extend_from_slice(&meta.slot_count.to_le_bytes());
+    out.extend_from_slice(&(meta.files.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(BLOCK_SLOTS as u32).to_le_bytes());
+    out.extend_from_slice(&HASH_ID.to_le_bytes());
+    out.extend_from_slice(&[0u8; 16]);
+    let crc_at = out.len();
+    out.extend_from_slice(&[0u8; 4]);
+    for (id, len) in &meta.files {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&out[META_AT..crc_at]);
+    crc.update(&out[TABLE_AT..]);
+    let crc = crc.finalize();
+    out[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
+
+    for slot in &slots {
+        out.extend_from_slice(&slot.fingerprint.to_le_bytes());
+        out.extend_from_slice(&slot.file_index.to_le_bytes());
+        out.extend_from_slice(&slot.offset.to_le_bytes());
+    }
+    let slots_at = meta.slots_at();
+    for block in 0..meta.block_count() {
+        let start = slots_at + block * BLOCK_SLOTS * SLOT_LEN;
+        let end = (start + BLOCK_SLOTS * SLOT_LEN).min(slots_at + slots.len() * SLOT_LEN);
+        let crc = crc32fast::hash(&out[start..end]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+    debug_assert_eq!(out.len(), meta.file_len());
+    out
+}
+
+/// A checked view of hint bytes (typically a memory map).
+#[derive(Debug, Clone)]
+pub struct HintView<'a> {
+    bytes: &'a [u8],
+    meta: HintMeta,
+}
+
+impl<'a> HintView<'a> {
+    /// Checks the header, metadata, file table and total length: O(files),
+    /// not O(keys). Slot blocks are checked when they are read.
+    pub fn parse(bytes: &'a [u8]) -> Result<HintView<'a>, HintError> {
+        let damaged = |what: &str| HintError::Damaged(what.to_string());
+        match FileHeader::decode(bytes, HINT_MAGIC) {
+            Ok(_) => {}
+            Err(HeaderError::Short) => return Err(damaged("shorter than its header")),
+            Err(HeaderError::Corrupt(kind)) => {
+                return Err(HintError::Damaged(format!("file header: {kind}")));
+            }
+            Err(HeaderError::NewerVersion(v)) => return Err(HintError::NewerVersion(v)),
+        }
+        if bytes.len() < TABLE_AT {
+            return Err(damaged("truncated in its metadata"));
+        }
+        let file_count = u32_at(bytes, META_AT + 32) as usize;
+        let table_end = TABLE_AT
+            .checked_add(
+                file_count
+                    .checked_mul(TABLE_ENTRY_LEN)
+                    .ok_or_else(|| damaged("file count"))?,
+            )
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(|| damaged("truncated in its file table"))?;
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&bytes[META_AT..META_AT + 60]);
+        crc.update(&bytes[TABLE_AT..table_end]);
+        if crc.finalize() != u32_at(bytes, META_AT + 60) {
+            return Err(damaged("metadata checksum mismatch"));
+        }
+        if u32_at(bytes, META_AT + 36) as usize != BLOCK_SLOTS
+            || u32_at(bytes, META_AT + 40) != HASH_ID
+            || bytes[META_AT + 44..META_AT + 60].iter().any(|b| *b != 0)
+        {
+            return Err(damaged("unknown table parameters"));
+        }
+        let meta = HintMeta {
+            watermark_file_id: u64_at(bytes, META_AT),
+            watermark_offset: u64_at(bytes, META_AT + 8),
+            entry_count: u64_at(bytes, META_AT + 16),
+            slot_count: u64_at(bytes, META_AT + 24),
+            files: (0..file_count)
+                .map(|i| {
+                    let at = TABLE_AT + i * TABLE_ENTRY_LEN;
+                    (u64_at(bytes, at), u64_at(bytes, at + 8))
+                })
+                .collect(),
+        };
+        if meta.slot_count == 0 || meta.slot_count > 1 << 32 || meta.entry_count >= meta.slot_count
+        {
+            return Err(damaged("impossible slot or entry count"));
+        }
+        if bytes.len() as u64 != meta.file_len() as u64 {
+            return Err(HintError::Damaged(format!(
+                "length {} does not match the {} bytes its metadata implies (truncated or extended)",
+                bytes.len(),
+                meta.file_len()
+            )));
+        }
+        Ok(HintView { bytes, meta })
+    }
+
+    /// What the hint covers.
+    pub fn meta(&self) -> &HintMeta {
+        &self.meta
+    }
+
+    /// Byte offset of block `block` within the file (for messages).
+    pub fn block_offset(&self, block: usize) -> u64 {
+        (self.meta.slots_at() + block * BLOCK_SLOTS * SLOT_LEN) as u64
+    }
+
+    /// Checks one block's CRC; `Err` carries the block's byte offset.
+    pub fn check_block(&self, block: usize) -> Result<(), u64> {
+        let slots_at = self.meta.slots_at();
+        let start = slots_at + block * BLOCK_SLOTS * SLOT_LEN;
+        let end = (start + BLOCK_SLOTS * SLOT_LEN).min(self.meta.crcs_at());
+        let stored = u32_at(self.bytes, self.meta.crcs_at() + block * 4);
+        if crc32fast::hash(&self.bytes[start..end]) == stored {
+            Ok(())
+        } else {
+            Err(start as u64)
+        }
+    }
+
+    /// Number of slots.
+    pub fn slot_count(&self) -> u64 {
+        self.meta.slot_count
+    }
+
+    /// Slot `index`, unchecked (call `check_block` for its block first).
+    pub fn slot(&self, index: u64) -> Slot {
+        let at = self.meta.slots_at() + index as usize * SLOT_LEN;
+        Slot {
+            fingerprint: u32_at(self.bytes, at),
+            file_index: u32_at(self.bytes, at + 4),
+            offset: u64_at(self.bytes, at + 8),
+        }
+    }
+
+    /// The slots a lookup of `fingerprint` must examine, in probe order,
+    /// each block checked once: `Err(offset)` names a damaged block.
+    pub fn probe(&self, fingerprint: u32) -> Probe<'_, 'a> {
+        Probe {
+            view: self,
+            fingerprint,
+            at: home_slot(fingerprint, self.meta.slot_count),
+            steps: 0,
+            checked_block: None,
+        }
+    }
+}
+
+/// Iterator over the slots holding a fingerprint, stopping at an empty slot.
+#[derive(Debug)]
+pub struct Probe<'v, 'a> {
+    view: &'v HintView<'a>,
+    fingerprint: u32,
+    at: u64,
+    steps: u64,
+    checked_block: Option<usize>,
+}
+
+impl Iterator for Probe<'_, '_> {
+    type Item = Result<Slot, u64>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.steps >= self.view.meta.slot_count {
+                return None;
+            }
+            let block = self.at as usize / BLOCK_SLOTS;
+            if self.checked_block != Some(block) {
+                if let Err(offset) = self.view.check_block(block) {
+                    self.steps = u64::MAX;
+                    return Some(Err(offset));
+                }
+                self.checked_block = Some(block);
+            }
+            let slot = self.view.slot(self.at);
+            self.at = (self.at + 1) % self.view.meta.slot_count;
+            self.steps += 1;
+            if slot.fingerprint == 0 {
+                self.steps = u64::MAX;
+                return None;
+            }
+            if slot.fingerprint == self.fingerprint {
+                return Some(Ok(slot));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> HintMeta {
+        HintMeta {
+            watermark_file_id: 7 << 16,
+            watermark_offset: 4096,
+            entry_count: 0,
+            slot_count: 0,
+            files: vec![(1 << 16, 1000), (7 << 16, 4096)],
+        }
+    }
+
+    fn entries(n: u32) -> Vec<Slot> {
+        (0..n)
+            .map(|i| Slot {
+                fingerprint: fingerprint(format!("key-{i}").as_bytes()),
+                file_index: i % 2,
+                offset: u64::from(i) * 100,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_hash_function_is_pinned() {
+        // Part of the file format: these values must never change.
+        assert_eq!(fingerprint(b""), 0xefd0_1f60);
+        assert_eq!(fingerprint(b"hello"), 0xe9c5_62c0);
+        assert_ne!(fingerprint(b"hello"), fingerprint(b"hellp"));
+    }
+
+    #[test]
+    fn every_entry_is_found_by_its_fingerprint() {
+        let entries = entries(1000);
+        let bytes = encode(meta(), &entries);
+        let view = HintView::parse(&bytes).unwrap();
+        assert_eq!(view.meta().entry_count, 1000);
+        assert_eq!(view.meta().files, meta().files);
+        for entry in &entries {
+            let found: Vec<Slot> = view.probe(entry.fingerprint).map(Result::unwrap).collect();
+            assert!(found.contains(entry), "{entry:?}");
+        }
+        assert_eq!(view.probe(fingerprint(b"absent")).count(), 0);
+    }
+
+    #[test]
+    fn an_empty_hint_is_valid() {
+        let bytes = encode(meta(), &[]);
+        let view = HintView::parse(&bytes).unwrap();
+        assert_eq!(view.probe(fingerprint(b"k")).count(), 0);
+    }
+
+    #[test]
+    fn slots_cost_under_32_bytes_per_key() {
+        for n in [1_000u32, 100_000] {
+            let bytes = encode(meta(), &entries(n));
+            let per_key = bytes.len() as f64 / f64::from(n);
+            assert!(per_key < 32.0, "{n} keys: {per_key} bytes per key");
+        }
+    }
+
+    #[test]
+    fn truncation_and_extension_are_refused() {
+        let bytes = encode(meta(), &entries(100));
+        for len in [0, 10, 40, 100, bytes.len() - 1] {
+            assert!(HintView::parse(&bytes[..len]).is_err(), "length {len}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(HintView::parse(&longer).is_err());
+    }
+
+    #[test]
+    fn every_bit_flip_is_caught_by_parse_or_by_a_block_check() {
+        let bytes = encode(meta(), &entries(200));
+        let clean = HintView::parse(&bytes).unwrap();
+        let blocks = clean.meta.block_count();
+        for bit in 0..bytes.len() * 8 {
+            let mut flipped = bytes.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            let caught = match HintView::parse(&flipped) {
+                Err(_) => true,
+                Ok(view) => (0..blocks).any(|b| view.check_block(b).is_err()),
+            };
+            assert!(caught, "flip of bit {bit} went unnoticed");
+        }
+    }
+}

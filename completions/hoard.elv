@@ -36,6 +36,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -146,6 +147,18 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;hint'= {
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;completions'= {
             cand -d 'The store directory'
             cand --dir 'The store directory'
@@ -179,6 +192,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -198,6 +212,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;ttl'= {
         }
         &'hoard;help;expire'= {
+        }
+        &'hoard;help;hint'= {
         }
         &'hoard;help;completions'= {
         }

@@ -37,8 +37,11 @@ pub trait Engine: Send {
     fn keys(&mut self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>>;
     /// Makes every write so far durable.
     fn sync(&mut self) -> Result<()>;
-    /// Finishes pending work (a due sync) before the engine is dropped.
-    fn close(self: Box<Self>) -> Result<()>;
+    /// Finishes pending work (a due sync, a hint) before the engine is
+    /// dropped; returns the notices not yet taken.
+    fn close(self: Box<Self>) -> Result<Vec<String>>;
     /// Messages for the user gathered since the last call (e.g. a dropped torn tail).
     fn take_notices(&mut self) -> Vec<String>;
+    /// The engine as `Any`, for engine-specific maintenance (merge, hint).
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }

@@ -29,6 +29,7 @@ pub mod manifest;
 mod mmap;
 pub mod store;
 
+pub use bitcask::{Bitcask, HintWritten};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Engine, KeyMeta, Value};
 pub use error::{CorruptKind, Error, Result};

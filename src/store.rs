@@ -57,6 +57,9 @@ pub struct OpenOptions {
     pub lock_timeout: Duration,
     /// Where time comes from, for expiry.
     pub clock: Arc<dyn Clock>,
+    /// Whether the bitcask engine may use its hint; false replays (and so
+    /// checks) every data file.
+    pub trust_hint: bool,
 }
 
 impl OpenOptions {
@@ -66,6 +69,7 @@ impl OpenOptions {
             access,
             lock_timeout: Duration::from_secs_f64(LOCK_TIMEOUT_DEFAULT_S),
             clock: Arc::new(SystemClock),
+            trust_hint: true,
         }
     }
 }
@@ -188,7 +192,7 @@ impl Store {
                     sync: manifest.sync,
                     max_file_size: manifest.max_file_size,
                     writable: options.access == Access::Write,
-                    use_hint: true,
+                    use_hint: options.trust_hint,
                 },
             )?),
             EngineKind::Memory => {
@@ -312,6 +316,11 @@ impl Store {
         Ok(keys)
     }
 
+    /// The bitcask engine, for its maintenance operations; `None` for other engines.
+    pub fn bitcask(&mut self) -> Option<&mut Bitcask> {
+        self.engine_mut().as_any_mut().downcast_mut::<Bitcask>()
+    }
+
     /// Makes every write so far durable, whatever the sync policy.
     pub fn sync(&mut self) -> Result<()> {
         self.engine_mut().sync()
@@ -322,11 +331,12 @@ impl Store {
         self.engine_mut().take_notices()
     }
 
-    /// Finishes pending work (a sync the policy owes) and releases the lock.
-    pub fn close(mut self) -> Result<()> {
+    /// Finishes pending work (a sync the policy owes, a due hint) and
+    /// releases the lock; returns the notices not yet taken.
+    pub fn close(mut self) -> Result<Vec<String>> {
         match self.engine.take() {
             Some(engine) => engine.close(),
-            None => Ok(()),
+            None => Ok(Vec::new()),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Random sequences of put / delete / expire / persist / time passing /
-//! reopen, applied to a store and to a plain HashMap model; every answer
+//! reopen / hint rewrite / hint loss, applied to a store and to a plain HashMap model; every answer
 //! must agree. Small keys space and small data files force overwrites,
 //! rotation and tombstones across files.
 
@@ -35,6 +35,8 @@ enum Op {
     },
     Reopen,
     ReadOnlyCheck,
+    WriteHint,
+    ReopenWithoutHint,
 }
 
 const KEYS: u8 = 6;
@@ -56,6 +58,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1u64..1500).prop_map(|ms| Op::Advance { ms }),
         1 => Just(Op::Reopen),
         1 => Just(Op::ReadOnlyCheck),
+        1 => Just(Op::WriteHint),
+        1 => Just(Op::ReopenWithoutHint),
     ]
 }
 
@@ -158,6 +162,14 @@ proptest! {
                 Op::Advance { ms } => clock.advance(ms),
                 Op::Reopen => {
                     store.close().unwrap();
+                    store = open(&dir, Access::Write, &clock);
+                }
+                Op::WriteHint => {
+                    store.bitcask().unwrap().write_hint().unwrap();
+                }
+                Op::ReopenWithoutHint => {
+                    store.close().unwrap();
+                    let _ = std::fs::remove_file(dir.join(hoardhaven::bitcask::HINT_FILE));
                     store = open(&dir, Access::Write, &clock);
                 }
                 Op::ReadOnlyCheck => {

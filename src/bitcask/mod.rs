@@ -771,9 +771,9 @@ impl Engine for Bitcask {
         self.sync_active()
     }
 
-    fn close(mut self: Box<Self>) -> Result<()> {
+    fn close(mut self: Box<Self>) -> Result<Vec<String>> {
         if !self.options.writable || self.poisoned {
-            return Ok(());
+            return Ok(self.take_notices());
         }
         // `interval` promises at most that long of unsynced writes; a
         // process that is about to exit must therefore sync now.
@@ -783,10 +783,14 @@ impl Engine for Bitcask {
         if self.hint_dirty || self.tail_bytes > HINT_TAIL_BYTES_MAX {
             self.write_hint()?;
         }
-        Ok(())
+        Ok(self.take_notices())
     }
 
     fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

@@ -75,6 +75,8 @@ pub enum Command {
     Ttl(KeyArg),
     /// Set or remove KEY's expiry (exit 1 if the key is missing)
     Expire(ExpireArgs),
+    /// Rebuild the hint (the on-disk index that makes opening fast) from the data files
+    Hint,
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff)

@@ -53,11 +53,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             let key = bytes(args.key);
             check_key(&key)?;
             let mut store = open(global, Access::Read)?;
-            Outcome::from_bool(store.contains(&key)?)
+            let found = store.contains(&key)?;
+            finish(global, store)?;
+            Outcome::from_bool(found)
         }
         Command::Keys(args) => keys(global, &mut out, args)?,
         Command::Ttl(args) => ttl(global, &mut out, args.key)?,
         Command::Expire(args) => expire(global, args)?,
+        Command::Hint => hint(global, &mut out)?,
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success
@@ -77,15 +80,31 @@ fn bytes(arg: OsString) -> Vec<u8> {
 
 /// Opens the store and reports what opening noticed (a dropped torn tail).
 fn open(global: &Global, access: Access) -> Result<Store> {
+    open_with(global, access, true)
+}
+
+fn open_with(global: &Global, access: Access, trust_hint: bool) -> Result<Store> {
     let options = OpenOptions {
         lock_timeout: global.lock_timeout,
+        trust_hint,
         ..OpenOptions::new(access)
     };
     let mut store = Store::open(&global.dir, &options)?;
-    for message in store.take_notices() {
+    warn(global, store.take_notices());
+    Ok(store)
+}
+
+fn warn(global: &Global, notices: Vec<String>) {
+    for message in notices {
         output::notice(global.quiet, &format!("warning: {message}"));
     }
-    Ok(store)
+}
+
+/// Closes the store (syncing what the policy owes) and prints what it noticed.
+fn finish(global: &Global, mut store: Store) -> Result<()> {
+    warn(global, store.take_notices());
+    warn(global, store.close()?);
+    Ok(())
 }
 
 fn init(global: &Global, args: args::InitArgs) -> Result<Outcome> {
@@ -130,7 +149,7 @@ fn put(global: &Global, args: args::PutArgs) -> Result<Outcome> {
         only_if_absent: args.nx,
     };
     let written = store.put(&key, &value, options)?;
-    store.close()?;
+    finish(global, store)?;
     Ok(Outcome::from_bool(written))
 }
 
@@ -150,7 +169,9 @@ fn get(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> 
     let key = bytes(key);
     check_key(&key)?;
     let mut store = open(global, Access::Read)?;
-    let Some(value) = store.get(&key)? else {
+    let found = store.get(&key)?;
+    finish(global, store)?;
+    let Some(value) = found else {
         return Ok(Outcome::ConditionFalse);
     };
     if global.json {
@@ -175,7 +196,7 @@ fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Out
     for key in &keys {
         deleted += u64::from(store.delete(key)?);
     }
-    store.close()?;
+    finish(global, store)?;
     if global.json {
         output::write_json(out, &json!({ "deleted": deleted }))?;
     } else {
@@ -188,7 +209,9 @@ fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<O
     let prefix = args.prefix.map(bytes).unwrap_or_default();
     let mut store = open(global, Access::Read)?;
     let separator = if args.null { b'\0' } else { b'\n' };
-    for key in store.keys(&prefix, args.limit)? {
+    let keys = store.keys(&prefix, args.limit)?;
+    finish(global, store)?;
+    for key in keys {
         if global.json {
             let mut object = Map::new();
             output::put_bytes(&mut object, "key", &key);
@@ -206,7 +229,9 @@ fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> 
     check_key(&key)?;
     let mut store = open(global, Access::Read)?;
     // Redis TTL: -2 missing, -1 no expiry, else seconds rounded to nearest.
-    let (seconds, ttl_ms, outcome) = match store.ttl(&key)? {
+    let ttl = store.ttl(&key)?;
+    finish(global, store)?;
+    let (seconds, ttl_ms, outcome) = match ttl {
         None => (-2, -2, Outcome::ConditionFalse),
         Some(Ttl::Persistent) => (-1, -1, Outcome::Success),
         Some(Ttl::RemainingMs(ms)) => (((ms + 500) / 1000) as i64, ms as i64, Outcome::Success),
@@ -231,6 +256,45 @@ fn expire(global: &Global, args: args::ExpireArgs) -> Result<Outcome> {
         Some(ttl_ms) if !args.persist => store.expire(&key, ttl_ms)?,
         _ => store.persist(&key)?,
     };
-    store.close()?;
+    finish(global, store)?;
     Ok(Outcome::from_bool(changed))
+}
+
+/// The bitcask engine of an open store, or an error naming the engine.
+fn bitcask<'s>(store: &'s mut Store, command: &str) -> Result<&'s mut hoardhaven::Bitcask> {
+    let engine = store.manifest().engine;
+    store.bitcask().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "`hoard {command}` applies to bitcask stores; this store uses the {engine} engine"
+        ))
+        .into()
+    })
+}
+
+fn hint(global: &Global, out: &mut impl Write) -> Result<Outcome> {
+    // Replaying every file (not trusting the old hint) checks every record
+    // on the way, so a hint is never built over damaged data.
+    let mut store = open_with(global, Access::Write, false)?;
+    let written = bitcask(&mut store, "hint")?.write_hint()?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(
+            out,
+            &json!({ "entries": written.entries, "bytes": written.file_len }),
+        )?;
+    } else {
+        let per_key = if written.entries == 0 {
+            0.0
+        } else {
+            written.file_len as f64 / written.entries as f64
+        };
+        output::notice(
+            global.quiet,
+            &format!(
+                "wrote the hint: {} keys in {} bytes ({per_key:.1} bytes per key)",
+                written.entries, written.file_len
+            ),
+        );
+    }
+    Ok(Outcome::Success)
 }

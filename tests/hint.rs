@@ -1,0 +1,305 @@
+//! The hint: a store opened with a missing, truncated, bit-flipped, lying
+//! or outdated hint still gives exactly the right answers; writers repair
+//! it; a crash while rewriting it loses nothing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::TestDir;
+use hoardhaven::bitcask::HINT_FILE;
+use hoardhaven::format::hint::{self, HintMeta, Slot};
+use hoardhaven::{Access, OpenOptions, PutOptions, Store};
+use predicates::prelude::*;
+
+/// Writes `count` keys (some deleted, some overwritten) through the library
+/// in several sessions; returns the expected contents.
+fn populate(dir: &Path, count: usize) -> BTreeMap<String, String> {
+    let mut expected = BTreeMap::new();
+    for session in 0..3 {
+        let mut store = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap();
+        for i in 0..count {
+            let key = format!("key-{i:05}");
+            if session == 2 && i % 7 == 0 {
+                store.delete(key.as_bytes()).unwrap();
+                expected.remove(&key);
+            } else if session == 0 || i % 3 == 0 {
+                let value = format!("value-{i}-{session}");
+                store
+                    .put(key.as_bytes(), value.as_bytes(), PutOptions::default())
+                    .unwrap();
+                expected.insert(key, value);
+            }
+        }
+        store.close().unwrap();
+    }
+    expected
+}
+
+/// Asserts every answer through the library, for a reader and then a writer.
+fn assert_contents(dir: &Path, expected: &BTreeMap<String, String>, count: usize) {
+    for access in [Access::Read, Access::Write] {
+        let mut store = Store::open(dir, &OpenOptions::new(access)).unwrap();
+        for i in 0..count {
+            let key = format!("key-{i:05}");
+            let got = store
+                .get(key.as_bytes())
+                .unwrap()
+                .map(|v| String::from_utf8(v.bytes).unwrap());
+            assert_eq!(got.as_ref(), expected.get(&key), "{key} ({access:?})");
+        }
+        let keys: Vec<String> = store
+            .keys(b"", None)
+            .unwrap()
+            .into_iter()
+            .map(|k| String::from_utf8(k).unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            expected.keys().cloned().collect::<Vec<_>>(),
+            "{access:?}"
+        );
+        store.close().unwrap();
+    }
+}
+
+fn hint_bytes(t: &TestDir) -> Vec<u8> {
+    std::fs::read(t.dir().join(HINT_FILE)).unwrap()
+}
+
+fn fresh_hint(t: &TestDir) {
+    t.hoard().args(["-q", "hint"]).assert().success();
+}
+
+#[test]
+fn hint_reports_its_size_and_stays_under_32_bytes_per_key() {
+    let t = TestDir::new();
+    let expected = populate(&t.dir(), 3000);
+    let out = t
+        .hoard()
+        .args(["hint", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["entries"].as_u64().unwrap(), expected.len() as u64);
+    let bytes = doc["bytes"].as_u64().unwrap();
+    assert_eq!(bytes, hint_bytes(&t).len() as u64);
+    assert!(
+        (bytes as f64 / expected.len() as f64) < 32.0,
+        "{bytes} bytes"
+    );
+    t.hoard()
+        .arg("hint")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains(format!(
+            "wrote the hint: {} keys",
+            expected.len()
+        )));
+}
+
+#[test]
+fn a_missing_hint_is_reported_and_rewritten_by_the_next_writer() {
+    let t = TestDir::new();
+    let expected = populate(&t.dir(), 500);
+    std::fs::remove_file(t.dir().join(HINT_FILE)).unwrap();
+    t.hoard()
+        .args(["get", "key-00001"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("there is no hint"));
+    assert!(!t.dir().join(HINT_FILE).exists(), "a reader wrote a hint");
+    t.hoard()
+        .args(["put", "new", "v"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("there is no hint"));
+    assert!(t.dir().join(HINT_FILE).exists());
+    t.hoard()
+        .args(["get", "key-00001"])
+        .assert()
+        .success()
+        .stderr("");
+    let mut expected = expected;
+    expected.insert("new".into(), "v".into());
+    // "new" sorts after every key-NNNNN, so the listing checks still hold.
+    assert_contents(&t.dir(), &expected, 500);
+}
+
+#[test]
+fn a_truncated_hint_is_detected_and_answers_stay_right() {
+    let t = TestDir::new();
+    let expected = populate(&t.dir(), 500);
+    fresh_hint(&t);
+    let bytes = hint_bytes(&t);
+    for len in [0, 16, 40, 100, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(t.dir().join(HINT_FILE), &bytes[..len]).unwrap();
+        t.hoard()
+            .args(["get", "key-00002"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("not usable"));
+        assert_contents(&t.dir(), &expected, 500);
+        // The writer in assert_contents rewrote it; damage it again next round.
+        assert_eq!(hint_bytes(&t).len(), bytes.len());
+    }
+}
+
+#[test]
+fn every_bit_flip_region_of_the_hint_leaves_answers_right() {
+    let t = TestDir::new();
+    let expected = populate(&t.dir(), 300);
+    fresh_hint(&t);
+    let bytes = hint_bytes(&t);
+    // Flip one bit at a spread of offsets: header, metadata, file table, slots, block CRCs.
+    let offsets: Vec<usize> = (0..bytes.len())
+        .step_by(bytes.len() / 40)
+        .chain([bytes.len() - 1])
+        .collect();
+    for at in offsets {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x10;
+        std::fs::write(t.dir().join(HINT_FILE), &damaged).unwrap();
+        for access in [Access::Read, Access::Write] {
+            let mut store = Store::open(&t.dir(), &OpenOptions::new(access)).unwrap();
+            for i in 0..300 {
+                let key = format!("key-{i:05}");
+                let got = store
+                    .get(key.as_bytes())
+                    .unwrap()
+                    .map(|v| String::from_utf8(v.bytes).unwrap());
+                assert_eq!(got.as_ref(), expected.get(&key), "flip at {at}: {key}");
+            }
+            let listed = store.keys(b"", None).unwrap().len();
+            assert_eq!(listed, expected.len(), "flip at {at}");
+            drop(store);
+        }
+        std::fs::write(t.dir().join(HINT_FILE), &bytes).unwrap();
+    }
+}
+
+#[test]
+fn a_hint_pointing_past_the_end_of_its_files_is_not_trusted() {
+    let t = TestDir::new();
+    let expected = populate(&t.dir(), 200);
+    fresh_hint(&t);
+    let data_files = t.data_files();
+    let files: Vec<(u64, u64)> = data_files
+        .iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            let id = hoardhaven::bitcask::FileId::parse(name).unwrap().0;
+            (id, std::fs::metadata(p).unwrap().len())
+        })
+        .collect();
+    let (last_id, last_len) = *files.last().unwrap();
+    // A well-formed hint (valid checksums) whose every slot lies.
+    let entries: Vec<Slot> = expected
+        .keys()
+        .map(|k| Slot {
+            fingerprint: hint::fingerprint(k.as_bytes()),
+            file_index: 0,
+            offset: 1 << 40,
+        })
+        .collect();
+    let meta = HintMeta {
+        watermark_file_id: last_id,
+        watermark_offset: last_len,
+        entry_count: 0,
+        slot_count: 0,
+        files,
+    };
+    std::fs::write(t.dir().join(HINT_FILE), hint::encode(meta, &entries)).unwrap();
+    t.hoard()
+        .args(["get", "key-00003"])
+        .assert()
+        .success()
+        .stdout(expected["key-00003"].clone())
+        .stderr(predicate::str::contains("the hint is damaged"));
+    assert_contents(&t.dir(), &expected, 200);
+}
+
+#[test]
+fn an_older_hint_is_completed_by_replaying_after_its_watermark() {
+    let t = TestDir::new();
+    let mut expected = populate(&t.dir(), 300);
+    fresh_hint(&t);
+    let old = hint_bytes(&t);
+    {
+        let mut store = Store::open(&t.dir(), &OpenOptions::new(Access::Write)).unwrap();
+        for i in (0..300).step_by(5) {
+            let key = format!("key-{i:05}");
+            if i % 2 == 0 {
+                store.delete(key.as_bytes()).unwrap();
+                expected.remove(&key);
+            } else {
+                store
+                    .put(key.as_bytes(), b"later", PutOptions::default())
+                    .unwrap();
+                expected.insert(key, "later".into());
+            }
+        }
+        store.close().unwrap();
+    }
+    fresh_hint(&t);
+    std::fs::write(t.dir().join(HINT_FILE), &old).unwrap();
+    // The old hint is valid for the files it knows; the tail replay supplies the rest.
+    t.hoard()
+        .args(["get", "key-00005"])
+        .assert()
+        .success()
+        .stdout("later")
+        .stderr("");
+    t.hoard()
+        .args(["get", "key-00010"])
+        .assert()
+        .code(1)
+        .stderr("");
+    assert_contents(&t.dir(), &expected, 300);
+}
+
+#[test]
+fn a_crash_at_each_step_of_a_hint_rebuild_loses_nothing() {
+    for point in ["hint-before-rename", "hint-before-dir-sync"] {
+        let t = TestDir::new();
+        let expected = populate(&t.dir(), 200);
+        t.hoard()
+            .env("HOARD_FAILPOINT", point)
+            .arg("hint")
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(format!("failpoint {point}")));
+        assert_contents(&t.dir(), &expected, 200);
+        fresh_hint(&t);
+        assert!(!t.dir().join(format!("{HINT_FILE}.tmp")).exists());
+        assert_contents(&t.dir(), &expected, 200);
+    }
+}
+
+#[test]
+fn hint_on_a_store_with_a_damaged_record_fails_with_exit_4() {
+    let t = TestDir::new();
+    t.put("a", "AAAAAAAA");
+    t.put("b", "BBBBBBBB");
+    let file = t.data_files()[0].clone();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"AAAAAAAA").unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let before = hint_bytes(&t);
+    t.hoard()
+        .arg("hint")
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("checksum mismatch"));
+    assert_eq!(
+        hint_bytes(&t),
+        before,
+        "a hint was written over damaged data"
+    );
+}

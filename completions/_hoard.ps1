@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing')
             [CompletionResult]::new('expire', 'expire', [CompletionResultType]::ParameterValue, 'Set or remove KEY''s expiry (exit 1 if the key is missing)')
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -172,6 +173,20 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hoard;merge' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only report what a merge would reclaim; change nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hoard;completions' {
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
@@ -208,6 +223,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing')
             [CompletionResult]::new('expire', 'expire', [CompletionResultType]::ParameterValue, 'Set or remove KEY''s expiry (exit 1 if the key is missing)')
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -238,6 +254,9 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;help;hint' {
+            break
+        }
+        'hoard;help;merge' {
             break
         }
         'hoard;help;completions' {

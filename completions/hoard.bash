@@ -46,6 +46,9 @@ _hoard() {
             hoard,man)
                 cmd="hoard__subcmd__man"
                 ;;
+            hoard,merge)
+                cmd="hoard__subcmd__merge"
+                ;;
             hoard,put)
                 cmd="hoard__subcmd__put"
                 ;;
@@ -82,6 +85,9 @@ _hoard() {
             hoard__subcmd__help,man)
                 cmd="hoard__subcmd__help__subcmd__man"
                 ;;
+            hoard__subcmd__help,merge)
+                cmd="hoard__subcmd__help__subcmd__merge"
+                ;;
             hoard__subcmd__help,put)
                 cmd="hoard__subcmd__help__subcmd__put"
                 ;;
@@ -95,7 +101,7 @@ _hoard() {
 
     case "${cmd}" in
         hoard)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire hint completions man help"
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire hint merge completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,7 +257,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help)
-            opts="init put get del exists keys ttl expire hint completions man help"
+            opts="init put get del exists keys ttl expire hint merge completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -404,6 +410,20 @@ _hoard() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hoard__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hoard__subcmd__help__subcmd__put)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -532,6 +552,32 @@ _hoard() {
             ;;
         hoard__subcmd__man)
             opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__merge)
+            opts="-d -q -h -V --dry-run --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

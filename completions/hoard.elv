@@ -37,6 +37,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
+            cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -159,6 +160,19 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;merge'= {
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --dry-run 'Only report what a merge would reclaim; change nothing'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;completions'= {
             cand -d 'The store directory'
             cand --dir 'The store directory'
@@ -193,6 +207,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
+            cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -214,6 +229,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;expire'= {
         }
         &'hoard;help;hint'= {
+        }
+        &'hoard;help;merge'= {
         }
         &'hoard;help;completions'= {
         }

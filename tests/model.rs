@@ -1,5 +1,5 @@
 //! Random sequences of put / delete / expire / persist / time passing /
-//! reopen / hint rewrite / hint loss, applied to a store and to a plain HashMap model; every answer
+//! reopen / hint rewrite / hint loss / merge, applied to a store and to a plain HashMap model; every answer
 //! must agree. Small keys space and small data files force overwrites,
 //! rotation and tombstones across files.
 
@@ -37,6 +37,7 @@ enum Op {
     ReadOnlyCheck,
     WriteHint,
     ReopenWithoutHint,
+    Merge,
 }
 
 const KEYS: u8 = 6;
@@ -60,6 +61,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::ReadOnlyCheck),
         1 => Just(Op::WriteHint),
         1 => Just(Op::ReopenWithoutHint),
+        1 => Just(Op::Merge),
     ]
 }
 
@@ -163,6 +165,9 @@ proptest! {
                 Op::Reopen => {
                     store.close().unwrap();
                     store = open(&dir, Access::Write, &clock);
+                }
+                Op::Merge => {
+                    store.bitcask().unwrap().merge(now, &mut |_, _| {}).unwrap();
                 }
                 Op::WriteHint => {
                     store.bitcask().unwrap().write_hint().unwrap();

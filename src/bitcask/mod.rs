@@ -19,6 +19,7 @@
 mod data_file;
 mod hint;
 mod keydir;
+mod merge;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use data_file::FileId;
 pub use hint::HINT_FILE;
 use hint::{Hint, HintProblem};
 use keydir::{Keydir, KeydirEntry, Known};
+pub use merge::MergeReport;
 
 use crate::engine::{Engine, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};

@@ -77,6 +77,8 @@ pub enum Command {
     Expire(ExpireArgs),
     /// Rebuild the hint (the on-disk index that makes opening fast) from the data files
     Hint,
+    /// Compact the store: rewrite live records into new files, drop the rest
+    Merge(MergeArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff)
@@ -171,6 +173,14 @@ pub struct ExpireArgs {
     /// Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)
     #[arg(long)]
     pub persist: bool,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Only report what a merge would reclaim; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `completions`.

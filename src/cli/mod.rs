@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Ttl(args) => ttl(global, &mut out, args.key)?,
         Command::Expire(args) => expire(global, args)?,
         Command::Hint => hint(global, &mut out)?,
+        Command::Merge(args) => merge(global, &mut out, args)?,
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success
@@ -295,6 +296,76 @@ fn hint(global: &Global, out: &mut impl Write) -> Result<Outcome> {
                 written.entries, written.file_len
             ),
         );
+    }
+    Ok(Outcome::Success)
+}
+
+fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result<Outcome> {
+    let mut store = open(global, Access::Write)?;
+    let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
+    let report = if args.dry_run {
+        bitcask(&mut store, "merge")?.merge_dry_run(now_ms)?
+    } else {
+        let bar = output::progress_bar(global.quiet, "merging");
+        let report = bitcask(&mut store, "merge")?.merge(now_ms, &mut |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        })?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        report
+    };
+    finish(global, store)?;
+    let reclaimed = report.bytes_before.saturating_sub(report.bytes_after);
+    if global.json {
+        let doc = json!({
+            "dry_run": args.dry_run,
+            "files_before": report.files_before,
+            "files_after": report.files_after,
+            "bytes_before": report.bytes_before,
+            "bytes_after": report.bytes_after,
+            "bytes_reclaimed": reclaimed,
+            "live_records": report.live_records,
+            "live_bytes": report.live_bytes,
+            "hint_bytes": report.hint_bytes,
+            "elapsed_ms": report.elapsed_ms,
+        });
+        output::write_json(out, &doc)?;
+    } else {
+        let percent = if report.bytes_before == 0 {
+            0.0
+        } else {
+            reclaimed as f64 * 100.0 / report.bytes_before as f64
+        };
+        let verb = if args.dry_run {
+            "would reclaim"
+        } else {
+            "reclaimed"
+        };
+        writeln!(
+            out,
+            "data files   {} -> {}",
+            report.files_before, report.files_after
+        )?;
+        writeln!(
+            out,
+            "bytes        {} -> {} ({verb} {reclaimed}, {percent:.1}%)",
+            report.bytes_before, report.bytes_after
+        )?;
+        writeln!(
+            out,
+            "live         {} records, {} bytes",
+            report.live_records, report.live_bytes
+        )?;
+        if args.dry_run {
+            writeln!(out, "dry run: nothing was changed")?;
+        } else {
+            writeln!(out, "hint         {} bytes", report.hint_bytes)?;
+            writeln!(out, "time         {} ms", report.elapsed_ms)?;
+        }
     }
     Ok(Outcome::Success)
 }

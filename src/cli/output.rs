@@ -2,7 +2,7 @@
 //! messages on stderr. Bytes that are not UTF-8 appear in JSON as base64
 //! with a companion `<field>_encoding: "base64"` field.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use base64::Engine as _;
 use serde_json::{Map, Value as Json};
@@ -36,4 +36,20 @@ pub fn notice(quiet: bool, message: &str) {
     if !quiet {
         eprintln!("hoard: {message}");
     }
+}
+
+/// A progress bar on stderr, only when stderr is a terminal and not quiet.
+pub fn progress_bar(quiet: bool, label: &'static str) -> Option<indicatif::ProgressBar> {
+    if quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    )
+    .expect("valid template")
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(label);
+    Some(bar)
 }

@@ -45,6 +45,7 @@ pub fn hoard_at(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("hoard").expect("hoard binary");
     cmd.env_remove("HOARD_DIR")
         .env_remove("NO_COLOR")
+        .env_remove("HOARD_FAILPOINT")
         .arg("-d")
         .arg(dir);
     cmd
@@ -61,12 +62,35 @@ pub fn data_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A listing of every file in `dir` with its bytes, to prove nothing changed.
-pub fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
+/// File names and contents of a directory; `Debug` shows names and sizes only.
+#[derive(PartialEq, Eq)]
+pub struct Snapshot(pub Vec<(String, Vec<u8>)>);
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, bytes)| {
+                format!("{name} ({} bytes, fnv {:08x})", bytes.len(), fnv(bytes))
+            }))
+            .finish()
+    }
+}
+
+/// A cheap fingerprint for messages (FNV-1a, 32-bit).
+fn fnv(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Every file in `dir` with its bytes, to prove nothing changed. `LOCK` is
+/// left out: every writer records its pid there.
+pub fn snapshot_dir(dir: &Path) -> Snapshot {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .expect("dir")
-        .map(|e| {
-            let path = e.expect("entry").path();
+        .map(|e| e.expect("entry").path())
+        .filter(|path| path.file_name().is_some_and(|n| n != "LOCK"))
+        .map(|path| {
             let bytes = if path.is_file() {
                 std::fs::read(&path).expect("read")
             } else {
@@ -79,5 +103,5 @@ pub fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
         })
         .collect();
     files.sort();
-    files
+    Snapshot(files)
 }

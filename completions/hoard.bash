@@ -40,6 +40,9 @@ _hoard() {
             hoard,init)
                 cmd="hoard__subcmd__init"
                 ;;
+            hoard,inspect)
+                cmd="hoard__subcmd__inspect"
+                ;;
             hoard,keys)
                 cmd="hoard__subcmd__keys"
                 ;;
@@ -79,6 +82,9 @@ _hoard() {
             hoard__subcmd__help,init)
                 cmd="hoard__subcmd__help__subcmd__init"
                 ;;
+            hoard__subcmd__help,inspect)
+                cmd="hoard__subcmd__help__subcmd__inspect"
+                ;;
             hoard__subcmd__help,keys)
                 cmd="hoard__subcmd__help__subcmd__keys"
                 ;;
@@ -101,7 +107,7 @@ _hoard() {
 
     case "${cmd}" in
         hoard)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire hint merge completions man help"
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire hint merge inspect completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,7 +263,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help)
-            opts="init put get del exists keys ttl expire hint merge completions man help"
+            opts="init put get del exists keys ttl expire hint merge inspect completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,6 +375,20 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -494,6 +514,36 @@ _hoard() {
                     return 0
                     ;;
                 --max-file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__inspect)
+            opts="-d -q -h -V --key --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
+            cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -173,6 +174,19 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;inspect'= {
+            cand --key 'Show where this key''s newest record lives instead (exit 1 if missing)'
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;completions'= {
             cand -d 'The store directory'
             cand --dir 'The store directory'
@@ -208,6 +222,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
+            cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -231,6 +246,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;hint'= {
         }
         &'hoard;help;merge'= {
+        }
+        &'hoard;help;inspect'= {
         }
         &'hoard;help;completions'= {
         }

@@ -18,6 +18,7 @@
 
 mod data_file;
 mod hint;
+mod inspect;
 mod keydir;
 mod merge;
 
@@ -29,6 +30,7 @@ use data_file::DataFile;
 pub use data_file::FileId;
 pub use hint::HINT_FILE;
 use hint::{Hint, HintProblem};
+pub use inspect::{FileStats, InspectReport, KeyLocation, MERGE_ADVICE_DEAD_SHARE};
 use keydir::{Keydir, KeydirEntry, Known};
 pub use merge::MergeReport;
 

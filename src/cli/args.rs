@@ -79,6 +79,8 @@ pub enum Command {
     Hint,
     /// Compact the store: rewrite live records into new files, drop the rest
     Merge(MergeArgs),
+    /// Show data files, live and dead bytes, key count, hint state and merge advice
+    Inspect(InspectArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff)
@@ -181,6 +183,14 @@ pub struct MergeArgs {
     /// Only report what a merge would reclaim; change nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Show where this key's newest record lives instead (exit 1 if missing)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<OsString>,
 }
 
 /// Arguments of `completions`.

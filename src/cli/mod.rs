@@ -3,6 +3,7 @@
 //! itself. Exit codes are decided in `main`, from `Outcome` and the error.
 
 pub mod args;
+mod inspect;
 mod output;
 mod parse;
 
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Expire(args) => expire(global, args)?,
         Command::Hint => hint(global, &mut out)?,
         Command::Merge(args) => merge(global, &mut out, args)?,
+        Command::Inspect(args) => inspect::run(global, &mut out, args)?,
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success
@@ -75,12 +77,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     Ok(outcome)
 }
 
-fn bytes(arg: OsString) -> Vec<u8> {
+pub(crate) fn bytes(arg: OsString) -> Vec<u8> {
     arg.into_vec()
 }
 
 /// Opens the store and reports what opening noticed (a dropped torn tail).
-fn open(global: &Global, access: Access) -> Result<Store> {
+pub(crate) fn open(global: &Global, access: Access) -> Result<Store> {
     open_with(global, access, true)
 }
 
@@ -102,7 +104,7 @@ fn warn(global: &Global, notices: Vec<String>) {
 }
 
 /// Closes the store (syncing what the policy owes) and prints what it noticed.
-fn finish(global: &Global, mut store: Store) -> Result<()> {
+pub(crate) fn finish(global: &Global, mut store: Store) -> Result<()> {
     warn(global, store.take_notices());
     warn(global, store.close()?);
     Ok(())
@@ -262,7 +264,10 @@ fn expire(global: &Global, args: args::ExpireArgs) -> Result<Outcome> {
 }
 
 /// The bitcask engine of an open store, or an error naming the engine.
-fn bitcask<'s>(store: &'s mut Store, command: &str) -> Result<&'s mut hoardhaven::Bitcask> {
+pub(crate) fn bitcask<'s>(
+    store: &'s mut Store,
+    command: &str,
+) -> Result<&'s mut hoardhaven::Bitcask> {
     let engine = store.manifest().engine;
     store.bitcask().ok_or_else(|| {
         Error::InvalidInput(format!(

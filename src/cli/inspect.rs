@@ -1,0 +1,212 @@
+//! `hoard inspect`: renders the library's inspection report as tables
+//! (comfy-table) or one JSON document.
+
+use std::io::Write;
+
+use anyhow::Result;
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
+use hoardhaven::bitcask::{InspectReport, MERGE_ADVICE_DEAD_SHARE};
+use hoardhaven::limits::check_key;
+use hoardhaven::{Access, Clock, SystemClock};
+use serde_json::{Map, Value as Json, json};
+
+use super::args::{Global, InspectArgs};
+use super::{Outcome, bitcask, bytes, finish, open, output};
+
+/// Runs `inspect`.
+pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<Outcome> {
+    let now_ms = SystemClock.now_ms();
+    if let Some(key) = args.key {
+        let key = bytes(key);
+        check_key(&key)?;
+        let mut store = open(global, Access::Read)?;
+        let location = bitcask(&mut store, "inspect --key")?.locate_key(&key, now_ms)?;
+        finish(global, store)?;
+        let Some(location) = location else {
+            return Ok(Outcome::ConditionFalse);
+        };
+        if global.json {
+            let mut doc = Map::new();
+            output::put_bytes(&mut doc, "key", &key);
+            doc.insert("file".into(), json!(location.file_id.file_name()));
+            doc.insert("offset".into(), json!(location.offset));
+            doc.insert("record_bytes".into(), json!(location.record_bytes));
+            doc.insert("value_bytes".into(), json!(location.value_bytes));
+            doc.insert("expires_at_ms".into(), json!(location.expiry_ms));
+            output::write_json(out, &Json::Object(doc))?;
+        } else {
+            let mut table = table(&["field", "value"]);
+            table.add_row(vec!["file".to_string(), location.file_id.file_name()]);
+            table.add_row(vec!["offset".to_string(), location.offset.to_string()]);
+            table.add_row(vec![
+                "record bytes".to_string(),
+                location.record_bytes.to_string(),
+            ]);
+            table.add_row(vec![
+                "value bytes".to_string(),
+                location.value_bytes.to_string(),
+            ]);
+            let expiry = match location.expiry_ms {
+                Some(at) => format!("{at} (in {} ms)", at.saturating_sub(now_ms)),
+                None => "never".to_string(),
+            };
+            table.add_row(vec!["expires at (Unix ms)".to_string(), expiry]);
+            writeln!(out, "{table}")?;
+        }
+        return Ok(Outcome::Success);
+    }
+
+    let mut store = open(global, Access::Read)?;
+    let manifest = store.manifest().clone();
+    let report = bitcask(&mut store, "inspect")?.inspect(now_ms)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &report_json(global, &manifest, &report))?;
+    } else {
+        render(out, &report)?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    table
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn advice(report: &InspectReport) -> String {
+    let share = percent(report.dead_bytes, report.total_bytes);
+    if report.merge_advised {
+        format!(
+            "merge advised: {} bytes ({share:.1}%) are dead; run `hoard merge`",
+            report.dead_bytes
+        )
+    } else {
+        format!(
+            "no merge needed: {share:.1}% dead (advised above {:.0}%)",
+            MERGE_ADVICE_DEAD_SHARE * 100.0
+        )
+    }
+}
+
+fn hint_summary(report: &InspectReport) -> String {
+    let hint = &report.hint;
+    match hint.watermark {
+        Some((file, offset)) => format!(
+            "{} keys, {} bytes, watermark {}@{offset}; {} bytes after it ({} keys in the overlay)",
+            hint.entries,
+            hint.file_len,
+            file.file_name(),
+            hint.tail_bytes,
+            hint.overlay_keys
+        ),
+        None => "missing or not usable (see the warning above); the next write command rewrites it"
+            .to_string(),
+    }
+}
+
+fn render(out: &mut impl Write, report: &InspectReport) -> Result<()> {
+    let mut files = table(&[
+        "data file",
+        "bytes",
+        "records",
+        "live",
+        "tombstones",
+        "dead bytes",
+        "dead %",
+    ]);
+    for f in &report.files {
+        files.add_row(vec![
+            Cell::new(f.id.file_name()),
+            Cell::new(f.bytes).set_alignment(CellAlignment::Right),
+            Cell::new(f.records).set_alignment(CellAlignment::Right),
+            Cell::new(f.live_records).set_alignment(CellAlignment::Right),
+            Cell::new(f.tombstones).set_alignment(CellAlignment::Right),
+            Cell::new(f.dead_bytes).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:.1}", percent(f.dead_bytes, f.bytes)))
+                .set_alignment(CellAlignment::Right),
+        ]);
+    }
+    let records: u64 = report.files.iter().map(|f| f.records).sum();
+    let live: u64 = report.files.iter().map(|f| f.live_records).sum();
+    let tombstones: u64 = report.files.iter().map(|f| f.tombstones).sum();
+    files.add_row(vec![
+        Cell::new("total"),
+        Cell::new(report.total_bytes).set_alignment(CellAlignment::Right),
+        Cell::new(records).set_alignment(CellAlignment::Right),
+        Cell::new(live).set_alignment(CellAlignment::Right),
+        Cell::new(tombstones).set_alignment(CellAlignment::Right),
+        Cell::new(report.dead_bytes).set_alignment(CellAlignment::Right),
+        Cell::new(format!(
+            "{:.1}",
+            percent(report.dead_bytes, report.total_bytes)
+        ))
+        .set_alignment(CellAlignment::Right),
+    ]);
+    writeln!(out, "{files}")?;
+    let mut summary = table(&["store", ""]);
+    summary.add_row(vec!["live keys".to_string(), report.keys.to_string()]);
+    summary.add_row(vec![
+        "expired keys (reclaimable)".to_string(),
+        report.expired_keys.to_string(),
+    ]);
+    summary.add_row(vec![
+        "live bytes".to_string(),
+        report.live_bytes.to_string(),
+    ]);
+    summary.add_row(vec!["hint".to_string(), hint_summary(report)]);
+    summary.add_row(vec!["advice".to_string(), advice(report)]);
+    writeln!(out, "{summary}")?;
+    Ok(())
+}
+
+fn report_json(global: &Global, manifest: &hoardhaven::Manifest, report: &InspectReport) -> Json {
+    let files: Vec<Json> = report
+        .files
+        .iter()
+        .map(|f| {
+            json!({
+                "file": f.id.file_name(),
+                "bytes": f.bytes,
+                "records": f.records,
+                "live_records": f.live_records,
+                "tombstones": f.tombstones,
+                "dead_bytes": f.dead_bytes,
+            })
+        })
+        .collect();
+    let hint = &report.hint;
+    json!({
+        "dir": global.dir.display().to_string(),
+        "engine": manifest.engine.to_string(),
+        "sync": manifest.sync.to_string(),
+        "max_file_size": manifest.max_file_size,
+        "files": files,
+        "keys": report.keys,
+        "expired_keys": report.expired_keys,
+        "total_bytes": report.total_bytes,
+        "live_bytes": report.live_bytes,
+        "dead_bytes": report.dead_bytes,
+        "hint": {
+            "used": hint.used,
+            "watermark_file": hint.watermark.map(|(f, _)| f.file_name()),
+            "watermark_offset": hint.watermark.map(|(_, o)| o),
+            "entries": hint.entries,
+            "bytes": hint.file_len,
+            "overlay_keys": hint.overlay_keys,
+            "tail_bytes": hint.tail_bytes,
+        },
+        "merge_advised": report.merge_advised,
+        "advice": advice(report),
+    })
+}

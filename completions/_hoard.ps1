@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -202,6 +203,21 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hoard;verify' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--repair', '--repair', [CompletionResultType]::ParameterName, 'Salvage: back up damaged files, keep every record that passes its checksum, rebuild the hint')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --repair: only say what the repair would do')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hoard;completions' {
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
@@ -240,6 +256,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -276,6 +293,9 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;help;inspect' {
+            break
+        }
+        'hoard;help;verify' {
             break
         }
         'hoard;help;completions' {

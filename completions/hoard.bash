@@ -58,6 +58,9 @@ _hoard() {
             hoard,ttl)
                 cmd="hoard__subcmd__ttl"
                 ;;
+            hoard,verify)
+                cmd="hoard__subcmd__verify"
+                ;;
             hoard__subcmd__help,completions)
                 cmd="hoard__subcmd__help__subcmd__completions"
                 ;;
@@ -100,6 +103,9 @@ _hoard() {
             hoard__subcmd__help,ttl)
                 cmd="hoard__subcmd__help__subcmd__ttl"
                 ;;
+            hoard__subcmd__help,verify)
+                cmd="hoard__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -107,7 +113,7 @@ _hoard() {
 
     case "${cmd}" in
         hoard)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire hint merge inspect completions man help"
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire hint merge inspect verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,7 +269,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help)
-            opts="init put get del exists keys ttl expire hint merge inspect completions man help"
+            opts="init put get del exists keys ttl expire hint merge inspect verify completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -459,6 +465,20 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help__subcmd__ttl)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -684,6 +704,32 @@ _hoard() {
             ;;
         hoard__subcmd__ttl)
             opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__verify)
+            opts="-d -q -h -V --repair --dry-run --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

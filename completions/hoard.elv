@@ -39,6 +39,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
+            cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -187,6 +188,20 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;verify'= {
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --repair 'Salvage: back up damaged files, keep every record that passes its checksum, rebuild the hint'
+            cand --dry-run 'With --repair: only say what the repair would do'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;completions'= {
             cand -d 'The store directory'
             cand --dir 'The store directory'
@@ -223,6 +238,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
+            cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -248,6 +264,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;merge'= {
         }
         &'hoard;help;inspect'= {
+        }
+        &'hoard;help;verify'= {
         }
         &'hoard;help;completions'= {
         }

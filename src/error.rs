@@ -131,7 +131,7 @@ impl fmt::Display for Error {
             Error::Corrupt { path, offset, kind } => write!(
                 f,
                 "corruption in {} at offset {offset}: {kind}; no data from it was returned \
-                 (restore the store from a backup)",
+                 (run `hoard verify` for a full report, `hoard verify --repair` to salvage)",
                 path.display()
             ),
             Error::NotAStore { path, reason } => {

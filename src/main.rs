@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     match cli::run(parsed) {
         Ok(cli::Outcome::Success) => ExitCode::SUCCESS,
         Ok(cli::Outcome::ConditionFalse) => ExitCode::from(1),
+        Ok(cli::Outcome::Corrupt) => ExitCode::from(4),
         Err(err) => ExitCode::from(exit_code_for(&err)),
     }
 }

@@ -60,6 +60,9 @@ pub struct OpenOptions {
     /// Whether the bitcask engine may use its hint; false replays (and so
     /// checks) every data file.
     pub trust_hint: bool,
+    /// Open without reading any record, for `verify` and repair only: the
+    /// store then refuses every data operation.
+    pub verify_only: bool,
 }
 
 impl OpenOptions {
@@ -70,6 +73,7 @@ impl OpenOptions {
             lock_timeout: Duration::from_secs_f64(LOCK_TIMEOUT_DEFAULT_S),
             clock: Arc::new(SystemClock),
             trust_hint: true,
+            verify_only: false,
         }
     }
 }
@@ -99,6 +103,7 @@ pub struct Store {
     access: Access,
     clock: Arc<dyn Clock>,
     engine: Option<Box<dyn Engine>>,
+    verify_only: bool,
     // Dropped after the engine (fields drop in order), so the lock covers it.
     _lock: StoreLock,
 }
@@ -193,6 +198,7 @@ impl Store {
                     max_file_size: manifest.max_file_size,
                     writable: options.access == Access::Write,
                     use_hint: options.trust_hint,
+                    replay: !options.verify_only,
                 },
             )?),
             EngineKind::Memory => {
@@ -208,6 +214,7 @@ impl Store {
             access: options.access,
             clock: options.clock.clone(),
             engine: Some(engine),
+            verify_only: options.verify_only,
             _lock: lock,
         })
     }
@@ -222,6 +229,16 @@ impl Store {
         &self.manifest
     }
 
+    /// The engine, for data operations: refused when opened for verification only.
+    fn data(&mut self) -> Result<&mut dyn Engine> {
+        if self.verify_only {
+            return Err(Error::InvalidInput(
+                "the store was opened for verification only".to_string(),
+            ));
+        }
+        Ok(self.engine_mut())
+    }
+
     fn engine_mut(&mut self) -> &mut dyn Engine {
         self.engine
             .as_deref_mut()
@@ -232,14 +249,14 @@ impl Store {
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Value>> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        self.engine_mut().get(key, now_ms)
+        self.data()?.get(key, now_ms)
     }
 
     /// Whether `key` is live.
     pub fn contains(&mut self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        Ok(self.engine_mut().meta(key, now_ms)?.is_some())
+        Ok(self.data()?.meta(key, now_ms)?.is_some())
     }
 
     /// Writes `key` = `value`; false when `only_if_absent` found the key live.
@@ -251,10 +268,10 @@ impl Store {
             .ttl_ms
             .map(|ttl| expiry_after(now_ms, ttl))
             .transpose()?;
-        if options.only_if_absent && self.engine_mut().meta(key, now_ms)?.is_some() {
+        if options.only_if_absent && self.data()?.meta(key, now_ms)?.is_some() {
             return Ok(false);
         }
-        self.engine_mut().put(key, value, expiry_ms)?;
+        self.data()?.put(key, value, expiry_ms)?;
         Ok(true)
     }
 
@@ -262,7 +279,7 @@ impl Store {
     pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        self.engine_mut().delete(key, now_ms)
+        self.data()?.delete(key, now_ms)
     }
 
     /// The time to live of `key`, or `None` if it is not live.
@@ -283,10 +300,10 @@ impl Store {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         let expiry_ms = expiry_after(now_ms, ttl_ms)?;
-        let Some(value) = self.engine_mut().get(key, now_ms)? else {
+        let Some(value) = self.data()?.get(key, now_ms)? else {
             return Ok(false);
         };
-        self.engine_mut().put(key, &value.bytes, Some(expiry_ms))?;
+        self.data()?.put(key, &value.bytes, Some(expiry_ms))?;
         Ok(true)
     }
 
@@ -294,12 +311,12 @@ impl Store {
     pub fn persist(&mut self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        match self.engine_mut().get(key, now_ms)? {
+        match self.data()?.get(key, now_ms)? {
             Some(Value {
                 bytes,
                 expiry_ms: Some(_),
             }) => {
-                self.engine_mut().put(key, &bytes, None)?;
+                self.data()?.put(key, &bytes, None)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -309,7 +326,7 @@ impl Store {
     /// Live keys starting with `prefix`, in bytewise order, at most `limit` of them.
     pub fn keys(&mut self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<Vec<u8>>> {
         let now_ms = self.clock.now_ms();
-        let mut keys = self.engine_mut().keys(prefix, now_ms)?;
+        let mut keys = self.data()?.keys(prefix, now_ms)?;
         if let Some(limit) = limit {
             keys.truncate(limit);
         }

@@ -326,7 +326,93 @@ pub fn scan_records(
 
 /// Whether a whole, checked record starts at any offset from `from` on.
 fn valid_record_after(bytes: &[u8], from: usize) -> bool {
-    (from..bytes.len()).any(|at| matches!(record::decode(&bytes[at..]), Decoded::Record(..)))
+    next_valid_record(bytes, from).is_some()
+}
+
+/// The first offset from `from` on where a whole, checked record starts.
+fn next_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len()).find(|at| matches!(record::decode(&bytes[*at..]), Decoded::Record(..)))
+}
+
+/// A damaged region found by a survey: offset, length, and the first check it failed.
+pub type Damage = (u64, u64, CorruptKind);
+
+/// Everything a survey of one file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
+    /// The header's failed check, if it failed one.
+    pub header: Option<CorruptKind>,
+    /// Damaged regions between records, resynchronised past.
+    pub damage: Vec<Damage>,
+    /// A torn tail at the end of the newest file: (offset, length).
+    pub torn: Option<(u64, u64)>,
+    /// Valid records: (offset, length).
+    pub records: Vec<(u64, u64)>,
+    /// The file's length on disk.
+    pub file_len: u64,
+}
+
+impl DataFile {
+    /// Reads the whole file and reports every problem instead of stopping
+    /// at the first: after a damaged region the scan resumes at the next
+    /// offset where a whole, checked record starts. `apply` sees every
+    /// valid record.
+    pub fn survey(&self, newest: bool, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
+        let file_len = fs::file_len(&self.file, &self.path)?;
+        let mut bytes = vec![0u8; file_len as usize];
+        fs::read_exact_at(&self.file, &self.path, &mut bytes, 0)?;
+        let header = match FileHeader::decode(&bytes, DATA_MAGIC) {
+            Ok(h) if h.file_id == self.id.0 => None,
+            Ok(_) => Some(CorruptKind::Header),
+            Err(HeaderError::Short) => Some(CorruptKind::Truncated),
+            Err(HeaderError::Corrupt(kind)) => Some(kind),
+            Err(HeaderError::NewerVersion(_)) => Some(CorruptKind::Header),
+        };
+        let mut survey = Survey {
+            header,
+            damage: Vec::new(),
+            torn: None,
+            records: Vec::new(),
+            file_len,
+        };
+        let mut at = HEADER_LEN.min(bytes.len());
+        while at < bytes.len() {
+            let kind = match record::decode(&bytes[at..]) {
+                Decoded::Record(rec, len) => {
+                    apply(at as u64, &rec);
+                    survey.records.push((at as u64, len as u64));
+                    at += len;
+                    continue;
+                }
+                Decoded::Incomplete => CorruptKind::Truncated,
+                Decoded::Corrupt(kind) => kind,
+            };
+            match next_valid_record(&bytes, at + 1) {
+                Some(next) => {
+                    survey.damage.push((at as u64, (next - at) as u64, kind));
+                    at = next;
+                }
+                None if newest => {
+                    survey.torn = Some((at as u64, (bytes.len() - at) as u64));
+                    break;
+                }
+                None => {
+                    survey
+                        .damage
+                        .push((at as u64, (bytes.len() - at) as u64, kind));
+                    break;
+                }
+            }
+        }
+        Ok(survey)
+    }
+
+    /// Bytes `offset..offset+len` of the file on disk, whatever the valid length.
+    pub fn read_raw(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        fs::read_exact_at(&self.file, &self.path, &mut buf, offset)?;
+        Ok(buf)
+    }
 }
 
 #[cfg(test)]

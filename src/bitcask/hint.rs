@@ -21,6 +21,7 @@ pub const HINT_FILE: &str = "keydir.hint";
 /// A loaded, header-checked hint.
 #[derive(Debug)]
 pub struct Hint {
+    path: std::path::PathBuf,
     map: Mmap,
     meta: HintMeta,
     file_ids: Vec<FileId>,
@@ -31,8 +32,11 @@ pub struct Hint {
 pub enum HintProblem {
     /// There is no hint file.
     Missing,
-    /// The hint is damaged, stale or from a newer hoard; the text says how.
-    Unusable(String),
+    /// The hint is intact but describes other data files (after a crash
+    /// mid-merge, or files changed by hand); the text says how.
+    Stale(String),
+    /// The hint is damaged, or from a newer hoard; the text says how.
+    Damaged(String),
 }
 
 impl Hint {
@@ -42,31 +46,38 @@ impl Hint {
         let file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(HintProblem::Missing),
-            Err(e) => return Err(HintProblem::Unusable(format!("cannot open it: {e}"))),
+            Err(e) => return Err(HintProblem::Damaged(format!("cannot open it: {e}"))),
         };
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len == 0 {
-            return Err(HintProblem::Unusable("it is empty".to_string()));
+            return Err(HintProblem::Damaged("it is empty".to_string()));
         }
         let map =
-            mmap::map_read_only(&file, &path).map_err(|e| HintProblem::Unusable(e.to_string()))?;
+            mmap::map_read_only(&file, &path).map_err(|e| HintProblem::Damaged(e.to_string()))?;
         let meta = match HintView::parse(&map) {
             Ok(view) => view.meta().clone(),
             Err(HintError::Damaged(why)) => {
-                return Err(HintProblem::Unusable(format!("it is damaged: {why}")));
+                return Err(HintProblem::Damaged(format!("it is damaged: {why}")));
             }
             Err(HintError::NewerVersion(v)) => {
-                return Err(HintProblem::Unusable(format!(
+                return Err(HintProblem::Damaged(format!(
                     "it was written by a newer hoard (format {v})"
                 )));
             }
         };
         let hint = Hint {
+            path,
             file_ids: meta.files.iter().map(|(id, _)| FileId(*id)).collect(),
             map,
             meta,
         };
-        hint.check_against(files).map_err(HintProblem::Unusable)?;
+        let watermark = FileId(hint.meta.watermark_file_id);
+        if !hint.file_ids.contains(&watermark) {
+            return Err(HintProblem::Damaged(
+                "it is damaged: its watermark file is not in its file table".to_string(),
+            ));
+        }
+        hint.check_against(files).map_err(HintProblem::Stale)?;
         Ok(hint)
     }
 
@@ -76,9 +87,6 @@ impl Hint {
     /// the watermark.
     fn check_against(&self, files: &BTreeMap<FileId, DataFile>) -> Result<(), String> {
         let watermark = FileId(self.meta.watermark_file_id);
-        if !self.file_ids.contains(&watermark) {
-            return Err("it is damaged: its watermark file is not in its file table".to_string());
-        }
         for (id, recorded_len) in &self.meta.files {
             let id = FileId(*id);
             let Some(file) = files.get(&id) else {
@@ -128,6 +136,11 @@ impl Hint {
     /// Size of the hint file in bytes.
     pub fn file_len(&self) -> u64 {
         self.map.len() as u64
+    }
+
+    /// The hint file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The data file a slot points into.

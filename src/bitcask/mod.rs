@@ -21,6 +21,7 @@ mod hint;
 mod inspect;
 mod keydir;
 mod merge;
+mod verify;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ use hint::{Hint, HintProblem};
 pub use inspect::{FileStats, InspectReport, KeyLocation, MERGE_ADVICE_DEAD_SHARE};
 use keydir::{Keydir, KeydirEntry, Known};
 pub use merge::MergeReport;
+pub use verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
 use crate::engine::{Engine, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};
@@ -56,6 +58,10 @@ pub struct BitcaskOptions {
     pub writable: bool,
     /// Whether to use the hint; false replays every data file.
     pub use_hint: bool,
+    /// Whether to replay at all. Without it the engine knows no keys and
+    /// serves only `verify` and `repair`, which read the files themselves:
+    /// a store too damaged to open can still be verified and repaired.
+    pub replay: bool,
 }
 
 /// Where keys are looked up.
@@ -159,6 +165,9 @@ impl Bitcask {
             last_sync: Instant::now(),
             buf: Vec::new(),
         };
+        if !options.replay {
+            return Ok(engine);
+        }
         let hint = if options.use_hint && !engine.files.is_empty() {
             match Hint::load(dir, &engine.files) {
                 Ok(hint) => Some(hint),
@@ -166,7 +175,7 @@ impl Bitcask {
                     engine.hint_problem("there is no hint");
                     None
                 }
-                Err(HintProblem::Unusable(why)) => {
+                Err(HintProblem::Stale(why) | HintProblem::Damaged(why)) => {
                     engine.hint_problem(&format!("the hint is not usable: {why}"));
                     None
                 }

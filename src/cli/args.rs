@@ -81,6 +81,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Show data files, live and dead bytes, key count, hint state and merge advice
     Inspect(InspectArgs),
+    /// Check every checksum and hint entry; exit 4 if anything is corrupt
+    Verify(VerifyArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff)
@@ -191,6 +193,18 @@ pub struct InspectArgs {
     /// Show where this key's newest record lives instead (exit 1 if missing)
     #[arg(long, value_name = "KEY")]
     pub key: Option<OsString>,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Salvage: back up damaged files, keep every record that passes its checksum, rebuild the hint
+    #[arg(long)]
+    pub repair: bool,
+
+    /// With --repair: only say what the repair would do
+    #[arg(long, requires = "repair")]
+    pub dry_run: bool,
 }
 
 /// Arguments of `completions`.

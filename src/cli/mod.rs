@@ -6,6 +6,7 @@ pub mod args;
 mod inspect;
 mod output;
 mod parse;
+mod verify;
 
 use std::ffi::OsString;
 use std::io::{self, BufWriter, Read, Write};
@@ -28,6 +29,8 @@ pub enum Outcome {
     Success,
     /// Exit 1: not found, or the condition was false.
     ConditionFalse,
+    /// Exit 4: the command's own finding is corruption (`verify`).
+    Corrupt,
 }
 
 impl Outcome {
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Hint => hint(global, &mut out)?,
         Command::Merge(args) => merge(global, &mut out, args)?,
         Command::Inspect(args) => inspect::run(global, &mut out, args)?,
+        Command::Verify(args) => verify::run(global, &mut out, args)?,
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success
@@ -86,12 +90,16 @@ pub(crate) fn open(global: &Global, access: Access) -> Result<Store> {
     open_with(global, access, true)
 }
 
-fn open_with(global: &Global, access: Access, trust_hint: bool) -> Result<Store> {
+pub(crate) fn open_with(global: &Global, access: Access, trust_hint: bool) -> Result<Store> {
     let options = OpenOptions {
         lock_timeout: global.lock_timeout,
         trust_hint,
         ..OpenOptions::new(access)
     };
+    open_options(global, options)
+}
+
+pub(crate) fn open_options(global: &Global, options: OpenOptions) -> Result<Store> {
     let mut store = Store::open(&global.dir, &options)?;
     warn(global, store.take_notices());
     Ok(store)

@@ -1,0 +1,375 @@
+//! `verify` reads every byte of a bitcask store and reports each problem
+//! with its file and offset; `repair` salvages what passes its checks.
+//!
+//! Both work from a survey of each data file that resynchronises past a
+//! damaged region (it resumes at the next offset where a whole, checked
+//! record starts) instead of stopping at it. Repair never edits in place:
+//! it first hard-links every file it will replace into `backup-<ms>/` in
+//! the store, then writes a clean copy holding every record that passed its
+//! CRC under the same file id (so the order of records is kept), renames it
+//! over the original, and rebuilds the hint from a full replay.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use super::data_file::{FileId, Survey};
+use super::hint::{Hint, HintProblem};
+use super::{Bitcask, HintDamaged};
+use crate::error::{Error, Result, display_key};
+use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN};
+use crate::format::hint::{BLOCK_SLOTS, SLOT_LEN, fingerprint};
+use crate::format::record::RecordKind;
+use crate::fs;
+
+/// One thing `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file it is in.
+    pub path: PathBuf,
+    /// Byte offset of the damaged record, header, region or hint entry.
+    pub offset: u64,
+    /// Length of the damaged region in bytes (0 when it is not a region).
+    pub len: u64,
+    /// What is wrong, for people.
+    pub what: String,
+    /// True for corruption; false for a note (a torn tail, a stale or missing hint).
+    pub corruption: bool,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Data files read.
+    pub files: u64,
+    /// Valid records found.
+    pub records: u64,
+    /// Bytes read from data files.
+    pub bytes: u64,
+    /// Hint entries checked.
+    pub hint_entries: u64,
+    /// Every problem and note, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// Whether nothing is corrupt (notes allowed).
+    pub fn is_clean(&self) -> bool {
+        !self.problems.iter().any(|p| p.corruption)
+    }
+}
+
+/// What repair did (or, in a dry run, would do) to one data file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRepair {
+    /// The file.
+    pub file_id: FileId,
+    /// Records kept.
+    pub kept_records: u64,
+    /// Bytes of records kept.
+    pub kept_bytes: u64,
+    /// Regions dropped: (offset, length).
+    pub lost: Vec<(u64, u64)>,
+    /// Whether the file header was damaged (a fresh one is written).
+    pub header_damaged: bool,
+    /// Whether only a torn tail was cut (no backup needed).
+    pub torn_tail_only: bool,
+}
+
+/// What `repair` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Where originals were saved, if any file was rewritten.
+    pub backup_dir: Option<PathBuf>,
+    /// Files rewritten or cut.
+    pub files: Vec<FileRepair>,
+    /// Keys in the rebuilt hint (None in a dry run).
+    pub hint_entries: Option<u64>,
+}
+
+/// For the hint check: the newest record of each key before the watermark
+/// (`None` for a tombstone).
+type NewestBeforeWatermark = HashMap<Vec<u8>, Option<(FileId, u64)>>;
+
+impl Bitcask {
+    /// Surveys every data file and checks every hint entry. Reads only.
+    pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let total: u64 = self.files.values().map(|f| f.len()).sum();
+        let hint = Hint::load(&self.dir, &self.files);
+        let watermark = hint.as_ref().ok().map(Hint::watermark);
+        let mut newest = NewestBeforeWatermark::new();
+        let last = self.files.keys().next_back().copied();
+        for (id, file) in &self.files {
+            let survey = file.survey(Some(*id) == last, |offset, rec| {
+                let before =
+                    watermark.is_some_and(|(wid, woff)| *id < wid || (*id == wid && offset < woff));
+                if before {
+                    let at = (rec.kind == RecordKind::Value).then_some((*id, offset));
+                    newest.insert(rec.key.to_vec(), at);
+                }
+            })?;
+            report.files += 1;
+            report.records += survey.records.len() as u64;
+            report.bytes += survey.file_len;
+            report
+                .problems
+                .extend(survey_problems(file.path(), &survey));
+            progress(report.bytes, total.max(report.bytes));
+        }
+        match hint {
+            Ok(hint) => self.verify_hint(&hint, &newest, &mut report),
+            Err(HintProblem::Missing) if self.files.is_empty() => {}
+            Err(HintProblem::Missing) => report.problems.push(Problem {
+                path: self.dir.join(super::HINT_FILE),
+                offset: 0,
+                len: 0,
+                what: "there is no hint (the next write command writes one)".to_string(),
+                corruption: false,
+            }),
+            Err(HintProblem::Stale(why)) => report.problems.push(Problem {
+                path: self.dir.join(super::HINT_FILE),
+                offset: 0,
+                len: 0,
+                what: format!("the hint is stale: {why} (the next write command rewrites it)"),
+                corruption: false,
+            }),
+            Err(HintProblem::Damaged(why)) => report.problems.push(Problem {
+                path: self.dir.join(super::HINT_FILE),
+                offset: 0,
+                len: 0,
+                what: format!("the hint is not usable: {why}"),
+                corruption: true,
+            }),
+        }
+        Ok(report)
+    }
+
+    /// Checks every slot: its block CRC, that it points at a valid record of
+    /// a key with its fingerprint, and that the record is that key's newest
+    /// before the watermark; and that no such key is missing.
+    fn verify_hint(&self, hint: &Hint, newest: &NewestBeforeWatermark, report: &mut VerifyReport) {
+        let view = hint.view();
+        let path = hint.path().to_path_buf();
+        let problem = |offset: u64, what: String| Problem {
+            path: path.clone(),
+            offset,
+            len: SLOT_LEN as u64,
+            what,
+            corruption: true,
+        };
+        let mut found = Vec::new();
+        let mut seen: HashSet<Vec<u8>> = HashSet::new();
+        let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
+        for block in 0..blocks {
+            if let Err(offset) = view.check_block(block as usize) {
+                let len = (BLOCK_SLOTS * SLOT_LEN) as u64;
+                found.push(Problem {
+                    len,
+                    ..problem(offset, "hint block fails its checksum".to_string())
+                });
+                continue;
+            }
+            let first = block * BLOCK_SLOTS as u64;
+            let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
+            for index in first..last {
+                let slot = view.slot(index);
+                if slot.fingerprint == 0 {
+                    continue;
+                }
+                report.hint_entries += 1;
+                let offset = view.block_offset(block as usize) + (index - first) * SLOT_LEN as u64;
+                let (key, entry) = match self.record_at_slot(hint, &slot) {
+                    Ok(found) => found,
+                    Err(HintDamaged(why)) => {
+                        found.push(problem(offset, format!("hint entry {index}: {why}")));
+                        continue;
+                    }
+                };
+                // A key with a wrong entry is reported once, not also as missing.
+                let repeated = !seen.insert(key.clone());
+                if fingerprint(&key) != slot.fingerprint {
+                    found.push(problem(
+                        offset,
+                        format!(
+                            "hint entry {index} has the wrong fingerprint for key {}",
+                            display_key(&key)
+                        ),
+                    ));
+                } else if newest.get(&key) != Some(&Some((entry.file_id, entry.offset))) {
+                    found.push(problem(
+                        offset,
+                        format!(
+                            "hint entry {index} points at a record of key {} that is not its newest before the watermark",
+                            display_key(&key)
+                        ),
+                    ));
+                } else if repeated {
+                    found.push(problem(
+                        offset,
+                        format!("hint entry {index} repeats key {}", display_key(&key)),
+                    ));
+                }
+            }
+        }
+        let missing = newest
+            .iter()
+            .filter(|(k, at)| at.is_some() && !seen.contains(*k))
+            .count();
+        if missing > 0 && !found.iter().any(|p| p.what.contains("block fails")) {
+            found.push(Problem {
+                len: 0,
+                ..problem(0, format!("the hint is missing {missing} keys"))
+            });
+        }
+        report.problems.extend(found);
+    }
+
+    /// Salvages the store: keeps every record that passes its CRC, backs up
+    /// every file it replaces, cuts a torn tail, and rebuilds the hint.
+    /// With `dry_run`, only reports what it would do.
+    pub fn repair(&mut self, now_ms: u64, dry_run: bool) -> Result<RepairReport> {
+        if !dry_run {
+            self.check_writable()?;
+        }
+        let mut report = RepairReport::default();
+        let last = self.files.keys().next_back().copied();
+        let ids: Vec<FileId> = self.files.keys().copied().collect();
+        let mut plans = Vec::new();
+        for id in ids {
+            let file = &self.files[&id];
+            let survey = file.survey(Some(id) == last, |_, _| {})?;
+            if survey.header.is_none() && survey.damage.is_empty() && survey.torn.is_none() {
+                continue;
+            }
+            let repair = FileRepair {
+                file_id: id,
+                kept_records: survey.records.len() as u64,
+                kept_bytes: survey.records.iter().map(|(_, len)| len).sum(),
+                lost: survey
+                    .damage
+                    .iter()
+                    .map(|(o, l, _)| (*o, *l))
+                    .chain(survey.torn)
+                    .collect(),
+                header_damaged: survey.header.is_some(),
+                torn_tail_only: survey.header.is_none() && survey.damage.is_empty(),
+            };
+            plans.push((repair, survey));
+        }
+        if dry_run {
+            report.files = plans.into_iter().map(|(r, _)| r).collect();
+            return Ok(report);
+        }
+        let result = self.apply_repairs(now_ms, plans, &mut report);
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result?;
+        Ok(report)
+    }
+
+    fn apply_repairs(
+        &mut self,
+        now_ms: u64,
+        plans: Vec<(FileRepair, Survey)>,
+        report: &mut RepairReport,
+    ) -> Result<()> {
+        let rewrites: Vec<&(FileRepair, Survey)> =
+            plans.iter().filter(|(r, _)| !r.torn_tail_only).collect();
+        if !rewrites.is_empty() {
+            let backup = self.dir.join(format!("backup-{now_ms}"));
+            fs::create_dir_private(&backup)?;
+            for (repair, _) in &rewrites {
+                let name = repair.file_id.file_name();
+                let original = self.dir.join(&name);
+                let saved = backup.join(&name);
+                if std::fs::hard_link(&original, &saved).is_err() {
+                    // A file system without hard links: copy instead.
+                    std::fs::copy(&original, &saved)
+                        .map_err(|e| Error::io("back up", &original, e))?;
+                    let copy = fs::open_read(&saved)?;
+                    fs::sync_data(&copy, &saved)?;
+                }
+            }
+            fs::sync_dir(&backup)?;
+            fs::sync_dir(&self.dir)?;
+            report.backup_dir = Some(backup);
+        }
+        for (repair, survey) in &plans {
+            let id = repair.file_id;
+            let path = self.dir.join(id.file_name());
+            if repair.torn_tail_only {
+                let (offset, _) = survey.torn.expect("a torn tail");
+                let file = fs::open_read_write(&path)?;
+                fs::set_len(&file, &path, offset)?;
+                fs::sync_data(&file, &path)?;
+            } else {
+                let temp = fs::temp_path_for(&path);
+                if temp.exists() {
+                    fs::remove_file(&temp)?;
+                }
+                let out = fs::create_new_private(&temp)?;
+                let header = FileHeader {
+                    magic: DATA_MAGIC,
+                    version: FORMAT_VERSION,
+                    file_id: id.0,
+                };
+                fs::write_all_at(&out, &temp, &header.encode(), 0)?;
+                let mut at = HEADER_LEN as u64;
+                let source = &self.files[&id];
+                for (offset, len) in &survey.records {
+                    let bytes = source.read_raw(*offset, *len as usize)?;
+                    fs::write_all_at(&out, &temp, &bytes, at)?;
+                    at += len;
+                }
+                fs::sync_data(&out, &temp)?;
+                drop(out);
+                fs::rename(&temp, &path)?;
+                fs::sync_dir(&self.dir)?;
+            }
+            let writable = self.options.writable && Some(&id) == self.files.keys().next_back();
+            self.files.insert(
+                id,
+                super::data_file::DataFile::open(&self.dir, id, writable)?,
+            );
+            report.files.push(repair.clone());
+        }
+        Hint::remove(&self.dir)?;
+        self.replay_all()?;
+        report.hint_entries = Some(self.write_hint()?.entries);
+        Ok(())
+    }
+}
+
+fn survey_problems(path: &std::path::Path, survey: &Survey) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(kind) = survey.header {
+        problems.push(Problem {
+            path: path.to_path_buf(),
+            offset: 0,
+            len: HEADER_LEN as u64,
+            what: format!("file header: {kind}"),
+            corruption: true,
+        });
+    }
+    for (offset, len, kind) in &survey.damage {
+        problems.push(Problem {
+            path: path.to_path_buf(),
+            offset: *offset,
+            len: *len,
+            what: format!("damaged record: {kind}"),
+            corruption: true,
+        });
+    }
+    if let Some((offset, len)) = survey.torn {
+        problems.push(Problem {
+            path: path.to_path_buf(),
+            offset,
+            len,
+            what: "torn tail: an interrupted write that was never acknowledged (the next write command drops it)"
+                .to_string(),
+            corruption: false,
+        });
+    }
+    problems
+}

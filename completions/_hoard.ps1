@@ -39,6 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List keys in bytewise order, one a line')
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing')
             [CompletionResult]::new('expire', 'expire', [CompletionResultType]::ParameterValue, 'Set or remove KEY''s expiry (exit 1 if the key is missing)')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Load entries from FILE (or stdin) under one lock, with one sync at the end')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live entry (or those under --prefix) to stdout')
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
@@ -162,6 +164,35 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hoard;import' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The input''s format')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hoard;export' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The output''s format')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with these bytes')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hoard;hint' {
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
@@ -253,6 +284,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List keys in bytewise order, one a line')
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing')
             [CompletionResult]::new('expire', 'expire', [CompletionResultType]::ParameterValue, 'Set or remove KEY''s expiry (exit 1 if the key is missing)')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Load entries from FILE (or stdin) under one lock, with one sync at the end')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live entry (or those under --prefix) to stdout')
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
@@ -284,6 +317,12 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;help;expire' {
+            break
+        }
+        'hoard;help;import' {
+            break
+        }
+        'hoard;help;export' {
             break
         }
         'hoard;help;hint' {

@@ -36,6 +36,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
+            cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
@@ -150,6 +152,33 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;import'= {
+            cand --format 'The input''s format'
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;export'= {
+            cand --format 'The output''s format'
+            cand --prefix 'Only keys starting with these bytes'
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;hint'= {
             cand -d 'The store directory'
             cand --dir 'The store directory'
@@ -235,6 +264,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
+            cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
@@ -258,6 +289,10 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;ttl'= {
         }
         &'hoard;help;expire'= {
+        }
+        &'hoard;help;import'= {
+        }
+        &'hoard;help;export'= {
         }
         &'hoard;help;hint'= {
         }

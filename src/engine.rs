@@ -37,6 +37,8 @@ pub trait Engine: Send {
     fn keys(&mut self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>>;
     /// Makes every write so far durable.
     fn sync(&mut self) -> Result<()>;
+    /// With `true`, writes are not synced one by one until `sync` (bulk loads).
+    fn defer_sync(&mut self, defer: bool);
     /// Finishes pending work (a due sync, a hint) before the engine is
     /// dropped; returns the notices not yet taken.
     fn close(self: Box<Self>) -> Result<Vec<String>>;

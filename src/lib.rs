@@ -28,6 +28,7 @@ pub mod lock;
 pub mod manifest;
 mod mmap;
 pub mod store;
+pub mod transfer;
 
 pub use bitcask::{Bitcask, HintWritten};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -338,6 +338,19 @@ impl Store {
         self.engine_mut().as_any_mut().downcast_mut::<Bitcask>()
     }
 
+    /// Writes `key` = `value` with an absolute expiry (as imports carry it).
+    pub fn put_at(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
+        check_key(key)?;
+        check_value(key, value.len())?;
+        self.data()?.put(key, value, expiry_ms)
+    }
+
+    /// With `true`, writes are not synced one by one until `sync` is called;
+    /// for bulk loads that sync once at the end.
+    pub fn defer_sync(&mut self, defer: bool) {
+        self.engine_mut().defer_sync(defer);
+    }
+
     /// Makes every write so far durable, whatever the sync policy.
     pub fn sync(&mut self) -> Result<()> {
         self.engine_mut().sync()

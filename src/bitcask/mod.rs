@@ -118,6 +118,8 @@ pub struct Bitcask {
     poisoned: bool,
     /// Appended records not yet synced.
     unsynced: bool,
+    /// A bulk load is running: the policy's per-write syncs wait for `sync`.
+    sync_deferred: bool,
     last_sync: Instant,
     /// Reused encoding buffer, so a put allocates nothing once warm.
     buf: Vec<u8>,
@@ -162,6 +164,7 @@ impl Bitcask {
             notices,
             poisoned: false,
             unsynced: false,
+            sync_deferred: false,
             last_sync: Instant::now(),
             buf: Vec::new(),
         };
@@ -647,6 +650,9 @@ impl Bitcask {
     }
 
     fn sync_per_policy(&mut self) -> Result<()> {
+        if self.sync_deferred {
+            return Ok(());
+        }
         let due = match self.options.sync {
             SyncPolicy::Always => true,
             SyncPolicy::IntervalMs(ms) => self.last_sync.elapsed().as_millis() >= u128::from(ms),
@@ -782,6 +788,10 @@ impl Engine for Bitcask {
             });
         }
         self.sync_active()
+    }
+
+    fn defer_sync(&mut self, defer: bool) {
+        self.sync_deferred = defer;
     }
 
     fn close(mut self: Box<Self>) -> Result<Vec<String>> {

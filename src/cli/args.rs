@@ -75,6 +75,10 @@ pub enum Command {
     Ttl(KeyArg),
     /// Set or remove KEY's expiry (exit 1 if the key is missing)
     Expire(ExpireArgs),
+    /// Load entries from FILE (or stdin) under one lock, with one sync at the end
+    Import(ImportArgs),
+    /// Write every live entry (or those under --prefix) to stdout
+    Export(ExportArgs),
     /// Rebuild the hint (the on-disk index that makes opening fast) from the data files
     Hint,
     /// Compact the store: rewrite live records into new files, drop the rest
@@ -205,6 +209,50 @@ pub struct VerifyArgs {
     /// With --repair: only say what the repair would do
     #[arg(long, requires = "repair")]
     pub dry_run: bool,
+}
+
+/// Interchange formats of `import` and `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// key<TAB>value[<TAB>expires_at_ms] with \\ \t \n \r \xHH escapes
+    Tsv,
+    /// One JSON object a line; base64 for bytes that are not UTF-8
+    Jsonl,
+    /// Redis SET commands (PXAT for expiry), for `redis-cli --pipe`
+    Resp,
+}
+
+impl From<FormatArg> for hoardhaven::transfer::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Tsv => hoardhaven::transfer::Format::Tsv,
+            FormatArg::Jsonl => hoardhaven::transfer::Format::Jsonl,
+            FormatArg::Resp => hoardhaven::transfer::Format::Resp,
+        }
+    }
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to read; `-` or omitted reads stdin
+    pub file: Option<PathBuf>,
+
+    /// The input's format
+    #[arg(long, value_enum)]
+    pub format: FormatArg,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The output's format
+    #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
+    pub format: FormatArg,
+
+    /// Only keys starting with these bytes
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<OsString>,
 }
 
 /// Arguments of `completions`.

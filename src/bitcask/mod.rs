@@ -38,7 +38,7 @@ pub use verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
 use crate::engine::{Engine, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};
-use crate::format::hint::{HintMeta, Slot, fingerprint};
+use crate::format::hint::{BLOCK_SLOTS, HintMeta, Slot, fingerprint};
 use crate::format::record::{self, Decoded, RECORD_HEADER_LEN, Record, RecordKind};
 use crate::fs;
 use crate::manifest::SyncPolicy;
@@ -456,35 +456,20 @@ impl Bitcask {
         match &self.index {
             Index::Full(keydir) => Ok(keydir.values().map(|(k, e)| (k.to_vec(), *e)).collect()),
             Index::Hinted { hint, overlay } => {
-                let view = hint.view();
                 let mut entries: Vec<(Vec<u8>, KeydirEntry)> =
                     overlay.values().map(|(k, e)| (k.to_vec(), *e)).collect();
-                let blocks = view
-                    .slot_count()
-                    .div_ceil(crate::format::hint::BLOCK_SLOTS as u64);
-                for block in 0..blocks {
-                    view.check_block(block as usize).map_err(|offset| {
-                        HintDamaged(format!("block at offset {offset} fails its checksum"))
-                    })?;
-                    let first = block * crate::format::hint::BLOCK_SLOTS as u64;
-                    let last =
-                        (first + crate::format::hint::BLOCK_SLOTS as u64).min(view.slot_count());
-                    for index in first..last {
-                        let slot = view.slot(index);
-                        if slot.fingerprint == 0 {
-                            continue;
-                        }
-                        let (key, entry) = self.record_at_slot(hint, &slot)?;
-                        if fingerprint(&key) != slot.fingerprint {
-                            return Err(HintDamaged(format!(
-                                "slot {index} holds a wrong fingerprint"
-                            )));
-                        }
-                        if overlay.get(&key) == Known::Unknown {
-                            entries.push((key, entry));
-                        }
+                for_each_slot(hint, |index, slot| {
+                    let (key, entry) = self.record_at_slot(hint, &slot)?;
+                    if fingerprint(&key) != slot.fingerprint {
+                        return Err(HintDamaged(format!(
+                            "slot {index} holds a wrong fingerprint"
+                        )));
                     }
-                }
+                    if overlay.get(&key) == Known::Unknown {
+                        entries.push((key, entry));
+                    }
+                    Ok(())
+                })?;
                 Ok(entries)
             }
         }
@@ -549,32 +534,20 @@ impl Bitcask {
                         superseded.insert(index);
                     }
                 }
-                let view = hint.view();
                 let mut slots: Vec<Slot> = overlay.values().map(|(k, e)| slot_for(k, e)).collect();
-                let blocks = view
-                    .slot_count()
-                    .div_ceil(crate::format::hint::BLOCK_SLOTS as u64);
-                for block in 0..blocks {
-                    view.check_block(block as usize).map_err(|offset| {
-                        HintDamaged(format!("block at offset {offset} fails its checksum"))
-                    })?;
-                    let first = block * crate::format::hint::BLOCK_SLOTS as u64;
-                    let last =
-                        (first + crate::format::hint::BLOCK_SLOTS as u64).min(view.slot_count());
-                    for index in first..last {
-                        let slot = view.slot(index);
-                        if slot.fingerprint == 0 || superseded.contains(&index) {
-                            continue;
-                        }
-                        let file_id = hint.file_of(&slot).ok_or_else(|| {
-                            HintDamaged(format!("slot {index} names a file outside its table"))
-                        })?;
-                        let file_index = *position.get(&file_id).ok_or_else(|| {
-                            HintDamaged(format!("slot {index} names a missing file"))
-                        })?;
-                        slots.push(Slot { file_index, ..slot });
+                for_each_slot(hint, |index, slot| {
+                    if superseded.contains(&index) {
+                        return Ok(());
                     }
-                }
+                    let file_id = hint.file_of(&slot).ok_or_else(|| {
+                        HintDamaged(format!("slot {index} names a file outside its table"))
+                    })?;
+                    let file_index = *position
+                        .get(&file_id)
+                        .ok_or_else(|| HintDamaged(format!("slot {index} names a missing file")))?;
+                    slots.push(Slot { file_index, ..slot });
+                    Ok(())
+                })?;
                 Ok(slots)
             }
         }
@@ -682,6 +655,30 @@ impl Bitcask {
             Index::Hinted { overlay, .. } => overlay,
         }
     }
+}
+
+/// Calls `f(index, slot)` for every occupied slot of the hint, checking
+/// each block's CRC before its slots are used.
+fn for_each_slot(
+    hint: &Hint,
+    mut f: impl FnMut(u64, Slot) -> Result<(), HintDamaged>,
+) -> Result<(), HintDamaged> {
+    let view = hint.view();
+    let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
+    for block in 0..blocks {
+        view.check_block(block as usize).map_err(|offset| {
+            HintDamaged(format!("block at offset {offset} fails its checksum"))
+        })?;
+        let first = block * BLOCK_SLOTS as u64;
+        let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
+        for index in first..last {
+            let slot = view.slot(index);
+            if slot.fingerprint != 0 {
+                f(index, slot)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn apply(keydir: &mut Keydir, file_id: FileId, offset: u64, rec: &Record<'_>) {

@@ -321,17 +321,10 @@ fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result
     let report = if args.dry_run {
         bitcask(&mut store, "merge")?.merge_dry_run(now_ms)?
     } else {
-        let bar = output::progress_bar(global.quiet, "merging");
-        let report = bitcask(&mut store, "merge")?.merge(now_ms, &mut |done, total| {
-            if let Some(bar) = &bar {
-                bar.set_length(total);
-                bar.set_position(done);
-            }
-        })?;
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        report
+        let engine = bitcask(&mut store, "merge")?;
+        output::with_progress(global.quiet, "merging", |progress| {
+            engine.merge(now_ms, progress)
+        })?
     };
     finish(global, store)?;
     let reclaimed = report.bytes_before.saturating_sub(report.bytes_after);

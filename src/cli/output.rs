@@ -4,26 +4,9 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use base64::Engine as _;
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
-/// Inserts `bytes` into `object` under `field`, as a string when they are
-/// UTF-8 and as base64 (flagged by `<field>_encoding`) when not.
-pub fn put_bytes(object: &mut Map<String, Json>, field: &str, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            object.insert(field.to_string(), Json::String(text.to_string()));
-        }
-        Err(_) => {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-            object.insert(field.to_string(), Json::String(encoded));
-            object.insert(
-                format!("{field}_encoding"),
-                Json::String("base64".to_string()),
-            );
-        }
-    }
-}
+pub use hoardhaven::transfer::put_json_bytes as put_bytes;
 
 /// Writes one JSON document and a newline.
 pub fn write_json(out: &mut impl Write, value: &Json) -> io::Result<()> {
@@ -52,4 +35,23 @@ pub fn progress_bar(quiet: bool, label: &'static str) -> Option<indicatif::Progr
     bar.set_style(style);
     bar.set_prefix(label);
     Some(bar)
+}
+
+/// Runs `work` with a progress callback that drives a bar (when one is shown).
+pub fn with_progress<T>(
+    quiet: bool,
+    label: &'static str,
+    work: impl FnOnce(&mut dyn FnMut(u64, u64)) -> T,
+) -> T {
+    let bar = progress_bar(quiet, label);
+    let result = work(&mut |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    result
 }

@@ -87,17 +87,11 @@ pub fn run(global: &Global, out: &mut impl Write, args: VerifyArgs) -> Result<Ou
 }
 
 fn verify_with_progress(global: &Global, engine: &mut hoardhaven::Bitcask) -> Result<VerifyReport> {
-    let bar = output::progress_bar(global.quiet, "verifying");
-    let report = engine.verify(&mut |done, total| {
-        if let Some(bar) = &bar {
-            bar.set_length(total);
-            bar.set_position(done);
-        }
-    })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    Ok(report)
+    Ok(output::with_progress(
+        global.quiet,
+        "verifying",
+        |progress| engine.verify(progress),
+    )?)
 }
 
 fn file_name(problem: &Problem) -> String {

@@ -10,7 +10,9 @@ use serde_json::{Map, Value as Json};
 
 use super::{Entry, ParseError, ReadError, read_line};
 
-fn put_bytes(object: &mut Map<String, Json>, field: &str, bytes: &[u8]) {
+/// Inserts `bytes` into `object` under `field`: a string when they are
+/// UTF-8, else base64 flagged by `<field>_encoding: "base64"`.
+pub fn put_bytes(object: &mut Map<String, Json>, field: &str, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
         Ok(text) => {
             object.insert(field.to_string(), Json::String(text.to_string()));

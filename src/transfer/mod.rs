@@ -4,6 +4,8 @@
 //! carries expiry as an absolute time.
 
 mod jsonl;
+
+pub use jsonl::put_bytes as put_json_bytes;
 mod resp;
 mod tsv;
 

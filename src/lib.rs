@@ -25,6 +25,7 @@ pub mod format;
 pub mod fs;
 pub mod limits;
 pub mod lock;
+pub mod log;
 pub mod manifest;
 mod mmap;
 pub mod store;

@@ -3,9 +3,8 @@
 //! read through a memory map made on first use; the active file through
 //! positioned reads.
 //!
-//! This module also owns the scan that replays a file's records and tells a
-//! torn tail (the trace of an interrupted, unacknowledged write) from
-//! corruption.
+//! Replaying and surveying records is `crate::log`'s job, shared with the
+//! memory engine's append-only log.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -16,8 +15,9 @@ use memmap2::Mmap;
 
 use crate::error::{CorruptKind, Error, Result};
 use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
-use crate::format::record::{self, Decoded, Record};
+use crate::format::record::Record;
 use crate::fs;
+use crate::log::{self, ScanEnd, Survey};
 use crate::mmap;
 
 /// Identifies a data file and orders it among the others: a later id holds
@@ -77,15 +77,6 @@ pub struct DataFile {
     /// Whether reads go through the map (immutable files) or `pread` (the active file).
     mapped: bool,
     map: OnceLock<Mmap>,
-}
-
-/// How a scan of a file ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScanEnd {
-    /// End of the last valid record.
-    pub valid_len: u64,
-    /// A torn tail found after it: (offset, length).
-    pub torn: Option<(u64, u64)>,
 }
 
 impl DataFile {
@@ -196,7 +187,7 @@ impl DataFile {
             owned = buf;
             &owned
         };
-        let end = scan_records(bytes, from, &self.path, newest, apply)?;
+        let end = log::scan_records(bytes, from, &self.path, newest, apply)?;
         self.len = end.valid_len;
         Ok(end)
     }
@@ -282,76 +273,6 @@ fn check_header(bytes: &[u8], id: FileId, path: &Path) -> Result<()> {
     }
 }
 
-/// Replays the records in `bytes`, which start at file offset `base`.
-///
-/// A record that fails its checks is a torn tail only when `allow_torn_tail`
-/// is set (the newest file) and no valid record starts anywhere after it:
-/// an interrupted append can only damage the end of the newest file, while
-/// a valid record after the damage proves the damage is not at the end.
-pub fn scan_records(
-    bytes: &[u8],
-    base: u64,
-    path: &Path,
-    allow_torn_tail: bool,
-    mut apply: impl FnMut(u64, &Record<'_>),
-) -> Result<ScanEnd> {
-    let mut at = 0;
-    while at < bytes.len() {
-        let kind = match record::decode(&bytes[at..]) {
-            Decoded::Record(rec, len) => {
-                apply(base + at as u64, &rec);
-                at += len;
-                continue;
-            }
-            Decoded::Incomplete => CorruptKind::Truncated,
-            Decoded::Corrupt(kind) => kind,
-        };
-        if allow_torn_tail && !valid_record_after(bytes, at + 1) {
-            return Ok(ScanEnd {
-                valid_len: base + at as u64,
-                torn: Some((base + at as u64, (bytes.len() - at) as u64)),
-            });
-        }
-        return Err(Error::Corrupt {
-            path: path.to_path_buf(),
-            offset: base + at as u64,
-            kind,
-        });
-    }
-    Ok(ScanEnd {
-        valid_len: base + at as u64,
-        torn: None,
-    })
-}
-
-/// Whether a whole, checked record starts at any offset from `from` on.
-fn valid_record_after(bytes: &[u8], from: usize) -> bool {
-    next_valid_record(bytes, from).is_some()
-}
-
-/// The first offset from `from` on where a whole, checked record starts.
-fn next_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
-    (from..bytes.len()).find(|at| matches!(record::decode(&bytes[*at..]), Decoded::Record(..)))
-}
-
-/// A damaged region found by a survey: offset, length, and the first check it failed.
-pub type Damage = (u64, u64, CorruptKind);
-
-/// Everything a survey of one file found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Survey {
-    /// The header's failed check, if it failed one.
-    pub header: Option<CorruptKind>,
-    /// Damaged regions between records, resynchronised past.
-    pub damage: Vec<Damage>,
-    /// A torn tail at the end of the newest file: (offset, length).
-    pub torn: Option<(u64, u64)>,
-    /// Valid records: (offset, length).
-    pub records: Vec<(u64, u64)>,
-    /// The file's length on disk.
-    pub file_len: u64,
-}
-
 impl DataFile {
     /// Reads the whole file and reports every problem instead of stopping
     /// at the first: after a damaged region the scan resumes at the next
@@ -368,42 +289,14 @@ impl DataFile {
             Err(HeaderError::Corrupt(kind)) => Some(kind),
             Err(HeaderError::NewerVersion(_)) => Some(CorruptKind::Header),
         };
-        let mut survey = Survey {
-            header,
-            damage: Vec::new(),
-            torn: None,
-            records: Vec::new(),
-            file_len,
-        };
-        let mut at = HEADER_LEN.min(bytes.len());
-        while at < bytes.len() {
-            let kind = match record::decode(&bytes[at..]) {
-                Decoded::Record(rec, len) => {
-                    apply(at as u64, &rec);
-                    survey.records.push((at as u64, len as u64));
-                    at += len;
-                    continue;
-                }
-                Decoded::Incomplete => CorruptKind::Truncated,
-                Decoded::Corrupt(kind) => kind,
-            };
-            match next_valid_record(&bytes, at + 1) {
-                Some(next) => {
-                    survey.damage.push((at as u64, (next - at) as u64, kind));
-                    at = next;
-                }
-                None if newest => {
-                    survey.torn = Some((at as u64, (bytes.len() - at) as u64));
-                    break;
-                }
-                None => {
-                    survey
-                        .damage
-                        .push((at as u64, (bytes.len() - at) as u64, kind));
-                    break;
-                }
-            }
-        }
+        let mut survey = log::survey_records(
+            &bytes[HEADER_LEN.min(bytes.len())..],
+            HEADER_LEN as u64,
+            newest,
+            &mut apply,
+        );
+        survey.header = header;
+        survey.file_len = file_len;
         Ok(survey)
     }
 

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use super::data_file::{FileId, Survey};
+use super::data_file::FileId;
 use super::hint::{Hint, HintProblem};
 use super::{Bitcask, HintDamaged};
 use crate::error::{Error, Result, display_key};
@@ -20,6 +20,7 @@ use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_
 use crate::format::hint::{BLOCK_SLOTS, SLOT_LEN, fingerprint};
 use crate::format::record::RecordKind;
 use crate::fs;
+use crate::log::Survey;
 
 /// One thing `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use crate::fs;
 use crate::limits::{LOCK_TIMEOUT_DEFAULT_S, MAX_FILE_SIZE_DEFAULT, check_key, check_value};
 use crate::lock::{LOCK_FILE, LockMode, StoreLock};
 use crate::manifest::{EngineKind, MANIFEST_FILE, Manifest, SyncPolicy};
+use crate::memory::{Memory, MemoryOptions};
 
 /// Options chosen when a store is created and recorded in its manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,12 +202,14 @@ impl Store {
                     replay: !options.verify_only,
                 },
             )?),
-            EngineKind::Memory => {
-                return Err(Error::Unsupported(format!(
-                    "{} uses the memory engine, which this build of hoard does not include yet",
-                    dir.display()
-                )));
-            }
+            EngineKind::Memory => Box::new(Memory::open(
+                dir,
+                MemoryOptions {
+                    sync: manifest.sync,
+                    writable: options.access == Access::Write,
+                    load: !options.verify_only,
+                },
+            )?),
         };
         Ok(Store {
             dir: dir.to_path_buf(),
@@ -349,6 +352,11 @@ impl Store {
     /// for bulk loads that sync once at the end.
     pub fn defer_sync(&mut self, defer: bool) {
         self.engine_mut().defer_sync(defer);
+    }
+
+    /// The memory engine, for its maintenance operations; `None` for other engines.
+    pub fn memory(&mut self) -> Option<&mut Memory> {
+        self.engine_mut().as_any_mut().downcast_mut::<Memory>()
     }
 
     /// Makes every write so far durable, whatever the sync policy.

@@ -31,114 +31,21 @@ fn hoard_process(t: &TestDir, args: &[&str]) -> Command {
 }
 
 #[test]
-fn two_readers_hold_the_lock_at_once() {
-    let t = TestDir::new();
-    t.put("k", "v");
-    let held = lock_file(&t);
-    held.lock_shared().unwrap();
-    t.hoard()
-        .args(["--lock-timeout", "0", "get", "k"])
-        .assert()
-        .success()
-        .stdout("v");
-    t.hoard()
-        .args(["--lock-timeout", "0", "keys"])
-        .assert()
-        .success()
-        .stdout("k\n");
+fn eight_parallel_writers_all_land_on_a_store_they_create() {
+    // The store does not exist yet: the writers also race to create it.
+    eight_parallel_writers_all_land(&TestDir::new());
 }
 
 #[test]
-fn a_writer_gives_up_with_exit_3_naming_the_holder() {
-    let t = TestDir::new();
-    t.put("k", "v");
-    let held = lock_file(&t);
-    held.lock_shared().unwrap();
-    let start = Instant::now();
-    t.hoard()
-        .args(["--lock-timeout", "0.3", "put", "k", "w"])
-        .assert()
-        .code(3)
-        .stdout("")
-        .stderr(
-            predicate::str::contains("busy")
-                .and(predicate::str::contains(format!(
-                    "pid {}",
-                    std::process::id()
-                )))
-                .and(predicate::str::contains("--lock-timeout")),
-        );
-    assert!(
-        start.elapsed() >= Duration::from_millis(300),
-        "gave up before the timeout"
-    );
-    t.hoard()
-        .args(["--lock-timeout", "0", "del", "k"])
-        .assert()
-        .code(3);
-    drop(held);
-    t.hoard().args(["get", "k"]).assert().success().stdout("v");
+fn eight_parallel_writers_all_land_on_a_memory_store() {
+    eight_parallel_writers_all_land(&TestDir::with_engine("memory"));
 }
 
-#[test]
-fn a_reader_gives_up_with_exit_3_while_a_writer_holds_the_lock() {
-    let t = TestDir::new();
-    t.put("k", "v");
-    let held = lock_file(&t);
-    held.lock().unwrap();
-    for args in [
-        vec!["get", "k"],
-        vec!["exists", "k"],
-        vec!["keys"],
-        vec!["ttl", "k"],
-    ] {
-        t.hoard()
-            .arg("--lock-timeout=0")
-            .args(&args)
-            .assert()
-            .code(3)
-            .stdout("");
-    }
-}
-
-#[test]
-fn a_writer_waits_for_a_reader_to_finish() {
-    let t = TestDir::new();
-    t.put("k", "old");
-    let held = lock_file(&t);
-    held.lock_shared().unwrap();
-    let mut writer = hoard_process(&t, &["--lock-timeout", "30", "put", "k", "new"])
-        .spawn()
-        .unwrap();
-    thread::sleep(Duration::from_millis(300));
-    assert!(
-        writer.try_wait().unwrap().is_none(),
-        "the writer did not wait for the reader"
-    );
-    t.hoard()
-        .args(["--lock-timeout", "0", "get", "k"])
-        .assert()
-        .success()
-        .stdout("old");
-    drop(held);
-    let status = writer.wait().unwrap();
-    assert!(status.success());
-    t.hoard()
-        .args(["get", "k"])
-        .assert()
-        .success()
-        .stdout("new");
-}
-
-#[test]
-fn eight_parallel_writers_all_land() {
+fn eight_parallel_writers_all_land(t: &TestDir) {
     const WRITERS: usize = 8;
     const PUTS: usize = 12;
-    let t = TestDir::new();
-    // The store does not exist yet: the writers also race to create it.
     thread::scope(|scope| {
         for w in 0..WRITERS {
-            let t = &t;
             scope.spawn(move || {
                 for i in 0..PUTS {
                     let key = format!("w{w}-{i}");
@@ -175,5 +82,99 @@ fn eight_parallel_writers_all_land() {
                 .success()
                 .stdout(key.clone());
         }
+    }
+}
+
+both_engines! {
+    fn two_readers_hold_the_lock_at_once(t: &TestDir) {
+        t.put("k", "v");
+        let held = lock_file(t);
+        held.lock_shared().unwrap();
+        t.hoard()
+            .args(["--lock-timeout", "0", "get", "k"])
+            .assert()
+            .success()
+            .stdout("v");
+        t.hoard()
+            .args(["--lock-timeout", "0", "keys"])
+            .assert()
+            .success()
+            .stdout("k\n");
+    }
+
+    fn a_writer_gives_up_with_exit_3_naming_the_holder(t: &TestDir) {
+        t.put("k", "v");
+        let held = lock_file(t);
+        held.lock_shared().unwrap();
+        let start = Instant::now();
+        t.hoard()
+            .args(["--lock-timeout", "0.3", "put", "k", "w"])
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(
+                predicate::str::contains("busy")
+                    .and(predicate::str::contains(format!(
+                        "pid {}",
+                        std::process::id()
+                    )))
+                    .and(predicate::str::contains("--lock-timeout")),
+            );
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "gave up before the timeout"
+        );
+        t.hoard()
+            .args(["--lock-timeout", "0", "del", "k"])
+            .assert()
+            .code(3);
+        drop(held);
+        t.hoard().args(["get", "k"]).assert().success().stdout("v");
+    }
+
+    fn a_reader_gives_up_with_exit_3_while_a_writer_holds_the_lock(t: &TestDir) {
+        t.put("k", "v");
+        let held = lock_file(t);
+        held.lock().unwrap();
+        for args in [
+            vec!["get", "k"],
+            vec!["exists", "k"],
+            vec!["keys"],
+            vec!["ttl", "k"],
+        ] {
+            t.hoard()
+                .arg("--lock-timeout=0")
+                .args(&args)
+                .assert()
+                .code(3)
+                .stdout("");
+        }
+    }
+
+    fn a_writer_waits_for_a_reader_to_finish(t: &TestDir) {
+        t.put("k", "old");
+        let held = lock_file(t);
+        held.lock_shared().unwrap();
+        let mut writer = hoard_process(t, &["--lock-timeout", "30", "put", "k", "new"])
+            .spawn()
+            .unwrap();
+        thread::sleep(Duration::from_millis(300));
+        assert!(
+            writer.try_wait().unwrap().is_none(),
+            "the writer did not wait for the reader"
+        );
+        t.hoard()
+            .args(["--lock-timeout", "0", "get", "k"])
+            .assert()
+            .success()
+            .stdout("old");
+        drop(held);
+        let status = writer.wait().unwrap();
+        assert!(status.success());
+        t.hoard()
+            .args(["get", "k"])
+            .assert()
+            .success()
+            .stdout("new");
     }
 }

@@ -129,13 +129,6 @@ fn init(global: &Global, args: args::InitArgs) -> Result<Outcome> {
         sync: args.sync,
         max_file_size: args.max_file_size,
     };
-    if init.engine == EngineKind::Memory {
-        return Err(Error::InvalidInput(
-            "the memory engine is not available in this build yet; use --engine bitcask"
-                .to_string(),
-        )
-        .into());
-    }
     Store::create(&global.dir, &init, &SystemClock)?;
     output::notice(
         global.quiet,

@@ -19,6 +19,16 @@ impl TestDir {
         }
     }
 
+    /// A store created with `hoard init --engine ENGINE`.
+    pub fn with_engine(engine: &str) -> TestDir {
+        let t = TestDir::new();
+        t.hoard()
+            .args(["-q", "init", "--engine", engine])
+            .assert()
+            .success();
+        t
+    }
+
     /// The store directory (not created until a write command runs).
     pub fn dir(&self) -> PathBuf {
         self.tmp.path().join("store")
@@ -104,4 +114,22 @@ pub fn snapshot_dir(dir: &Path) -> Snapshot {
         .collect();
     files.sort();
     Snapshot(files)
+}
+
+/// Defines each test twice, in modules `bitcask` and `memory`, each run
+/// against a store of that engine: one suite, both engines.
+#[macro_export]
+macro_rules! both_engines {
+    ($(fn $name:ident($t:ident: &TestDir) $body:block)*) => {
+        mod bitcask {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[test] fn $name() { let $t = &TestDir::with_engine("bitcask"); $body })*
+        }
+        mod memory {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[test] fn $name() { let $t = &TestDir::with_engine("memory"); $body })*
+        }
+    };
 }

@@ -1,0 +1,280 @@
+//! The memory engine's table: every key and value in RAM, compactly.
+//!
+//! Key and value bytes live back to back in an arena of 4 MiB chunks (a
+//! larger entry gets a chunk of its own), so an entry costs no allocation
+//! of its own. A dense vector holds each entry's place in the arena, its
+//! lengths and its expiry (24 bytes), and a `hashbrown::HashTable` of u32
+//! indices into that vector finds a key (about 5 bytes per slot). The
+//! hasher is randomly seeded, so no input can be crafted to degrade it.
+//! Overwritten and deleted bytes stay in the arena as garbage until there
+//! is more garbage than live data, when the arena is rebuilt.
+
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
+
+/// Size of an arena chunk.
+const CHUNK_LEN: usize = 4 << 20;
+/// The arena is rebuilt when garbage exceeds live bytes and this much.
+const COMPACT_GARBAGE_MIN: u64 = 16 << 20;
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    chunk: u32,
+    at: u32,
+    /// 0 marks a free slot (keys are never empty).
+    key_len: u32,
+    value_len: u32,
+    /// Absolute expiry in Unix ms; 0 = never.
+    expiry_ms: u64,
+}
+
+impl Slot {
+    fn len(&self) -> u64 {
+        u64::from(self.key_len) + u64::from(self.value_len)
+    }
+}
+
+/// An entry as stored: key, value and expiry (0 = never).
+pub type EntryRef<'a> = (&'a [u8], &'a [u8], u64);
+
+/// Every key and value of a memory store.
+#[derive(Debug, Default)]
+pub struct Table {
+    index: HashTable<u32>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    chunks: Vec<Vec<u8>>,
+    hasher: RandomState,
+    live_bytes: u64,
+    garbage_bytes: u64,
+}
+
+impl Table {
+    /// An empty table.
+    pub fn new() -> Table {
+        Table::default()
+    }
+
+    /// Number of keys, expired ones included.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn bytes(&self, slot: &Slot) -> (&[u8], &[u8]) {
+        let chunk = &self.chunks[slot.chunk as usize];
+        let at = slot.at as usize;
+        let key_end = at + slot.key_len as usize;
+        (
+            &chunk[at..key_end],
+            &chunk[key_end..key_end + slot.value_len as usize],
+        )
+    }
+
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.index
+            .find(hash, |&i| self.bytes(&self.slots[i as usize]).0 == key)
+            .copied()
+    }
+
+    /// The value and expiry (0 = never) of `key`, expired or not.
+    pub fn get(&self, key: &[u8]) -> Option<(&[u8], u64)> {
+        let slot = &self.slots[self.find(key)? as usize];
+        Some((self.bytes(slot).1, slot.expiry_ms))
+    }
+
+    /// Copies key and value into the arena; returns (chunk, offset).
+    fn store(&mut self, key: &[u8], value: &[u8]) -> (u32, u32) {
+        let len = key.len() + value.len();
+        let room = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.capacity() - c.len() >= len);
+        if !room {
+            self.chunks.push(Vec::with_capacity(len.max(CHUNK_LEN)));
+        }
+        let chunk_index = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[chunk_index];
+        let at = chunk.len();
+        chunk.extend_from_slice(key);
+        chunk.extend_from_slice(value);
+        (chunk_index as u32, at as u32)
+    }
+
+    /// Sets `key` to `value` expiring at `expiry_ms` (0 = never).
+    pub fn insert(&mut self, key: &[u8], value: &[u8], expiry_ms: u64) {
+        debug_assert!(!key.is_empty());
+        if let Some(i) = self.find(key) {
+            let old = self.slots[i as usize];
+            if old.value_len as usize == value.len() {
+                // Same length: overwrite in place, leaving no garbage.
+                let chunk = &mut self.chunks[old.chunk as usize];
+                let at = old.at as usize + old.key_len as usize;
+                chunk[at..at + value.len()].copy_from_slice(value);
+                self.slots[i as usize].expiry_ms = expiry_ms;
+                return;
+            }
+            let (chunk, at) = self.store(key, value);
+            self.garbage_bytes += old.len();
+            self.live_bytes = self.live_bytes - old.len() + (key.len() + value.len()) as u64;
+            self.slots[i as usize] = Slot {
+                chunk,
+                at,
+                key_len: key.len() as u32,
+                value_len: value.len() as u32,
+                expiry_ms,
+            };
+        } else {
+            let (chunk, at) = self.store(key, value);
+            let slot = Slot {
+                chunk,
+                at,
+                key_len: key.len() as u32,
+                value_len: value.len() as u32,
+                expiry_ms,
+            };
+            let i = match self.free.pop() {
+                Some(i) => {
+                    self.slots[i as usize] = slot;
+                    i
+                }
+                None => {
+                    self.slots.push(slot);
+                    (self.slots.len() - 1) as u32
+                }
+            };
+            self.live_bytes += slot.len();
+            let hash = self.hasher.hash_one(key);
+            let (slots, chunks, hasher) = (&self.slots, &self.chunks, &self.hasher);
+            self.index.insert_unique(hash, i, |&j| {
+                let s = &slots[j as usize];
+                let at = s.at as usize;
+                hasher.hash_one(&chunks[s.chunk as usize][at..at + s.key_len as usize])
+            });
+        }
+        self.compact_if_wasteful();
+    }
+
+    /// Removes `key`; false if absent.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        let hash = self.hasher.hash_one(key);
+        let (slots, chunks) = (&self.slots, &self.chunks);
+        let found = self.index.find_entry(hash, |&i| {
+            let s = &slots[i as usize];
+            let at = s.at as usize;
+            &chunks[s.chunk as usize][at..at + s.key_len as usize] == key
+        });
+        let Ok(entry) = found else { return false };
+        let (i, _) = entry.remove();
+        let slot = &mut self.slots[i as usize];
+        self.live_bytes -= slot.len();
+        self.garbage_bytes += slot.len();
+        slot.key_len = 0;
+        slot.value_len = 0;
+        self.free.push(i);
+        self.compact_if_wasteful();
+        true
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = EntryRef<'_>> {
+        self.slots.iter().filter(|s| s.key_len != 0).map(|s| {
+            let (key, value) = self.bytes(s);
+            (key, value, s.expiry_ms)
+        })
+    }
+
+    /// Bytes of keys and values held.
+    pub fn live_bytes(&self) -> u64 {
+        self.live_bytes
+    }
+
+    /// Bytes the table occupies: arena chunks, entry vector, index.
+    pub fn allocated_bytes(&self) -> u64 {
+        let chunks: usize = self.chunks.iter().map(Vec::capacity).sum();
+        let slots = self.slots.capacity() * size_of::<Slot>();
+        let index = self.index.capacity() * (size_of::<u32>() + 1);
+        (chunks + slots + index) as u64
+    }
+
+    fn compact_if_wasteful(&mut self) {
+        if self.garbage_bytes > self.live_bytes && self.garbage_bytes > COMPACT_GARBAGE_MIN {
+            self.compact();
+        }
+    }
+
+    /// Rebuilds the arena holding only live bytes.
+    fn compact(&mut self) {
+        let old = std::mem::take(&mut self.chunks);
+        for i in 0..self.slots.len() {
+            let slot = self.slots[i];
+            if slot.key_len == 0 {
+                continue;
+            }
+            let chunk = &old[slot.chunk as usize];
+            let at = slot.at as usize;
+            let end = at + slot.len() as usize;
+            let bytes = &chunk[at..end];
+            let (key, value) = bytes.split_at(slot.key_len as usize);
+            let (c, a) = self.store(key, value);
+            self.slots[i].chunk = c;
+            self.slots[i].at = a;
+        }
+        self.garbage_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #[test]
+        fn the_table_matches_a_hashmap(ops in proptest::collection::vec(
+            (0u8..20, proptest::option::of(proptest::collection::vec(any::<u8>(), 0..50)), any::<u64>()), 0..300)
+        ) {
+            let mut table = Table::new();
+            let mut model: HashMap<Vec<u8>, (Vec<u8>, u64)> = HashMap::new();
+            for (k, value, expiry) in ops {
+                let key = vec![b'k', k];
+                match value {
+                    Some(v) => {
+                        table.insert(&key, &v, expiry);
+                        model.insert(key.clone(), (v, expiry));
+                    }
+                    None => {
+                        prop_assert_eq!(table.remove(&key), model.remove(&key).is_some());
+                    }
+                }
+                prop_assert_eq!(table.len(), model.len());
+            }
+            for (key, (value, expiry)) in &model {
+                prop_assert_eq!(table.get(key), Some((value.as_slice(), *expiry)));
+            }
+            prop_assert_eq!(table.iter().count(), model.len());
+        }
+    }
+
+    #[test]
+    fn compaction_keeps_every_entry() {
+        let mut table = Table::new();
+        let big = vec![7u8; 1 << 20];
+        for round in 0..40u8 {
+            for k in 0..4u8 {
+                let mut value = big.clone();
+                value.push(round); // a new length each round, so no in-place overwrite
+                value.resize(big.len() + 1 + usize::from(round), round);
+                table.insert(&[k], &value, u64::from(round));
+            }
+        }
+        assert!(table.garbage_bytes <= table.live_bytes.max(COMPACT_GARBAGE_MIN));
+        for k in 0..4u8 {
+            let (value, expiry) = table.get(&[k]).unwrap();
+            assert_eq!(expiry, 39);
+            assert_eq!(value.len(), big.len() + 1 + 39);
+        }
+    }
+}

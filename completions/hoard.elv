@@ -39,6 +39,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
             cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
+            cand snapshot 'Memory stores: write a snapshot and start a fresh AOF. With --to: write a consistent copy'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
@@ -191,6 +192,19 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;snapshot'= {
+            cand --to 'Write a consistent copy of the store into this new directory (either engine)'
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;merge'= {
             cand -d 'The store directory'
             cand --dir 'The store directory'
@@ -267,6 +281,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
             cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
+            cand snapshot 'Memory stores: write a snapshot and start a fresh AOF. With --to: write a consistent copy'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
@@ -295,6 +310,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;export'= {
         }
         &'hoard;help;hint'= {
+        }
+        &'hoard;help;snapshot'= {
         }
         &'hoard;help;merge'= {
         }

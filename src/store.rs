@@ -359,6 +359,36 @@ impl Store {
         self.engine_mut().as_any_mut().downcast_mut::<Memory>()
     }
 
+    /// Writes a consistent copy of the store into `dest`, a directory that
+    /// must not exist yet; the copy opens as a store on its own. Bitcask
+    /// data files that can no longer change are hard-linked (copied where
+    /// links fail); the rest is copied. A memory store is written as one
+    /// snapshot. The copy is built in a hidden directory and renamed into
+    /// place, so `dest` never holds half a store.
+    pub fn snapshot_to(&mut self, dest: &Path) -> Result<()> {
+        if std::fs::symlink_metadata(dest).is_ok() {
+            return Err(Error::InvalidInput(format!(
+                "{} already exists; `--to` needs a directory that does not exist yet",
+                dest.display()
+            )));
+        }
+        self.sync()?;
+        let manifest = self.manifest.clone();
+        let now_ms = self.clock.now_ms();
+        let engine = self.engine_mut().as_any_mut();
+        if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
+            return build_atomically(dest, &manifest, |temp| bitcask.copy_into(temp));
+        }
+        if let Some(memory) = engine.downcast_mut::<Memory>() {
+            return build_atomically(dest, &manifest, |temp| {
+                memory.snapshot_into(temp, now_ms).map(drop)
+            });
+        }
+        Err(Error::Unsupported(
+            "this engine cannot copy itself".to_string(),
+        ))
+    }
+
     /// Makes every write so far durable, whatever the sync policy.
     pub fn sync(&mut self) -> Result<()> {
         self.engine_mut().sync()
@@ -402,6 +432,16 @@ fn expiry_after(now_ms: u64, ttl_ms: u64) -> Result<u64> {
 /// place, so that no one ever sees a store directory without its manifest,
 /// and two racing creators cannot both win.
 fn create_atomically(dir: &Path, manifest: &Manifest) -> Result<()> {
+    build_atomically(dir, manifest, |_| Ok(()))
+}
+
+/// Like `create_atomically`, with `fill` adding engine files to the hidden
+/// directory before it is synced and renamed into place.
+fn build_atomically(
+    dir: &Path,
+    manifest: &Manifest,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -426,6 +466,7 @@ fn create_atomically(dir: &Path, manifest: &Manifest) -> Result<()> {
     let built = manifest
         .write(&temp)
         .and_then(|()| fs::create_new_private(&temp.join(LOCK_FILE)).map(drop))
+        .and_then(|()| fill(&temp))
         .and_then(|()| fs::sync_dir(&temp));
     if let Err(e) = built {
         let _ = std::fs::remove_dir_all(&temp);

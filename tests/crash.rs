@@ -39,11 +39,19 @@ fn value_for(i: u64) -> String {
 }
 
 #[test]
-fn killed_writers_lose_no_acknowledged_write() {
+fn killed_bitcask_writers_lose_no_acknowledged_write() {
+    killed_writers_lose_no_acknowledged_write(TestDir::new());
+}
+
+#[test]
+fn killed_memory_writers_lose_no_acknowledged_write() {
+    killed_writers_lose_no_acknowledged_write(TestDir::with_engine("memory"));
+}
+
+fn killed_writers_lose_no_acknowledged_write(t: TestDir) {
     let iterations = env_u64("HOARD_CRASH_ITERATIONS", 60);
     let seed = env_u64("HOARD_CRASH_SEED", 0x5eed_cafe);
     let mut rng = Rng(seed | 1);
-    let t = TestDir::new();
     t.put("before", "the first acknowledged write");
     let hoard = assert_cmd::cargo::cargo_bin("hoard");
     let mut acknowledged = Vec::new();

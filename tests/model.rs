@@ -1,5 +1,5 @@
 //! Random sequences of put / delete / expire / persist / time passing /
-//! reopen / hint rewrite / hint loss / merge, applied to a store and to a plain HashMap model; every answer
+//! reopen / hint rewrite / hint loss / merge / snapshot, on both engines, applied to a store and to a plain HashMap model; every answer
 //! must agree. Small keys space and small data files force overwrites,
 //! rotation and tombstones across files.
 
@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hoardhaven::{
-    Access, InitOptions, ManualClock, OpenOptions, PutOptions, Store, SyncPolicy, Ttl,
+    Access, EngineKind, InitOptions, ManualClock, OpenOptions, PutOptions, Store, SyncPolicy, Ttl,
 };
 use proptest::prelude::*;
 
@@ -117,75 +117,113 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn store_matches_a_hashmap_model(ops in proptest::collection::vec(op(), 1..60)) {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("store");
-        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-        // `never` keeps the test fast; sync policy does not change what a
-        // live process answers, and durability has its own tests.
-        let init = InitOptions { max_file_size: 1024, sync: SyncPolicy::Never, ..InitOptions::default() };
-        Store::create(&dir, &init, clock.as_ref()).unwrap();
-        let mut store = open(&dir, Access::Write, &clock);
-        let mut model = Model::new();
-        for op in ops {
-            let now = hoardhaven::Clock::now_ms(clock.as_ref());
-            match op {
-                Op::Put { key, value, ttl_ms, nx } => {
-                    let key = key_name(key);
-                    let should_write = !nx || live(&model, &key, now).is_none();
-                    let wrote = store.put(&key, &value, PutOptions { ttl_ms, only_if_absent: nx }).unwrap();
-                    prop_assert_eq!(wrote, should_write);
-                    if should_write {
-                        model.insert(key, (value, ttl_ms.map(|t| now + t)));
-                    }
-                }
-                Op::Delete { key } => {
-                    let key = key_name(key);
-                    let existed = live(&model, &key, now).is_some();
-                    prop_assert_eq!(store.delete(&key).unwrap(), existed);
-                    model.remove(&key);
-                }
-                Op::Expire { key, ttl_ms } => {
-                    let key = key_name(key);
-                    let existed = live(&model, &key, now).is_some();
-                    prop_assert_eq!(store.expire(&key, ttl_ms).unwrap(), existed);
-                    if existed {
-                        model.get_mut(&key).unwrap().1 = Some(now + ttl_ms);
-                    }
-                }
-                Op::Persist { key } => {
-                    let key = key_name(key);
-                    let had_ttl = live(&model, &key, now).is_some_and(|(_, e)| e.is_some());
-                    prop_assert_eq!(store.persist(&key).unwrap(), had_ttl);
-                    if had_ttl {
-                        model.get_mut(&key).unwrap().1 = None;
-                    }
-                }
-                Op::Advance { ms } => clock.advance(ms),
-                Op::Reopen => {
-                    store.close().unwrap();
-                    store = open(&dir, Access::Write, &clock);
-                }
-                Op::Merge => {
-                    store.bitcask().unwrap().merge(now, &mut |_, _| {}).unwrap();
-                }
-                Op::WriteHint => {
-                    store.bitcask().unwrap().write_hint().unwrap();
-                }
-                Op::ReopenWithoutHint => {
-                    store.close().unwrap();
-                    let _ = std::fs::remove_file(dir.join(hoardhaven::bitcask::HINT_FILE));
-                    store = open(&dir, Access::Write, &clock);
-                }
-                Op::ReadOnlyCheck => {
-                    store.close().unwrap();
-                    let mut reader = open(&dir, Access::Read, &clock);
-                    check(&mut reader, &model, now)?;
-                    drop(reader);
-                    store = open(&dir, Access::Write, &clock);
+    fn a_bitcask_store_matches_a_hashmap_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run_model(EngineKind::Bitcask, ops)?;
+    }
+
+    #[test]
+    fn a_memory_store_matches_a_hashmap_model(ops in proptest::collection::vec(op(), 1..60)) {
+        run_model(EngineKind::Memory, ops)?;
+    }
+}
+
+/// Runs `ops` against a store of `engine` and the model. The maintenance
+/// operations map onto each engine's own: merge and hint rewrite for
+/// bitcask, a snapshot for memory.
+fn run_model(engine: EngineKind, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    // `never` keeps the test fast; sync policy does not change what a
+    // live process answers, and durability has its own tests.
+    let init = InitOptions {
+        engine,
+        max_file_size: 1024,
+        sync: SyncPolicy::Never,
+    };
+    Store::create(&dir, &init, clock.as_ref()).unwrap();
+    let mut store = open(&dir, Access::Write, &clock);
+    let mut model = Model::new();
+    for op in ops {
+        let now = hoardhaven::Clock::now_ms(clock.as_ref());
+        match op {
+            Op::Put {
+                key,
+                value,
+                ttl_ms,
+                nx,
+            } => {
+                let key = key_name(key);
+                let should_write = !nx || live(&model, &key, now).is_none();
+                let wrote = store
+                    .put(
+                        &key,
+                        &value,
+                        PutOptions {
+                            ttl_ms,
+                            only_if_absent: nx,
+                        },
+                    )
+                    .unwrap();
+                prop_assert_eq!(wrote, should_write);
+                if should_write {
+                    model.insert(key, (value, ttl_ms.map(|t| now + t)));
                 }
             }
-            check(&mut store, &model, hoardhaven::Clock::now_ms(clock.as_ref()))?;
+            Op::Delete { key } => {
+                let key = key_name(key);
+                let existed = live(&model, &key, now).is_some();
+                prop_assert_eq!(store.delete(&key).unwrap(), existed);
+                model.remove(&key);
+            }
+            Op::Expire { key, ttl_ms } => {
+                let key = key_name(key);
+                let existed = live(&model, &key, now).is_some();
+                prop_assert_eq!(store.expire(&key, ttl_ms).unwrap(), existed);
+                if existed {
+                    model.get_mut(&key).unwrap().1 = Some(now + ttl_ms);
+                }
+            }
+            Op::Persist { key } => {
+                let key = key_name(key);
+                let had_ttl = live(&model, &key, now).is_some_and(|(_, e)| e.is_some());
+                prop_assert_eq!(store.persist(&key).unwrap(), had_ttl);
+                if had_ttl {
+                    model.get_mut(&key).unwrap().1 = None;
+                }
+            }
+            Op::Advance { ms } => clock.advance(ms),
+            Op::Reopen => {
+                store.close().unwrap();
+                store = open(&dir, Access::Write, &clock);
+            }
+            Op::Merge | Op::WriteHint if engine == EngineKind::Memory => {
+                store.memory().unwrap().snapshot(now).unwrap();
+            }
+            Op::Merge => {
+                store.bitcask().unwrap().merge(now, &mut |_, _| {}).unwrap();
+            }
+            Op::WriteHint => {
+                store.bitcask().unwrap().write_hint().unwrap();
+            }
+            Op::ReopenWithoutHint => {
+                store.close().unwrap();
+                let _ = std::fs::remove_file(dir.join(hoardhaven::bitcask::HINT_FILE));
+                store = open(&dir, Access::Write, &clock);
+            }
+            Op::ReadOnlyCheck => {
+                store.close().unwrap();
+                let mut reader = open(&dir, Access::Read, &clock);
+                check(&mut reader, &model, now)?;
+                drop(reader);
+                store = open(&dir, Access::Write, &clock);
+            }
         }
+        check(
+            &mut store,
+            &model,
+            hoardhaven::Clock::now_ms(clock.as_ref()),
+        )?;
     }
+    Ok(())
 }

@@ -288,6 +288,35 @@ impl Bitcask {
         Ok(self.keys(b"", 0)?.len() as u64)
     }
 
+    /// Copies the store's data files and hint into `dest` (an empty
+    /// directory): sealed files are hard-linked (copied where links fail),
+    /// the active file is copied up to its valid length. Every file is synced.
+    pub fn copy_into(&mut self, dest: &Path) -> Result<()> {
+        self.sync_active()?;
+        let last = self.files.keys().next_back().copied();
+        for (id, file) in &self.files {
+            let to = dest.join(id.file_name());
+            let linked = Some(*id) != last && std::fs::hard_link(file.path(), &to).is_ok();
+            if !linked {
+                let bytes = file.read_raw(0, file.len() as usize)?;
+                let out = fs::create_new_private(&to)?;
+                fs::write_all_at(&out, &to, &bytes, 0)?;
+            }
+            // A linked file shares its inode: syncing makes sure its bytes
+            // are on disk even if the store's policy is `never`.
+            fs::sync_data(&fs::open_read(&to)?, &to)?;
+        }
+        let hint = self.dir.join(HINT_FILE);
+        if hint.exists() {
+            let to = dest.join(HINT_FILE);
+            let bytes = std::fs::read(&hint).map_err(|e| Error::io("read", &hint, e))?;
+            let out = fs::create_new_private(&to)?;
+            fs::write_all_at(&out, &to, &bytes, 0)?;
+            fs::sync_data(&out, &to)?;
+        }
+        Ok(())
+    }
+
     /// The data files, oldest first, with their valid lengths.
     pub fn files(&self) -> Vec<(FileId, PathBuf, u64)> {
         self.files

@@ -81,6 +81,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Rebuild the hint (the on-disk index that makes opening fast) from the data files
     Hint,
+    /// Memory stores: write a snapshot and start a fresh AOF. With --to: write a consistent copy
+    Snapshot(SnapshotArgs),
     /// Compact the store: rewrite live records into new files, drop the rest
     Merge(MergeArgs),
     /// Show data files, live and dead bytes, key count, hint state and merge advice
@@ -253,6 +255,14 @@ pub struct ExportArgs {
     /// Only keys starting with these bytes
     #[arg(long, value_name = "P")]
     pub prefix: Option<OsString>,
+}
+
+/// Arguments of `snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Write a consistent copy of the store into this new directory (either engine)
+    #[arg(long, value_name = "DIR2")]
+    pub to: Option<PathBuf>,
 }
 
 /// Arguments of `completions`.

@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Import(args) => import(global, &mut out, args)?,
         Command::Export(args) => export(global, &mut out, args)?,
         Command::Hint => hint(global, &mut out)?,
+        Command::Snapshot(args) => snapshot(global, &mut out, args)?,
         Command::Merge(args) => merge(global, &mut out, args)?,
         Command::Inspect(args) => inspect::run(global, &mut out, args)?,
         Command::Verify(args) => verify::run(global, &mut out, args)?,
@@ -416,5 +417,56 @@ fn export(global: &Global, out: &mut impl Write, args: args::ExportArgs) -> Resu
     let mut store = open(global, Access::Read)?;
     hoardhaven::transfer::export(&mut store, &prefix, args.format.into(), out)?;
     finish(global, store)?;
+    Ok(Outcome::Success)
+}
+
+fn snapshot(global: &Global, out: &mut impl Write, args: args::SnapshotArgs) -> Result<Outcome> {
+    let mut store = open(global, Access::Write)?;
+    if let Some(dest) = &args.to {
+        store.snapshot_to(dest)?;
+        finish(global, store)?;
+        if global.json {
+            output::write_json(out, &json!({ "copied_to": dest.display().to_string() }))?;
+        } else {
+            output::notice(
+                global.quiet,
+                &format!(
+                    "wrote a consistent copy of {} to {}",
+                    global.dir.display(),
+                    dest.display()
+                ),
+            );
+        }
+        return Ok(Outcome::Success);
+    }
+    let engine = store.manifest().engine;
+    let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
+    let Some(memory) = store.memory() else {
+        return Err(Error::InvalidInput(format!(
+            "`hoard snapshot` without --to applies to memory stores; this store uses the {engine} \
+             engine (use `hoard merge` to compact it, or `--to DIR2` to copy it)"
+        ))
+        .into());
+    };
+    let info = memory.snapshot(now_ms)?;
+    let (generation, _) = memory.snapshot_state();
+    finish(global, store)?;
+    if global.json {
+        let doc = json!({
+            "generation": generation,
+            "entries": info.entries,
+            "bytes": info.file_bytes,
+            "raw_bytes": info.raw_bytes,
+        });
+        output::write_json(out, &doc)?;
+    } else {
+        output::notice(
+            global.quiet,
+            &format!(
+                "wrote snapshot {generation}: {} keys in {} bytes ({} bytes before compression)",
+                info.entries, info.file_bytes, info.raw_bytes
+            ),
+        );
+    }
     Ok(Outcome::Success)
 }

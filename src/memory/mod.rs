@@ -184,11 +184,20 @@ impl Memory {
         Ok(())
     }
 
-    /// Removes files older than the loaded snapshot: leftovers of a rewrite
-    /// interrupted after its snapshot was in place.
+    /// Removes files older than the loaded snapshot (leftovers of a rewrite
+    /// interrupted after its snapshot was in place) and temporary files (a
+    /// snapshot or AOF interrupted before its rename: never part of the store).
     fn remove_stale(&mut self, files: &MemoryFiles) -> Result<()> {
         let base = files.base();
         let mut removed = Vec::new();
+        for name in fs::list_dir(&self.dir)? {
+            let Some(name) = name.to_str() else { continue };
+            if let Some(stem) = name.strip_suffix(fs::TEMP_SUFFIX)
+                && (snapshot::parse_name(stem).is_some() || aof::parse_name(stem).is_some())
+            {
+                removed.push(name.to_string());
+            }
+        }
         for g in files.snapshots.iter().filter(|g| **g < base) {
             removed.push(snapshot::file_name(*g));
         }
@@ -201,7 +210,7 @@ impl Memory {
         if !removed.is_empty() {
             fs::sync_dir(&self.dir)?;
             self.notices.push(format!(
-                "removed {}, left by an interrupted snapshot",
+                "removed {}, left by an interrupted snapshot or file creation",
                 removed.join(", ")
             ));
         }

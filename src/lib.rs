@@ -31,6 +31,7 @@ pub mod memory;
 mod mmap;
 pub mod store;
 pub mod transfer;
+pub mod verify;
 
 pub use bitcask::{Bitcask, HintWritten};
 pub use clock::{Clock, ManualClock, SystemClock};

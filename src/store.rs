@@ -18,6 +18,7 @@ use crate::limits::{LOCK_TIMEOUT_DEFAULT_S, MAX_FILE_SIZE_DEFAULT, check_key, ch
 use crate::lock::{LOCK_FILE, LockMode, StoreLock};
 use crate::manifest::{EngineKind, MANIFEST_FILE, Manifest, SyncPolicy};
 use crate::memory::{Memory, MemoryOptions};
+use crate::verify::{RepairReport, VerifyReport};
 
 /// Options chosen when a store is created and recorded in its manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,6 +358,36 @@ impl Store {
     /// The memory engine, for its maintenance operations; `None` for other engines.
     pub fn memory(&mut self) -> Option<&mut Memory> {
         self.engine_mut().as_any_mut().downcast_mut::<Memory>()
+    }
+
+    /// Reads every file of the store and reports each problem (see `verify`).
+    pub fn verify(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+        let engine = self.engine_mut().as_any_mut();
+        if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
+            return bitcask.verify(progress);
+        }
+        if let Some(memory) = engine.downcast_mut::<Memory>() {
+            return memory.verify(progress);
+        }
+        Err(Error::Unsupported(
+            "this engine cannot verify itself".to_string(),
+        ))
+    }
+
+    /// Salvages every record that passes its checks, backing up what it
+    /// replaces; with `dry_run`, only reports what it would do.
+    pub fn repair(&mut self, dry_run: bool) -> Result<RepairReport> {
+        let now_ms = self.clock.now_ms();
+        let engine = self.engine_mut().as_any_mut();
+        if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
+            return bitcask.repair(now_ms, dry_run);
+        }
+        if let Some(memory) = engine.downcast_mut::<Memory>() {
+            return memory.repair(now_ms, dry_run);
+        }
+        Err(Error::Unsupported(
+            "this engine cannot repair itself".to_string(),
+        ))
     }
 
     /// Writes a consistent copy of the store into `dest`, a directory that

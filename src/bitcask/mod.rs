@@ -34,6 +34,7 @@ use hint::{Hint, HintProblem};
 pub use inspect::{FileStats, InspectReport, KeyLocation, MERGE_ADVICE_DEAD_SHARE};
 use keydir::{Keydir, KeydirEntry, Known};
 pub use merge::MergeReport;
+pub(crate) use verify::survey_problems;
 pub use verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
 use crate::engine::{Engine, KeyMeta, Value};

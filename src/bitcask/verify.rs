@@ -10,7 +10,6 @@
 //! over the original, and rebuilds the hint from a full replay.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 
 use super::data_file::FileId;
 use super::hint::{Hint, HintProblem};
@@ -21,71 +20,7 @@ use crate::format::hint::{BLOCK_SLOTS, SLOT_LEN, fingerprint};
 use crate::format::record::RecordKind;
 use crate::fs;
 use crate::log::Survey;
-
-/// One thing `verify` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The file it is in.
-    pub path: PathBuf,
-    /// Byte offset of the damaged record, header, region or hint entry.
-    pub offset: u64,
-    /// Length of the damaged region in bytes (0 when it is not a region).
-    pub len: u64,
-    /// What is wrong, for people.
-    pub what: String,
-    /// True for corruption; false for a note (a torn tail, a stale or missing hint).
-    pub corruption: bool,
-}
-
-/// What `verify` found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VerifyReport {
-    /// Data files read.
-    pub files: u64,
-    /// Valid records found.
-    pub records: u64,
-    /// Bytes read from data files.
-    pub bytes: u64,
-    /// Hint entries checked.
-    pub hint_entries: u64,
-    /// Every problem and note, in file order.
-    pub problems: Vec<Problem>,
-}
-
-impl VerifyReport {
-    /// Whether nothing is corrupt (notes allowed).
-    pub fn is_clean(&self) -> bool {
-        !self.problems.iter().any(|p| p.corruption)
-    }
-}
-
-/// What repair did (or, in a dry run, would do) to one data file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileRepair {
-    /// The file.
-    pub file_id: FileId,
-    /// Records kept.
-    pub kept_records: u64,
-    /// Bytes of records kept.
-    pub kept_bytes: u64,
-    /// Regions dropped: (offset, length).
-    pub lost: Vec<(u64, u64)>,
-    /// Whether the file header was damaged (a fresh one is written).
-    pub header_damaged: bool,
-    /// Whether only a torn tail was cut (no backup needed).
-    pub torn_tail_only: bool,
-}
-
-/// What `repair` did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RepairReport {
-    /// Where originals were saved, if any file was rewritten.
-    pub backup_dir: Option<PathBuf>,
-    /// Files rewritten or cut.
-    pub files: Vec<FileRepair>,
-    /// Keys in the rebuilt hint (None in a dry run).
-    pub hint_entries: Option<u64>,
-}
+pub use crate::verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
 /// For the hint check: the newest record of each key before the watermark
 /// (`None` for a tombstone).
@@ -243,7 +178,7 @@ impl Bitcask {
                 continue;
             }
             let repair = FileRepair {
-                file_id: id,
+                file: id.file_name(),
                 kept_records: survey.records.len() as u64,
                 kept_bytes: survey.records.iter().map(|(_, len)| len).sum(),
                 lost: survey
@@ -281,7 +216,7 @@ impl Bitcask {
             let backup = self.dir.join(format!("backup-{now_ms}"));
             fs::create_dir_private(&backup)?;
             for (repair, _) in &rewrites {
-                let name = repair.file_id.file_name();
+                let name = repair.file.clone();
                 let original = self.dir.join(&name);
                 let saved = backup.join(&name);
                 if std::fs::hard_link(&original, &saved).is_err() {
@@ -297,7 +232,7 @@ impl Bitcask {
             report.backup_dir = Some(backup);
         }
         for (repair, survey) in &plans {
-            let id = repair.file_id;
+            let id = FileId::parse(&repair.file).expect("a data file name");
             let path = self.dir.join(id.file_name());
             if repair.torn_tail_only {
                 let (offset, _) = survey.torn.expect("a torn tail");
@@ -342,7 +277,7 @@ impl Bitcask {
     }
 }
 
-fn survey_problems(path: &std::path::Path, survey: &Survey) -> Vec<Problem> {
+pub(crate) fn survey_problems(path: &std::path::Path, survey: &Survey) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(kind) = survey.header {
         problems.push(Problem {

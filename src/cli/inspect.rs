@@ -7,6 +7,7 @@ use anyhow::Result;
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use hoardhaven::bitcask::{InspectReport, MERGE_ADVICE_DEAD_SHARE};
 use hoardhaven::limits::check_key;
+use hoardhaven::memory::MemoryReport;
 use hoardhaven::{Access, Clock, SystemClock};
 use serde_json::{Map, Value as Json, json};
 
@@ -58,6 +59,16 @@ pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<O
 
     let mut store = open(global, Access::Read)?;
     let manifest = store.manifest().clone();
+    if let Some(memory) = store.memory() {
+        let report = memory.inspect(now_ms)?;
+        finish(global, store)?;
+        if global.json {
+            output::write_json(out, &memory_json(global, &manifest, &report))?;
+        } else {
+            render_memory(out, &report)?;
+        }
+        return Ok(Outcome::Success);
+    }
     let report = bitcask(&mut store, "inspect")?.inspect(now_ms)?;
     finish(global, store)?;
     if global.json {
@@ -208,5 +219,67 @@ fn report_json(global: &Global, manifest: &hoardhaven::Manifest, report: &Inspec
         },
         "merge_advised": report.merge_advised,
         "advice": advice(report),
+    })
+}
+
+fn memory_advice(report: &MemoryReport) -> &'static str {
+    if report.snapshot_advised {
+        "snapshot advised: the AOF is larger than the snapshot; run `hoard snapshot`"
+    } else {
+        "no snapshot needed"
+    }
+}
+
+fn render_memory(out: &mut impl Write, report: &MemoryReport) -> Result<()> {
+    let mut files = table(&["file", "bytes", "records", "before compression"]);
+    for f in &report.files {
+        files.add_row(vec![
+            Cell::new(&f.name),
+            Cell::new(f.bytes).set_alignment(CellAlignment::Right),
+            Cell::new(f.records).set_alignment(CellAlignment::Right),
+            Cell::new(f.raw_bytes.map_or(String::new(), |b| b.to_string()))
+                .set_alignment(CellAlignment::Right),
+        ]);
+    }
+    writeln!(out, "{files}")?;
+    let mut summary = table(&["store", ""]);
+    summary.add_row(vec!["live keys".to_string(), report.keys.to_string()]);
+    summary.add_row(vec![
+        "expired keys (dropped by the next snapshot)".to_string(),
+        report.expired_keys.to_string(),
+    ]);
+    summary.add_row(vec![
+        "key and value bytes in RAM".to_string(),
+        report.data_bytes.to_string(),
+    ]);
+    summary.add_row(vec![
+        "table bytes allocated".to_string(),
+        report.table_bytes.to_string(),
+    ]);
+    summary.add_row(vec![
+        "advice".to_string(),
+        memory_advice(report).to_string(),
+    ]);
+    writeln!(out, "{summary}")?;
+    Ok(())
+}
+
+fn memory_json(global: &Global, manifest: &hoardhaven::Manifest, report: &MemoryReport) -> Json {
+    let files: Vec<Json> = report
+        .files
+        .iter()
+        .map(|f| json!({ "file": f.name, "bytes": f.bytes, "records": f.records, "raw_bytes": f.raw_bytes }))
+        .collect();
+    json!({
+        "dir": global.dir.display().to_string(),
+        "engine": manifest.engine.to_string(),
+        "sync": manifest.sync.to_string(),
+        "files": files,
+        "keys": report.keys,
+        "expired_keys": report.expired_keys,
+        "data_bytes": report.data_bytes,
+        "table_bytes": report.table_bytes,
+        "snapshot_advised": report.snapshot_advised,
+        "advice": memory_advice(report),
     })
 }

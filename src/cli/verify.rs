@@ -5,12 +5,12 @@
 use std::io::Write;
 
 use anyhow::Result;
-use hoardhaven::bitcask::{Problem, RepairReport, VerifyReport};
-use hoardhaven::{Access, Clock, OpenOptions, SystemClock};
+use hoardhaven::verify::{Problem, RepairReport, VerifyReport};
+use hoardhaven::{Access, OpenOptions};
 use serde_json::{Value as Json, json};
 
 use super::args::{Global, VerifyArgs};
-use super::{Outcome, bitcask, finish, open_options, output};
+use super::{Outcome, finish, open_options, output};
 
 /// Runs `verify`.
 pub fn run(global: &Global, out: &mut impl Write, args: VerifyArgs) -> Result<Outcome> {
@@ -27,15 +27,14 @@ pub fn run(global: &Global, out: &mut impl Write, args: VerifyArgs) -> Result<Ou
         ..OpenOptions::new(access)
     };
     let mut store = open_options(global, options)?;
-    let engine = bitcask(&mut store, "verify")?;
-    let first = verify_with_progress(global, engine)?;
+    let first = verify_with_progress(global, &mut store)?;
     let mut repair = None;
     let mut last = None;
     let torn = first.problems.iter().any(|p| p.what.starts_with("torn"));
     if args.repair && (!first.is_clean() || torn) {
-        let report = engine.repair(SystemClock.now_ms(), args.dry_run)?;
+        let report = store.repair(args.dry_run)?;
         if !args.dry_run {
-            last = Some(verify_with_progress(global, engine)?);
+            last = Some(verify_with_progress(global, &mut store)?);
         }
         repair = Some(report);
     }
@@ -86,11 +85,11 @@ pub fn run(global: &Global, out: &mut impl Write, args: VerifyArgs) -> Result<Ou
     })
 }
 
-fn verify_with_progress(global: &Global, engine: &mut hoardhaven::Bitcask) -> Result<VerifyReport> {
+fn verify_with_progress(global: &Global, store: &mut hoardhaven::Store) -> Result<VerifyReport> {
     Ok(output::with_progress(
         global.quiet,
         "verifying",
-        |progress| engine.verify(progress),
+        |progress| store.verify(progress),
     )?)
 }
 
@@ -115,18 +114,20 @@ fn write_report(out: &mut impl Write, report: &VerifyReport) -> Result<()> {
         )?;
     }
     let corrupt = report.problems.iter().filter(|p| p.corruption).count();
+    let hint = if report.hint_entries > 0 {
+        format!(" and {} hint entries", report.hint_entries)
+    } else {
+        String::new()
+    };
+    let verdict = if corrupt == 0 {
+        "clean".to_string()
+    } else {
+        format!("{corrupt} problems")
+    };
     writeln!(
         out,
-        "verified {} data files ({} records, {} bytes) and {} hint entries: {}",
-        report.files,
-        report.records,
-        report.bytes,
-        report.hint_entries,
-        if corrupt == 0 {
-            "clean".to_string()
-        } else {
-            format!("{corrupt} problems")
-        }
+        "verified {} files ({} records, {} bytes){hint}: {verdict}",
+        report.files, report.records, report.bytes
     )?;
     Ok(())
 }
@@ -147,7 +148,7 @@ fn write_repair(out: &mut impl Write, repair: &RepairReport, dry_run: bool) -> R
         writeln!(
             out,
             "{}: {what}; {verb} {} records ({} bytes), dropped {lost} bytes in {} regions{}",
-            f.file_id.file_name(),
+            f.file,
             f.kept_records,
             f.kept_bytes,
             f.lost.len(),
@@ -159,7 +160,7 @@ fn write_repair(out: &mut impl Write, repair: &RepairReport, dry_run: bool) -> R
         )?;
     }
     match repair.hint_entries {
-        Some(entries) => writeln!(out, "rebuilt the hint ({entries} keys)")?,
+        Some(entries) => writeln!(out, "rebuilt the index ({entries} keys)")?,
         None if dry_run => writeln!(out, "dry run: nothing was changed")?,
         None => {}
     }
@@ -181,7 +182,7 @@ fn repair_json(repair: &RepairReport, dry_run: bool) -> Json {
         "dry_run": dry_run,
         "backup_dir": repair.backup_dir.as_ref().map(|d| d.display().to_string()),
         "files": repair.files.iter().map(|f| json!({
-            "file": f.file_id.file_name(),
+            "file": f.file,
             "kept_records": f.kept_records,
             "kept_bytes": f.kept_bytes,
             "lost": f.lost.iter().map(|(o, l)| json!({"offset": o, "length": l})).collect::<Vec<_>>(),

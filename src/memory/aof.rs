@@ -11,7 +11,7 @@ use crate::error::{CorruptKind, Error, Result};
 use crate::format::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
 use crate::format::record::Record;
 use crate::fs;
-use crate::log::{self, ScanEnd};
+use crate::log::{self, ScanEnd, Survey};
 
 /// Magic bytes of an AOF.
 pub const AOF_MAGIC: [u8; 8] = *b"HOARDAOF";
@@ -127,6 +127,25 @@ impl Aof {
         )?;
         self.len = end.valid_len;
         Ok(end)
+    }
+
+    /// Reads every record, resynchronising past damage (for verify and repair).
+    pub fn survey(&self, newest: bool, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
+        let bytes = self.read_all()?;
+        let header = self.header_problem(&bytes).map(|e| match e {
+            Error::Corrupt { kind, .. } => kind,
+            _ => CorruptKind::Header,
+        });
+        let start = HEADER_LEN.min(bytes.len());
+        let mut survey = log::survey_records(&bytes[start..], start as u64, newest, &mut apply);
+        survey.header = header;
+        survey.file_len = bytes.len() as u64;
+        Ok(survey)
+    }
+
+    /// The AOF's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Cuts the file back to its valid length and syncs it (dropping a torn tail).

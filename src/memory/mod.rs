@@ -20,6 +20,7 @@
 //! writer removes them. Nothing acknowledged is lost at any point.
 
 mod aof;
+mod maintenance;
 mod snapshot;
 mod table;
 
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aof::Aof;
+pub use maintenance::{MemoryFileStats, MemoryReport};
 pub use snapshot::SnapshotInfo;
 use table::Table;
 

@@ -180,13 +180,19 @@ impl Manifest {
             .rfind("crc32 ")
             .ok_or_else(|| corrupt(text.len(), CorruptKind::Truncated))?;
         let (body, crc_line) = text.split_at(crc_at);
-        let stored = crc_line
-            .strip_prefix("crc32 ")
-            .and_then(|l| l.strip_suffix('\n'))
-            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-            .ok_or_else(|| corrupt(crc_at, CorruptKind::Header))?;
-        if crc32fast::hash(body.as_bytes()) != stored {
-            return Err(corrupt(0, CorruptKind::Checksum));
+        // Compare the whole line with its one canonical spelling: parsing
+        // the digits alone would accept `A` for `a` (a one-bit change).
+        let expected = format!("crc32 {:08x}\n", crc32fast::hash(body.as_bytes()));
+        if crc_line != expected {
+            let well_formed = crc_line.len() == expected.len()
+                && crc_line.starts_with("crc32 ")
+                && crc_line.ends_with('\n');
+            let kind = if well_formed {
+                CorruptKind::Checksum
+            } else {
+                CorruptKind::Header
+            };
+            return Err(corrupt(if well_formed { 0 } else { crc_at }, kind));
         }
         let mut format_version = None;
         let mut engine = None;
@@ -265,14 +271,14 @@ mod tests {
     }
 
     #[test]
-    fn every_byte_change_of_a_manifest_is_refused() {
+    fn every_single_bit_flip_of_a_manifest_is_refused() {
         let text = sample().encode().into_bytes();
-        for at in 0..text.len() {
+        for bit in 0..text.len() * 8 {
             let mut damaged = text.clone();
-            damaged[at] ^= 0x01;
+            damaged[bit / 8] ^= 1 << (bit % 8);
             assert!(
                 Manifest::decode(&damaged, Path::new("d/HOARD")).is_err(),
-                "change at byte {at} went unnoticed"
+                "flip of bit {bit} went unnoticed"
             );
         }
     }

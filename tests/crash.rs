@@ -3,7 +3,8 @@
 //! exited 0 must be readable with its exact value afterwards; a put that was
 //! killed may or may not have landed, but never partly.
 //!
-//! More iterations: `HOARD_CRASH_ITERATIONS=10000 cargo test --release --test crash`.
+//! 100 iterations per engine by default; more with
+//! `HOARD_CRASH_ITERATIONS=10000 cargo test --release --test crash -- --nocapture`.
 //! Another seed: `HOARD_CRASH_SEED=N`.
 
 mod common;
@@ -49,7 +50,7 @@ fn killed_memory_writers_lose_no_acknowledged_write() {
 }
 
 fn killed_writers_lose_no_acknowledged_write(t: TestDir) {
-    let iterations = env_u64("HOARD_CRASH_ITERATIONS", 60);
+    let iterations = env_u64("HOARD_CRASH_ITERATIONS", 100);
     let seed = env_u64("HOARD_CRASH_SEED", 0x5eed_cafe);
     let mut rng = Rng(seed | 1);
     t.put("before", "the first acknowledged write");

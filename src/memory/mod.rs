@@ -30,6 +30,32 @@ use std::time::Instant;
 use aof::Aof;
 pub use maintenance::{MemoryFileStats, MemoryReport};
 pub use snapshot::SnapshotInfo;
+
+/// Decodes a snapshot image (for fuzzing and tools): calls `apply` for each
+/// entry; with `salvage`, skips damage instead of failing on it.
+pub fn decode_snapshot(
+    bytes: &[u8],
+    generation: u64,
+    salvage: bool,
+    apply: impl FnMut(&Record<'_>),
+) -> Result<SnapshotInfo> {
+    snapshot::decode(bytes, Path::new("<snapshot>"), generation, salvage, apply)
+        .map(|(info, _)| info)
+}
+
+/// Encodes a snapshot of `entries` into `dir` as generation `generation`.
+pub fn write_snapshot<'a>(
+    dir: &Path,
+    generation: u64,
+    entries: impl Iterator<Item = (&'a [u8], &'a [u8], u64)>,
+) -> Result<SnapshotInfo> {
+    snapshot::write(dir, generation, entries)
+}
+
+/// File name of the snapshot of a generation.
+pub fn snapshot_file_name(generation: u64) -> String {
+    snapshot::file_name(generation)
+}
 use table::Table;
 
 use crate::engine::{Engine, KeyMeta, Value};

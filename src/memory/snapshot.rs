@@ -200,9 +200,22 @@ pub fn read(
     path: &Path,
     generation: u64,
     salvage: bool,
-    mut apply: impl FnMut(&Record<'_>),
+    apply: impl FnMut(&Record<'_>),
 ) -> Result<(SnapshotInfo, Vec<SnapshotDamage>)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    decode(&bytes, path, generation, salvage, apply)
+}
+
+/// Decodes a whole snapshot image; `path` names it in errors. Allocates
+/// at most what the input can justify: a chunk may claim no more raw
+/// bytes than lz4 can expand its stored bytes to.
+pub fn decode(
+    bytes: &[u8],
+    path: &Path,
+    generation: u64,
+    salvage: bool,
+    mut apply: impl FnMut(&Record<'_>),
+) -> Result<(SnapshotInfo, Vec<SnapshotDamage>)> {
     let mut findings = Findings {
         path,
         salvage,
@@ -212,7 +225,7 @@ pub fn read(
         file_bytes: bytes.len() as u64,
         ..SnapshotInfo::default()
     };
-    match FileHeader::decode(&bytes, SNAPSHOT_MAGIC) {
+    match FileHeader::decode(bytes, SNAPSHOT_MAGIC) {
         Ok(h) if h.file_id == generation => {}
         Ok(_) => findings.fail(0, CorruptKind::Header)?,
         Err(HeaderError::Short) => {
@@ -235,7 +248,9 @@ pub fn read(
         let raw_len = u32::from_le_bytes(head[0..4].try_into().expect("4")) as usize;
         let stored_len = u32::from_le_bytes(head[4..8].try_into().expect("4")) as usize;
         let end = at + CHUNK_HEADER_LEN + stored_len;
-        let sane = raw_len <= CHUNK_RAW_LIMIT && end <= body_end;
+        // lz4 expands at most 255 bytes per input byte.
+        let expandable = raw_len <= stored_len.saturating_mul(255).saturating_add(16);
+        let sane = raw_len <= CHUNK_RAW_LIMIT && expandable && end <= body_end;
         let payload = if sane {
             &bytes[at + CHUNK_HEADER_LEN..end]
         } else {

@@ -10,10 +10,10 @@ mod resp;
 mod tsv;
 
 use std::fmt;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 use crate::error::{Error, Result};
-use crate::limits::{check_key, check_value};
+use crate::limits::{KEY_LEN_MAX, VALUE_LEN_MAX, check_key, check_value};
 use crate::store::Store;
 
 /// An interchange format.
@@ -213,11 +213,25 @@ fn parse_expiry(text: &str) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("invalid expiry {text:?}: expected Unix milliseconds"))
 }
 
+/// No line of a TSV or JSON Lines input may be longer: the longest key
+/// and value, every byte escaped (4 bytes each), plus room for the rest.
+pub const LINE_LEN_MAX: u64 = 4 * (KEY_LEN_MAX + VALUE_LEN_MAX) as u64 + 4096;
+
 /// Reads one line (through `\n`, which is removed); `None` at the end.
-fn read_line(input: &mut impl BufRead, line: &mut u64) -> std::io::Result<Option<Vec<u8>>> {
+fn read_line(
+    input: &mut impl BufRead,
+    line: &mut u64,
+) -> std::result::Result<Option<Vec<u8>>, ReadError> {
     let mut buf = Vec::new();
-    if input.read_until(b'\n', &mut buf)? == 0 {
+    if input.take(LINE_LEN_MAX + 1).read_until(b'\n', &mut buf)? == 0 {
         return Ok(None);
+    }
+    if buf.len() as u64 > LINE_LEN_MAX {
+        return Err(ParseError {
+            line: *line + 1,
+            message: format!("the line is longer than {LINE_LEN_MAX} bytes"),
+        }
+        .into());
     }
     *line += 1;
     if buf.last() == Some(&b'\n') {

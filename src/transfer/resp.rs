@@ -87,10 +87,13 @@ pub fn read(input: &mut impl BufRead, line: &mut u64) -> Result<Option<Entry>, R
                     head.escape_ascii().to_string()
                 ))
             })?;
-        let mut arg = vec![0u8; len + 2];
-        input
-            .read_exact(&mut arg)
-            .map_err(|_| bad("the input ends inside a bulk string".to_string()))?;
+        // Read through `take`: memory grows only as bytes actually arrive,
+        // whatever length a header claims.
+        let mut arg = Vec::new();
+        input.take(len as u64 + 2).read_to_end(&mut arg)?;
+        if arg.len() != len + 2 {
+            return Err(bad("the input ends inside a bulk string".to_string()).into());
+        }
         if !arg.ends_with(b"\r\n") {
             return Err(bad("a bulk string is not followed by \\r\\n".to_string()).into());
         }

@@ -1,7 +1,6 @@
 //! The only place memory maps are made, and so the only `unsafe` code in
 //! the crate.
 
-use std::fs::File;
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -14,7 +13,7 @@ use crate::error::{Error, Result};
 /// range; see the SAFETY argument below for why hoard's own processes never
 /// do.
 #[allow(unsafe_code)]
-pub fn map_read_only(file: &File, path: &Path) -> Result<Mmap> {
+pub fn map_read_only(file: &std::fs::File, path: &Path) -> Result<Mmap> {
     // SAFETY: memmap2 requires that the mapped file is not modified or
     // truncated while the map lives, or reads could see changing bytes or
     // fault. hoard only maps files under the store's lock: immutable data

@@ -7,7 +7,6 @@
 //! memory engine's append-only log.
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -16,7 +15,7 @@ use memmap2::Mmap;
 use crate::error::{CorruptKind, Error, Result};
 use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
 use crate::format::record::Record;
-use crate::fs;
+use crate::fs::{self, File};
 use crate::log::{self, ScanEnd, Survey};
 use crate::mmap;
 
@@ -65,6 +64,24 @@ impl FileId {
     }
 }
 
+/// The bytes of an immutable file: mapped when the file is real, read
+/// once when it is not (a simulated file cannot be mapped).
+#[derive(Debug)]
+enum Image {
+    Mapped(Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Image {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Image::Mapped(map) => map,
+            Image::Read(bytes) => bytes,
+        }
+    }
+}
+
 /// An open data file.
 #[derive(Debug)]
 pub struct DataFile {
@@ -74,9 +91,9 @@ pub struct DataFile {
     /// Bytes of the file that hold valid records (a torn tail ignored by a
     /// reader lies beyond it).
     len: u64,
-    /// Whether reads go through the map (immutable files) or `pread` (the active file).
+    /// Whether reads go through the image (immutable files) or `pread` (the active file).
     mapped: bool,
-    map: OnceLock<Mmap>,
+    map: OnceLock<Image>,
 }
 
 impl DataFile {
@@ -85,9 +102,7 @@ impl DataFile {
     pub fn create(dir: &Path, id: FileId) -> Result<DataFile> {
         let path = dir.join(id.file_name());
         let temp = fs::temp_path_for(&path);
-        if temp.exists() {
-            fs::remove_file(&temp)?;
-        }
+        fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
         let header = FileHeader {
             magic: DATA_MAGIC,
@@ -240,18 +255,21 @@ impl DataFile {
     }
 
     fn map(&self) -> Result<&[u8]> {
-        if let Some(map) = self.map.get() {
-            return Ok(&map[..self.len as usize]);
+        if let Some(image) = self.map.get() {
+            return Ok(&image[..self.len as usize]);
         }
-        let map = mmap::map_read_only(&self.file, &self.path)?;
-        if (map.len() as u64) < self.len {
+        let image = match self.file.std_file() {
+            Some(file) => Image::Mapped(mmap::map_read_only(file, &self.path)?),
+            None => Image::Read(fs::read_all(&self.file, &self.path)?),
+        };
+        if (image.len() as u64) < self.len {
             return Err(Error::Corrupt {
                 path: self.path.clone(),
-                offset: map.len() as u64,
+                offset: image.len() as u64,
                 kind: CorruptKind::Truncated,
             });
         }
-        Ok(&self.map.get_or_init(|| map)[..self.len as usize])
+        Ok(&self.map.get_or_init(|| image)[..self.len as usize])
     }
 }
 
@@ -279,9 +297,8 @@ impl DataFile {
     /// offset where a whole, checked record starts. `apply` sees every
     /// valid record.
     pub fn survey(&self, newest: bool, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
-        let file_len = fs::file_len(&self.file, &self.path)?;
-        let mut bytes = vec![0u8; file_len as usize];
-        fs::read_exact_at(&self.file, &self.path, &mut bytes, 0)?;
+        let bytes = fs::read_all(&self.file, &self.path)?;
+        let file_len = bytes.len() as u64;
         let header = match FileHeader::decode(&bytes, DATA_MAGIC) {
             Ok(h) if h.file_id == self.id.0 => None,
             Ok(_) => Some(CorruptKind::Header),

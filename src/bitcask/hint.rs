@@ -9,7 +9,7 @@ use std::path::Path;
 use memmap2::Mmap;
 
 use super::data_file::{DataFile, FileId};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::failpoint;
 use crate::format::hint::{self, HintError, HintMeta, HintView, Slot};
 use crate::fs;
@@ -18,11 +18,28 @@ use crate::mmap;
 /// Name of the hint file inside a store.
 pub const HINT_FILE: &str = "keydir.hint";
 
+/// The hint's bytes: a memory map, or (for a simulated file) a copy.
+#[derive(Debug)]
+enum HintBytes {
+    Mapped(Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for HintBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            HintBytes::Mapped(map) => map,
+            HintBytes::Read(bytes) => bytes,
+        }
+    }
+}
+
 /// A loaded, header-checked hint.
 #[derive(Debug)]
 pub struct Hint {
     path: std::path::PathBuf,
-    map: Mmap,
+    map: HintBytes,
     meta: HintMeta,
     file_ids: Vec<FileId>,
 }
@@ -43,17 +60,25 @@ impl Hint {
     /// Maps and checks the hint in `dir` against the data files found there.
     pub fn load(dir: &Path, files: &BTreeMap<FileId, DataFile>) -> Result<Hint, HintProblem> {
         let path = dir.join(HINT_FILE);
-        let file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(HintProblem::Missing),
+        let file = match fs::open_read_if_exists(&path) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Err(HintProblem::Missing),
             Err(e) => return Err(HintProblem::Damaged(format!("cannot open it: {e}"))),
         };
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let len = fs::file_len(&file, &path).unwrap_or(0);
         if len == 0 {
             return Err(HintProblem::Damaged("it is empty".to_string()));
         }
-        let map =
-            mmap::map_read_only(&file, &path).map_err(|e| HintProblem::Damaged(e.to_string()))?;
+        // Mapped when the file is real; read whole when it is simulated.
+        let map = match file.std_file() {
+            Some(real) => HintBytes::Mapped(
+                mmap::map_read_only(real, &path)
+                    .map_err(|e| HintProblem::Damaged(e.to_string()))?,
+            ),
+            None => HintBytes::Read(
+                fs::read_all(&file, &path).map_err(|e| HintProblem::Damaged(e.to_string()))?,
+            ),
+        };
         let meta = match HintView::parse(&map) {
             Ok(view) => view.meta().clone(),
             Err(HintError::Damaged(why)) => {
@@ -153,9 +178,7 @@ impl Hint {
         let bytes = hint::encode(meta, entries);
         let path = dir.join(HINT_FILE);
         let temp = fs::temp_path_for(&path);
-        if temp.exists() {
-            fs::remove_file(&temp)?;
-        }
+        fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
         fs::write_all_at(&file, &temp, &bytes, 0)?;
         fs::sync_data(&file, &temp)?;
@@ -170,10 +193,10 @@ impl Hint {
     /// Removes the hint in `dir`, if any (it would only be found stale).
     pub fn remove(dir: &Path) -> Result<()> {
         let path = dir.join(HINT_FILE);
-        match std::fs::remove_file(&path) {
-            Ok(()) => fs::sync_dir(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("remove", path, e)),
+        if fs::exists(&path) {
+            fs::remove_file(&path)?;
+            fs::sync_dir(dir)?;
         }
+        Ok(())
     }
 }

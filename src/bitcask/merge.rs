@@ -17,7 +17,6 @@
 //!    later than its tombstone: no deleted key can come back, and no
 //!    expired record can uncover an older value.
 
-use std::io::Write;
 use std::time::Instant;
 
 use super::data_file::{DataFile, FileId};
@@ -253,20 +252,18 @@ impl Bitcask {
 struct OutputFile {
     id: FileId,
     temp: std::path::PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+    out: fs::BufferedWriter,
     len: u64,
 }
 
 impl OutputFile {
     fn create(dir: &std::path::Path, id: FileId) -> Result<OutputFile> {
         let temp = fs::temp_path_for(&dir.join(id.file_name()));
-        if temp.exists() {
-            fs::remove_file(&temp)?;
-        }
+        fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
         let mut out = OutputFile {
             id,
-            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            out: fs::BufferedWriter::new(file, &temp, 1 << 20),
             temp,
             len: 0,
         };
@@ -281,21 +278,14 @@ impl OutputFile {
 
     fn append(&mut self, bytes: &[u8]) -> Result<u64> {
         let offset = self.len;
-        self.out
-            .write_all(bytes)
-            .map_err(|e| Error::io("write", &self.temp, e))?;
+        self.out.write(bytes)?;
         self.len += bytes.len() as u64;
         Ok(offset)
     }
 
     /// Flushes, fsyncs and renames the output into place; returns (id, len).
     fn finish(self, dir: &std::path::Path) -> Result<(FileId, u64)> {
-        let file = self
-            .out
-            .into_inner()
-            .map_err(|e| Error::io("write", &self.temp, e.into_error()))?;
-        fs::sync_data(&file, &self.temp)?;
-        drop(file);
+        drop(self.out.finish()?);
         failpoint::hit("merge-before-output-rename");
         fs::rename(&self.temp, &dir.join(self.id.file_name()))?;
         fs::sync_dir(dir)?;

@@ -297,8 +297,9 @@ impl Bitcask {
         let last = self.files.keys().next_back().copied();
         for (id, file) in &self.files {
             let to = dest.join(id.file_name());
-            let linked = Some(*id) != last && std::fs::hard_link(file.path(), &to).is_ok();
-            if !linked {
+            if Some(*id) != last {
+                fs::link_or_copy(file.path(), &to)?;
+            } else {
                 let bytes = file.read_raw(0, file.len() as usize)?;
                 let out = fs::create_new_private(&to)?;
                 fs::write_all_at(&out, &to, &bytes, 0)?;
@@ -308,9 +309,9 @@ impl Bitcask {
             fs::sync_data(&fs::open_read(&to)?, &to)?;
         }
         let hint = self.dir.join(HINT_FILE);
-        if hint.exists() {
+        if let Some(source) = fs::open_read_if_exists(&hint)? {
             let to = dest.join(HINT_FILE);
-            let bytes = std::fs::read(&hint).map_err(|e| Error::io("read", &hint, e))?;
+            let bytes = fs::read_all(&source, &hint)?;
             let out = fs::create_new_private(&to)?;
             fs::write_all_at(&out, &to, &bytes, 0)?;
             fs::sync_data(&out, &to)?;

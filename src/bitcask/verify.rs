@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use super::data_file::FileId;
 use super::hint::{Hint, HintProblem};
 use super::{Bitcask, HintDamaged};
-use crate::error::{Error, Result, display_key};
+use crate::error::{Result, display_key};
 use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN};
 use crate::format::hint::{BLOCK_SLOTS, SLOT_LEN, fingerprint};
 use crate::format::record::RecordKind;
@@ -216,16 +216,7 @@ impl Bitcask {
             let backup = self.dir.join(format!("backup-{now_ms}"));
             fs::create_dir_private(&backup)?;
             for (repair, _) in &rewrites {
-                let name = repair.file.clone();
-                let original = self.dir.join(&name);
-                let saved = backup.join(&name);
-                if std::fs::hard_link(&original, &saved).is_err() {
-                    // A file system without hard links: copy instead.
-                    std::fs::copy(&original, &saved)
-                        .map_err(|e| Error::io("back up", &original, e))?;
-                    let copy = fs::open_read(&saved)?;
-                    fs::sync_data(&copy, &saved)?;
-                }
+                fs::link_or_copy(&self.dir.join(&repair.file), &backup.join(&repair.file))?;
             }
             fs::sync_dir(&backup)?;
             fs::sync_dir(&self.dir)?;
@@ -241,9 +232,7 @@ impl Bitcask {
                 fs::sync_data(&file, &path)?;
             } else {
                 let temp = fs::temp_path_for(&path);
-                if temp.exists() {
-                    fs::remove_file(&temp)?;
-                }
+                fs::remove_file_if_exists(&temp)?;
                 let out = fs::create_new_private(&temp)?;
                 let header = FileHeader {
                     magic: DATA_MAGIC,

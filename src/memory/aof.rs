@@ -4,13 +4,12 @@
 //! gives the same state, so a crash that leaves records both in a snapshot
 //! and in an AOF is harmless.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{CorruptKind, Error, Result};
 use crate::format::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
 use crate::format::record::Record;
-use crate::fs;
+use crate::fs::{self, File};
 use crate::log::{self, ScanEnd, Survey};
 
 /// Magic bytes of an AOF.
@@ -43,9 +42,7 @@ impl Aof {
     pub fn create(dir: &Path, generation: u64) -> Result<Aof> {
         let path = dir.join(file_name(generation));
         let temp = fs::temp_path_for(&path);
-        if temp.exists() {
-            fs::remove_file(&temp)?;
-        }
+        fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
         let header = FileHeader {
             magic: AOF_MAGIC,
@@ -87,10 +84,7 @@ impl Aof {
     }
 
     fn read_all(&self) -> Result<Vec<u8>> {
-        let len = fs::file_len(&self.file, &self.path)?;
-        let mut bytes = vec![0u8; len as usize];
-        fs::read_exact_at(&self.file, &self.path, &mut bytes, 0)?;
-        Ok(bytes)
+        fs::read_all(&self.file, &self.path)
     }
 
     fn header_problem(&self, bytes: &[u8]) -> Option<Error> {

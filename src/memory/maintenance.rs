@@ -12,7 +12,7 @@ use std::path::Path;
 use super::snapshot::{self, SnapshotInfo};
 use super::table::Table;
 use super::{Memory, MemoryFiles, aof, apply};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fs;
 use crate::verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
@@ -213,7 +213,7 @@ impl Memory {
         let backup = self.dir.join(format!("backup-{now_ms}"));
         fs::create_dir_private(&backup)?;
         for f in report.files.iter().filter(|f| !f.torn_tail_only) {
-            back_up(&self.dir.join(&f.file), &backup.join(&f.file))?;
+            fs::link_or_copy(&self.dir.join(&f.file), &backup.join(&f.file))?;
         }
         fs::sync_dir(&backup)?;
         fs::sync_dir(&self.dir)?;
@@ -238,12 +238,4 @@ fn stale_note(path: &Path) -> Problem {
             .to_string(),
         corruption: false,
     }
-}
-
-fn back_up(from: &Path, to: &Path) -> Result<()> {
-    if std::fs::hard_link(from, to).is_err() {
-        std::fs::copy(from, to).map_err(|e| Error::io("back up", from, e))?;
-        fs::sync_data(&fs::open_read(to)?, to)?;
-    }
-    Ok(())
 }

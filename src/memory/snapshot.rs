@@ -18,8 +18,7 @@
 //! The decompressed chunk is a run of records in the shared record codec,
 //! so every entry also carries its own CRC.
 
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{CorruptKind, Error, Result};
 use crate::failpoint;
@@ -62,16 +61,15 @@ pub struct SnapshotInfo {
     pub raw_bytes: u64,
 }
 
-struct ChunkWriter<W: Write> {
-    out: W,
-    path: PathBuf,
+struct ChunkWriter {
+    out: fs::BufferedWriter,
     raw: Vec<u8>,
     raw_entries: u32,
     info: SnapshotInfo,
     chunks: u32,
 }
 
-impl<W: Write> ChunkWriter<W> {
+impl ChunkWriter {
     fn flush_chunk(&mut self) -> Result<()> {
         if self.raw_entries == 0 {
             return Ok(());
@@ -95,9 +93,7 @@ impl<W: Write> ChunkWriter<W> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out
-            .write_all(bytes)
-            .map_err(|e| Error::io("write", &self.path, e))?;
+        self.out.write(bytes)?;
         self.info.file_bytes += bytes.len() as u64;
         Ok(())
     }
@@ -112,13 +108,10 @@ pub fn write<'a>(
 ) -> Result<SnapshotInfo> {
     let path = dir.join(file_name(generation));
     let temp = fs::temp_path_for(&path);
-    if temp.exists() {
-        fs::remove_file(&temp)?;
-    }
+    fs::remove_file_if_exists(&temp)?;
     let file = fs::create_new_private(&temp)?;
     let mut writer = ChunkWriter {
-        out: BufWriter::with_capacity(1 << 20, file),
-        path: temp.clone(),
+        out: fs::BufferedWriter::new(file, &temp, 1 << 20),
         raw: Vec::with_capacity(CHUNK_RAW_MAX + 4096),
         raw_entries: 0,
         info: SnapshotInfo::default(),
@@ -156,12 +149,7 @@ pub fn write<'a>(
     trailer[20..24].copy_from_slice(&crc.to_le_bytes());
     writer.write(&trailer)?;
     let info = writer.info;
-    let file = writer
-        .out
-        .into_inner()
-        .map_err(|e| Error::io("write", &temp, e.into_error()))?;
-    fs::sync_data(&file, &temp)?;
-    drop(file);
+    drop(writer.out.finish()?);
     failpoint::hit("snapshot-before-rename");
     fs::rename(&temp, &path)?;
     fs::sync_dir(dir)?;
@@ -202,7 +190,7 @@ pub fn read(
     salvage: bool,
     apply: impl FnMut(&Record<'_>),
 ) -> Result<(SnapshotInfo, Vec<SnapshotDamage>)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = fs::read_all(&fs::open_read(path)?, path)?;
     decode(&bytes, path, generation, salvage, apply)
 }
 
@@ -336,7 +324,7 @@ mod tests {
             .collect()
     }
 
-    fn write_sample(dir: &Path, entries: &[(Vec<u8>, Vec<u8>, u64)]) -> PathBuf {
+    fn write_sample(dir: &Path, entries: &[(Vec<u8>, Vec<u8>, u64)]) -> std::path::PathBuf {
         write(
             dir,
             3,

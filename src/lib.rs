@@ -21,6 +21,7 @@ pub mod clock;
 pub mod engine;
 pub mod error;
 mod failpoint;
+pub mod faults;
 pub mod format;
 pub mod fs;
 pub mod limits;

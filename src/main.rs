@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    install_injected_faults();
     let parsed = match cli::args::Cli::try_parse() {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -48,4 +49,25 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// In debug builds, `HOARD_FAIL_OP=N` (or `N:enospc`) fails the N-th file
+/// operation of the stores' engines, so tests can check how every command
+/// reports an I/O error. Release builds ignore it.
+fn install_injected_faults() {
+    #[cfg(debug_assertions)]
+    if let Some(spec) = std::env::var_os("HOARD_FAIL_OP") {
+        let spec = spec.to_string_lossy().into_owned();
+        let (n, errno) = match spec.split_once(':') {
+            Some((n, "enospc")) => (n, 28),
+            _ => (spec.as_str(), 5),
+        };
+        if let Ok(n) = n.parse() {
+            let real: std::sync::Arc<dyn hoardhaven::fs::Vfs> =
+                std::sync::Arc::new(hoardhaven::fs::RealFs);
+            hoardhaven::fs::install(std::sync::Arc::new(hoardhaven::faults::FailFs::new(
+                real, n, errno,
+            )));
+        }
+    }
 }

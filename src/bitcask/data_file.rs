@@ -174,11 +174,15 @@ impl DataFile {
         apply: impl FnMut(u64, &Record<'_>),
     ) -> Result<ScanEnd> {
         let from = if from <= HEADER_LEN as u64 {
-            let header = self.read(0, HEADER_LEN).map_err(|_| Error::Corrupt {
-                path: self.path.clone(),
-                offset: 0,
-                kind: CorruptKind::Truncated,
-            })?;
+            if self.len < HEADER_LEN as u64 {
+                return Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    offset: 0,
+                    kind: CorruptKind::Truncated,
+                });
+            }
+            // An I/O error here is an I/O error, not damage.
+            let header = self.read(0, HEADER_LEN)?;
             check_header(&header, self.id, &self.path)?;
             HEADER_LEN as u64
         } else {

@@ -63,9 +63,9 @@ impl Hint {
         let file = match fs::open_read_if_exists(&path) {
             Ok(Some(file)) => file,
             Ok(None) => return Err(HintProblem::Missing),
-            Err(e) => return Err(HintProblem::Damaged(format!("cannot open it: {e}"))),
+            Err(e) => return Err(HintProblem::Damaged(e.to_string())),
         };
-        let len = fs::file_len(&file, &path).unwrap_or(0);
+        let len = fs::file_len(&file, &path).map_err(|e| HintProblem::Damaged(e.to_string()))?;
         if len == 0 {
             return Err(HintProblem::Damaged("it is empty".to_string()));
         }

@@ -12,10 +12,11 @@
 //!    and any subset of outputs answers exactly as before.
 //! 2. The hint for the outputs is written. Until the old files are gone it
 //!    is stale (it does not list them), which only costs a full replay.
-//! 3. Old files are removed oldest first. A tombstone is always in a newer
-//!    file than the records it shadows, so a record is always removed no
-//!    later than its tombstone: no deleted key can come back, and no
-//!    expired record can uncover an older value.
+//! 3. Old files are removed oldest first, the directory synced after each
+//!    removal so that what survives a power cut is a prefix of the order.
+//!    A tombstone is always in a newer file than the records it shadows, so
+//!    a record is always removed no later than its tombstone: no deleted key
+//!    can come back, and no expired record can uncover an older value.
 
 use std::time::Instant;
 
@@ -203,15 +204,18 @@ impl Bitcask {
         }
         failpoint::hit("merge-before-removal");
 
-        // Oldest first: see the module documentation.
+        // Oldest first, each removal durable before the next: a power cut
+        // may keep any subset of unsynced directory changes, and removing
+        // a tombstone's file while an older file holding the value it hides
+        // survives would bring a deleted key back.
         for (i, id) in old_ids.iter().enumerate() {
             let file = self.files.remove(id).expect("old file");
             fs::remove_file(file.path())?;
+            fs::sync_dir(&self.dir)?;
             if i == 0 {
                 failpoint::hit("merge-after-first-removal");
             }
         }
-        fs::sync_dir(&self.dir)?;
 
         let newest = outputs.last().map(|(id, _)| *id);
         for (id, _) in &outputs {

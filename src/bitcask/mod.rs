@@ -506,9 +506,18 @@ impl Bitcask {
         }
     }
 
-    /// Rewrites the hint from the current index, as of the end of the active file.
+    /// Rewrites the hint from the current index, as of the end of the
+    /// active file. A failure poisons the engine, like any failed write.
     pub fn write_hint(&mut self) -> Result<HintWritten> {
         self.check_writable()?;
+        let result = self.write_hint_unpoisoned();
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    fn write_hint_unpoisoned(&mut self) -> Result<HintWritten> {
         self.sync_active()?;
         if self.files.is_empty() {
             Hint::remove(&self.dir)?;

@@ -51,16 +51,18 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// In debug builds, `HOARD_FAIL_OP=N` (or `N:enospc`) fails the N-th file
-/// operation of the stores' engines, so tests can check how every command
-/// reports an I/O error. Release builds ignore it.
+/// In debug builds, `HOARD_FAIL_OP=N[:enospc|:ERRNO]` fails the N-th file
+/// operation of the stores' engines with EIO (or ENOSPC, or any errno), so
+/// tests can check how every command reports an I/O error. Release builds
+/// ignore it.
 fn install_injected_faults() {
     #[cfg(debug_assertions)]
     if let Some(spec) = std::env::var_os("HOARD_FAIL_OP") {
         let spec = spec.to_string_lossy().into_owned();
         let (n, errno) = match spec.split_once(':') {
             Some((n, "enospc")) => (n, 28),
-            _ => (spec.as_str(), 5),
+            Some((n, errno)) => (n, errno.parse().unwrap_or(5)),
+            None => (spec.as_str(), 5),
         };
         if let Ok(n) = n.parse() {
             let real: std::sync::Arc<dyn hoardhaven::fs::Vfs> =

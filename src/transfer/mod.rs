@@ -139,8 +139,16 @@ pub fn import<R: BufRead>(
     let outcome = import_entries(store, reader, source, now_ms, &mut report);
     store.defer_sync(false);
     // Whatever was written is made durable, also when the input was bad.
-    store.sync()?;
-    outcome.map(|()| report)
+    let synced = store.sync();
+    match (outcome, synced) {
+        (Ok(()), Ok(())) => Ok(report),
+        // A malformed line whose predecessors could not be synced: the
+        // failed sync is what the user must hear about.
+        (Err(Error::InvalidInput(_)), Err(sync)) => Err(sync),
+        // Otherwise the first failure is the cause; a sync after a failed
+        // write only fails because of it.
+        (Err(first), _) | (Ok(()), Err(first)) => Err(first),
+    }
 }
 
 fn import_entries<R: BufRead>(

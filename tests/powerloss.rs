@@ -1,5 +1,5 @@
 //! Crash and I/O-error tests on the simulated file system (`SimFs`), for
-//! both engines, with a seeded workload of puts, deletes, maintenance
+//! both engines, with a seeded workload of puts, expiries, deletes, maintenance
 //! (merge and hint rewrites, or snapshots) and a final close.
 //!
 //! Power loss: the machine goes down at every sync point of the workload in
@@ -39,6 +39,7 @@ enum Kind {
 enum Op {
     Put(u8, u32),
     Del(u8),
+    Expire(u8),
     Maintain(u8),
 }
 
@@ -52,7 +53,8 @@ fn workload(seed: u64) -> Vec<Op> {
     };
     (0..40u32)
         .map(|i| match next() % 10 {
-            0..=5 => Op::Put((next() % 8) as u8, i),
+            0..=4 => Op::Put((next() % 8) as u8, i),
+            5 => Op::Expire((next() % 8) as u8),
             6..=7 => Op::Del((next() % 8) as u8),
             _ => Op::Maintain((next() % 3) as u8),
         })
@@ -133,6 +135,15 @@ fn run(kind: Kind, ops: &[Op]) -> (Model, Option<Failure>) {
                 Some((*k, Some(*v))),
             ),
             Op::Del(k) => (engine.delete(&key(*k), NOW).map(drop), Some((*k, None))),
+            // Expire rewrites the current value with an absolute expiry
+            // (far in the future here, so the key stays readable).
+            Op::Expire(k) => match model.acked.get(k).copied().flatten() {
+                Some(v) => (
+                    engine.put(&key(*k), &value(*k, v), Some(NOW + 3_600_000)),
+                    Some((*k, Some(v))),
+                ),
+                None => (Ok(()), None),
+            },
             Op::Maintain(which) => (maintain(engine.as_mut(), *which), None),
         };
         match result {

@@ -41,15 +41,15 @@ fn value_for(i: u64) -> String {
 
 #[test]
 fn killed_bitcask_writers_lose_no_acknowledged_write() {
-    killed_writers_lose_no_acknowledged_write(TestDir::new());
+    killed_writers_lose_no_acknowledged_write("bitcask", TestDir::new());
 }
 
 #[test]
 fn killed_memory_writers_lose_no_acknowledged_write() {
-    killed_writers_lose_no_acknowledged_write(TestDir::with_engine("memory"));
+    killed_writers_lose_no_acknowledged_write("memory", TestDir::with_engine("memory"));
 }
 
-fn killed_writers_lose_no_acknowledged_write(t: TestDir) {
+fn killed_writers_lose_no_acknowledged_write(engine: &str, t: TestDir) {
     let iterations = env_u64("HOARD_CRASH_ITERATIONS", 100);
     let seed = env_u64("HOARD_CRASH_SEED", 0x5eed_cafe);
     let mut rng = Rng(seed | 1);
@@ -80,7 +80,7 @@ fn killed_writers_lose_no_acknowledged_write(t: TestDir) {
         }
     }
     eprintln!(
-        "seed {seed:#x}: {iterations} writers, {} acknowledged, {} killed",
+        "{engine}, seed {seed:#x}: {iterations} writers, {} acknowledged, {} killed",
         acknowledged.len(),
         iterations as usize - acknowledged.len()
     );

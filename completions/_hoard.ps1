@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -264,6 +265,24 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hoard;bench' {
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Which engine to measure')
+            [CompletionResult]::new('--keys', '--keys', [CompletionResultType]::ParameterName, 'Number of keys')
+            [CompletionResult]::new('--key-size', '--key-size', [CompletionResultType]::ParameterName, 'Bytes per key (at least 8)')
+            [CompletionResult]::new('--value-size', '--value-size', [CompletionResultType]::ParameterName, 'Bytes per value')
+            [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'Workloads to run, in order')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hoard;completions' {
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
@@ -306,6 +325,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -354,6 +374,9 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;help;verify' {
+            break
+        }
+        'hoard;help;bench' {
             break
         }
         'hoard;help;completions' {

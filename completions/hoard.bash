@@ -16,6 +16,9 @@ _hoard() {
             ",$1")
                 cmd="hoard"
                 ;;
+            hoard,bench)
+                cmd="hoard__subcmd__bench"
+                ;;
             hoard,completions)
                 cmd="hoard__subcmd__completions"
                 ;;
@@ -69,6 +72,9 @@ _hoard() {
                 ;;
             hoard,verify)
                 cmd="hoard__subcmd__verify"
+                ;;
+            hoard__subcmd__help,bench)
+                cmd="hoard__subcmd__help__subcmd__bench"
                 ;;
             hoard__subcmd__help,completions)
                 cmd="hoard__subcmd__help__subcmd__completions"
@@ -131,12 +137,58 @@ _hoard() {
 
     case "${cmd}" in
         hoard)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire import export hint snapshot merge inspect verify completions man help"
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__bench)
+            opts="-d -q -h -V --engine --keys --key-size --value-size --workload --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --engine)
+                    COMPREPLY=($(compgen -W "bitcask memory both" -- "${cur}"))
+                    return 0
+                    ;;
+                --keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --value-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workload)
+                    COMPREPLY=($(compgen -W "load read mixed overwrite durable open" -- "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -321,8 +373,22 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help)
-            opts="init put get del exists keys ttl expire import export hint snapshot merge inspect verify completions man help"
+            opts="init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

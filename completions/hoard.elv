@@ -43,6 +43,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
+            cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -245,6 +246,23 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;bench'= {
+            cand --engine 'Which engine to measure'
+            cand --keys 'Number of keys'
+            cand --key-size 'Bytes per key (at least 8)'
+            cand --value-size 'Bytes per value'
+            cand --workload 'Workloads to run, in order'
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;completions'= {
             cand -d 'The store directory'
             cand --dir 'The store directory'
@@ -285,6 +303,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
+            cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
             cand completions 'Print a shell completion script'
             cand man 'Print the man page (roff)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -318,6 +337,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;inspect'= {
         }
         &'hoard;help;verify'= {
+        }
+        &'hoard;help;bench'= {
         }
         &'hoard;help;completions'= {
         }

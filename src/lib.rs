@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod bench;
 pub mod bitcask;
 pub mod clock;
 pub mod engine;

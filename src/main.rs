@@ -5,11 +5,11 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
     install_injected_faults();
-    let parsed = match cli::args::Cli::try_parse() {
+    let parsed = match parse() {
         Ok(parsed) => parsed,
         Err(e) => {
             // Help and version go to stdout with 0; usage errors to stderr with 2.
@@ -23,6 +23,17 @@ fn main() -> ExitCode {
         Ok(cli::Outcome::Corrupt) => ExitCode::from(4),
         Err(err) => ExitCode::from(exit_code_for(&err)),
     }
+}
+
+/// Parses the command line, noting whether `--dir` was given or defaulted.
+fn parse() -> Result<cli::args::Cli, clap::Error> {
+    let matches = cli::args::Cli::command().try_get_matches()?;
+    let mut parsed = cli::args::Cli::from_arg_matches(&matches)?;
+    parsed.global.dir_given = !matches!(
+        matches.value_source("dir"),
+        None | Some(clap::parser::ValueSource::DefaultValue)
+    );
+    Ok(parsed)
 }
 
 /// Reports a failed command on stderr and picks its exit code.

@@ -43,6 +43,10 @@ pub struct Global {
     )]
     pub dir: PathBuf,
 
+    /// Whether `--dir` (or `HOARD_DIR`) was given rather than defaulted.
+    #[arg(skip)]
+    pub dir_given: bool,
+
     /// Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)
     #[arg(long, value_name = "S", default_value = "10", value_parser = parse::lock_timeout, global = true)]
     pub lock_timeout: std::time::Duration,
@@ -89,6 +93,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Check every checksum and hint entry; exit 4 if anything is corrupt
     Verify(VerifyArgs),
+    /// Run built-in workloads and print ops/s, MB/s and latency percentiles
+    /// (in a temporary store, or in a new directory given with --dir)
+    Bench(BenchArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff)
@@ -263,6 +270,46 @@ pub struct SnapshotArgs {
     /// Write a consistent copy of the store into this new directory (either engine)
     #[arg(long, value_name = "DIR2")]
     pub to: Option<PathBuf>,
+}
+
+/// Engines for `bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchEngine {
+    /// The bitcask engine
+    Bitcask,
+    /// The memory engine
+    Memory,
+    /// Both, one after the other
+    Both,
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which engine to measure
+    #[arg(long, value_enum, default_value_t = BenchEngine::Both)]
+    pub engine: BenchEngine,
+
+    /// Number of keys
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub keys: u64,
+
+    /// Bytes per key (at least 8)
+    #[arg(long, value_name = "B", default_value_t = 20, value_parser = clap::value_parser!(u32).range(8..=65536))]
+    pub key_size: u32,
+
+    /// Bytes per value
+    #[arg(long, value_name = "B", default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=(1 << 20)))]
+    pub value_size: u32,
+
+    /// Workloads to run, in order
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "load,read,mixed,overwrite,durable,open",
+        value_parser = ["load", "read", "mixed", "overwrite", "durable", "open"]
+    )]
+    pub workload: Vec<String>,
 }
 
 /// Arguments of `completions`.

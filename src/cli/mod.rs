@@ -3,6 +3,7 @@
 //! itself. Exit codes are decided in `main`, from `Outcome` and the error.
 
 pub mod args;
+mod bench;
 mod inspect;
 mod output;
 mod parse;
@@ -71,6 +72,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Merge(args) => merge(global, &mut out, args)?,
         Command::Inspect(args) => inspect::run(global, &mut out, args)?,
         Command::Verify(args) => verify::run(global, &mut out, args)?,
+        Command::Bench(args) => bench::run(global, &mut out, args)?,
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success

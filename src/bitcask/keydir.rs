@@ -3,7 +3,7 @@
 //! a hint it is the overlay of records written after the hint's watermark,
 //! and then remembers deletions too, because they must shadow the hint.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use super::data_file::FileId;
 
@@ -39,8 +39,9 @@ pub enum Known<'a> {
     Unknown,
 }
 
-/// Map from key to its newest record. In-memory tables use std's randomly
-/// seeded hasher, so no input can be crafted to degrade them.
+/// Map from key to its newest record. hashbrown's default hasher
+/// (foldhash) is seeded randomly per process, so no input can be crafted
+/// to degrade it.
 #[derive(Debug, Default)]
 pub struct Keydir {
     map: HashMap<Box<[u8]>, Option<KeydirEntry>>,
@@ -57,7 +58,7 @@ impl Keydir {
     /// An overlay above a hint.
     pub fn overlay() -> Keydir {
         Keydir {
-            map: HashMap::new(),
+            map: HashMap::default(),
             keeps_tombstones: true,
         }
     }

@@ -5,12 +5,14 @@
 //! of its own. A dense vector holds each entry's place in the arena, its
 //! lengths and its expiry (24 bytes), and a `hashbrown::HashTable` of u32
 //! indices into that vector finds a key (about 5 bytes per slot). The
-//! hasher is randomly seeded, so no input can be crafted to degrade it.
+//! hasher (foldhash, hashbrown's default) is randomly seeded per process,
+//! so no input can be crafted to degrade it.
 //! Overwritten and deleted bytes stay in the arena as garbage until there
 //! is more garbage than live data, when the arena is rebuilt.
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
+use hashbrown::DefaultHashBuilder;
 use hashbrown::HashTable;
 
 /// Size of an arena chunk.
@@ -45,7 +47,7 @@ pub struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
     chunks: Vec<Vec<u8>>,
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
     live_bytes: u64,
     garbage_bytes: u64,
 }

@@ -121,13 +121,14 @@ proptest! {
         let meta = HintMeta { watermark_file_id: 1 << 16, watermark_offset: 4096, entry_count: 0, slot_count: 0, files: vec![(1 << 16, 4096)] };
         let mut bytes = hint::encode(meta, &slots);
         mutate(&mut bytes, &ms);
-        if let Ok(view) = HintView::parse(&bytes) {
-            let blocks = view.slot_count().div_ceil(hint::BLOCK_SLOTS as u64);
-            for block in 0..blocks {
-                let _ = view.check_block(block as usize);
+        if let Ok((view, _)) = HintView::parse(&bytes) {
+            for block in 0..view.block_count() {
+                let _ = view.check_block(block);
             }
+            let verified: Vec<std::sync::atomic::AtomicU64> =
+                (0..view.block_count().div_ceil(64)).map(|_| Default::default()).collect();
             for (k, _, _) in &entries {
-                for slot in view.probe(hint::fingerprint(k)).take(1000) {
+                for slot in view.probe(hint::fingerprint(k), &verified).take(1000) {
                     let _ = slot;
                 }
             }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 
 use memmap2::Mmap;
 
@@ -39,6 +40,8 @@ impl std::ops::Deref for HintBytes {
 #[derive(Debug)]
 pub struct Hint {
     path: std::path::PathBuf,
+    /// Blocks whose CRC has been checked, one bit each: each is hashed once.
+    verified: Box<[AtomicU64]>,
     map: HintBytes,
     meta: HintMeta,
     file_ids: Vec<FileId>,
@@ -80,7 +83,7 @@ impl Hint {
             ),
         };
         let meta = match HintView::parse(&map) {
-            Ok(view) => view.meta().clone(),
+            Ok((_, meta)) => meta,
             Err(HintError::Damaged(why)) => {
                 return Err(HintProblem::Damaged(format!("it is damaged: {why}")));
             }
@@ -90,11 +93,15 @@ impl Hint {
                 )));
             }
         };
+        let blocks = (meta.slot_count as usize).div_ceil(crate::format::hint::BLOCK_SLOTS);
         let hint = Hint {
             path,
             file_ids: meta.files.iter().map(|(id, _)| FileId(*id)).collect(),
             map,
             meta,
+            verified: (0..blocks.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
         };
         let watermark = FileId(hint.meta.watermark_file_id);
         if !hint.file_ids.contains(&watermark) {
@@ -142,7 +149,12 @@ impl Hint {
 
     /// A view of the table (its metadata was checked by `load`).
     pub fn view(&self) -> HintView<'_> {
-        HintView::parse(&self.map).expect("checked by load")
+        HintView::trusted(&self.map, &self.meta)
+    }
+
+    /// The bitset of blocks already checked, for `HintView::probe`.
+    pub fn verified(&self) -> &[AtomicU64] {
+        &self.verified
     }
 
     /// The watermark: records before it are indexed.

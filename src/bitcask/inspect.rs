@@ -140,11 +140,14 @@ impl Bitcask {
 
     /// Where `key`'s newest record is, if the key is live at `now_ms`.
     pub fn locate_key(&mut self, key: &[u8], now_ms: u64) -> Result<Option<KeyLocation>> {
-        let Some(entry) = self.locate(key)?.filter(|e| e.is_live(now_ms)) else {
+        let Some(entry) = self.locate(key, false)? else {
             return Ok(None);
         };
         // Read it through the normal path, so a damaged record is reported, not described.
         self.read_value(key, &entry)?;
+        if !entry.is_live(now_ms) {
+            return Ok(None);
+        }
         Ok(Some(KeyLocation {
             file_id: entry.file_id,
             offset: entry.offset,

@@ -354,17 +354,19 @@ impl Bitcask {
         }
     }
 
-    /// Where `key`'s newest value record is, live or expired.
-    fn locate(&mut self, key: &[u8]) -> Result<Option<KeydirEntry>> {
+    /// Where `key`'s newest value record is, live or expired. With
+    /// `verify`, a record found through the hint is checked here; callers
+    /// that go on to `read_value` leave that check to it.
+    fn locate(&mut self, key: &[u8], verify: bool) -> Result<Option<KeydirEntry>> {
         loop {
-            match self.try_locate(key) {
+            match self.try_locate(key, verify) {
                 Ok(found) => return Ok(found),
                 Err(damaged) => self.fall_back(damaged)?,
             }
         }
     }
 
-    fn try_locate(&self, key: &[u8]) -> Result<Option<KeydirEntry>, HintDamaged> {
+    fn try_locate(&self, key: &[u8], verify: bool) -> Result<Option<KeydirEntry>, HintDamaged> {
         match &self.index {
             Index::Full(keydir) => Ok(match keydir.get(key) {
                 Known::Value(entry) => Some(*entry),
@@ -374,36 +376,91 @@ impl Bitcask {
                 Known::Value(entry) => Ok(Some(*entry)),
                 Known::Deleted => Ok(None),
                 Known::Unknown => self
-                    .hint_lookup(hint, key)
+                    .hint_lookup(hint, key, verify)
                     .map(|found| found.map(|(_, e)| e)),
             },
         }
     }
 
-    /// Looks `key` up in the hint, checking each candidate record; returns
-    /// the slot index and entry.
+    /// Looks `key` up in the hint; returns the slot index and entry. A
+    /// candidate whose key differs is a fingerprint collision and the probe
+    /// goes on. With `verify`, the record found is checked against its CRC
+    /// here; without, the caller reads it through `read_value`, which does.
     fn hint_lookup(
         &self,
         hint: &Hint,
         key: &[u8],
+        verify: bool,
     ) -> Result<Option<(u64, KeydirEntry)>, HintDamaged> {
         let view = hint.view();
-        let fp = fingerprint(key);
-        let mut index = crate::format::hint::home_slot(fp, view.slot_count());
-        for slot in view.probe(fp) {
-            let slot = slot.map_err(|offset| {
+        for candidate in view.probe(fingerprint(key), hint.verified()) {
+            let (index, slot) = candidate.map_err(|offset| {
                 HintDamaged(format!("block at offset {offset} fails its checksum"))
             })?;
-            let (rec_key, entry) = self.record_at_slot(hint, &slot)?;
-            if rec_key == key {
-                // Recompute the slot index for callers that replace entries.
-                while view.slot(index) != slot {
-                    index = (index + 1) % view.slot_count();
-                }
+            if let Some(entry) = self.slot_holds(hint, &slot, key, verify)? {
                 return Ok(Some((index, entry)));
             }
         }
         Ok(None)
+    }
+
+    /// Whether the record a slot points at holds `key`: its entry if so.
+    fn slot_holds(
+        &self,
+        hint: &Hint,
+        slot: &Slot,
+        key: &[u8],
+        verify: bool,
+    ) -> Result<Option<KeydirEntry>, HintDamaged> {
+        let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
+        let file_id = hint
+            .file_of(slot)
+            .ok_or_else(|| damaged("a file outside its table"))?;
+        let file = self
+            .files
+            .get(&file_id)
+            .ok_or_else(|| damaged("a missing file"))?;
+        let head_len = RECORD_HEADER_LEN + key.len();
+        let head = file
+            .read(
+                slot.offset,
+                head_len.min((file.len().saturating_sub(slot.offset)) as usize),
+            )
+            .map_err(|_| damaged("a place past the end of its file"))?;
+        if head.len() < head_len
+            || u32::from_le_bytes(head[4..8].try_into().expect("4 bytes")) as usize != key.len()
+            || &head[RECORD_HEADER_LEN..] != key
+        {
+            // Another key with the same fingerprint -- but only if that
+            // record checks out: damage to a key must never read as "absent".
+            let (other, _) = self.record_at_slot(hint, slot)?;
+            debug_assert_ne!(other, key);
+            return Ok(None);
+        }
+        let value_len = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+        let flags = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
+        let expiry_ms = u64::from_le_bytes(head[16..24].try_into().expect("8 bytes"));
+        if flags != 0 || value_len as usize > crate::limits::VALUE_LEN_MAX {
+            return Err(damaged("something that is not a value record"));
+        }
+        let entry = KeydirEntry {
+            file_id,
+            offset: slot.offset,
+            value_len,
+            expiry_ms,
+        };
+        if verify {
+            let bytes = file
+                .read(
+                    slot.offset,
+                    record::encoded_len(key.len(), value_len as usize),
+                )
+                .map_err(|_| damaged("a record past the end of its file"))?;
+            if !matches!(record::decode(&bytes), Decoded::Record(rec, _) if rec.key == key) {
+                return Err(damaged("a record that fails its checks"));
+            }
+        }
+        Ok(Some(entry))
     }
 
     /// Reads and checks the record a hint slot points at: its key and entry.
@@ -570,7 +627,7 @@ impl Bitcask {
             Index::Hinted { hint, overlay } => {
                 let mut superseded = HashSet::new();
                 for key in overlay.keys() {
-                    if let Some((index, _)) = self.hint_lookup(hint, key)? {
+                    if let Some((index, _)) = self.hint_lookup(hint, key, false)? {
                         superseded.insert(index);
                     }
                 }
@@ -742,18 +799,24 @@ fn expiry_option(expiry_ms: u64) -> Option<u64> {
 
 impl Engine for Bitcask {
     fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
-        let Some(entry) = self.locate(key)?.filter(|e| e.is_live(now_ms)) else {
+        let Some(entry) = self.locate(key, false)? else {
             return Ok(None);
         };
+        // The entry's expiry may come from a header not yet checked: read
+        // (and so check) the record before trusting it.
+        let bytes = self.read_value(key, &entry)?;
+        if !entry.is_live(now_ms) {
+            return Ok(None);
+        }
         Ok(Some(Value {
-            bytes: self.read_value(key, &entry)?,
+            bytes,
             expiry_ms: expiry_option(entry.expiry_ms),
         }))
     }
 
     fn meta(&mut self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>> {
         Ok(self
-            .locate(key)?
+            .locate(key, true)?
             .filter(|e| e.is_live(now_ms))
             .map(|e| KeyMeta {
                 value_len: e.value_len,
@@ -789,7 +852,11 @@ impl Engine for Bitcask {
 
     fn delete(&mut self, key: &[u8], now_ms: u64) -> Result<bool> {
         self.check_writable()?;
-        if self.locate(key)?.filter(|e| e.is_live(now_ms)).is_none() {
+        if self
+            .locate(key, true)?
+            .filter(|e| e.is_live(now_ms))
+            .is_none()
+        {
             return Ok(false);
         }
         self.buf.clear();

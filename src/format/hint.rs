@@ -22,6 +22,8 @@
 //!      C  4*ceil(slots/64)          block crc32s        one per 64 slots
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
 use super::{u32_at, u64_at};
 
@@ -105,7 +107,8 @@ impl HintMeta {
         self.slots_at() + self.slot_count as usize * SLOT_LEN
     }
 
-    fn block_count(&self) -> usize {
+    /// Number of checksummed blocks of slots.
+    pub fn block_count(&self) -> usize {
         (self.slot_count as usize).div_ceil(BLOCK_SLOTS)
     }
 
@@ -190,17 +193,20 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
     out
 }
 
-/// A checked view of hint bytes (typically a memory map).
-#[derive(Debug, Clone)]
+/// A view of hint bytes (typically a memory map) whose header and layout
+/// have been checked; slot blocks are checked as they are used.
+#[derive(Debug, Clone, Copy)]
 pub struct HintView<'a> {
     bytes: &'a [u8],
-    meta: HintMeta,
+    slot_count: u64,
+    slots_at: usize,
+    crcs_at: usize,
 }
 
 impl<'a> HintView<'a> {
     /// Checks the header, metadata, file table and total length: O(files),
     /// not O(keys). Slot blocks are checked when they are read.
-    pub fn parse(bytes: &'a [u8]) -> Result<HintView<'a>, HintError> {
+    pub fn parse(bytes: &'a [u8]) -> Result<(HintView<'a>, HintMeta), HintError> {
         let damaged = |what: &str| HintError::Damaged(what.to_string());
         match FileHeader::decode(bytes, HINT_MAGIC) {
             Ok(_) => {}
@@ -257,25 +263,34 @@ impl<'a> HintView<'a> {
                 meta.file_len()
             )));
         }
-        Ok(HintView { bytes, meta })
+        Ok((HintView::trusted(bytes, &meta), meta))
     }
 
-    /// What the hint covers.
-    pub fn meta(&self) -> &HintMeta {
-        &self.meta
+    /// A view of bytes already checked by `parse`, which returned `meta`.
+    pub fn trusted(bytes: &'a [u8], meta: &HintMeta) -> HintView<'a> {
+        HintView {
+            bytes,
+            slot_count: meta.slot_count,
+            slots_at: meta.slots_at(),
+            crcs_at: meta.crcs_at(),
+        }
+    }
+
+    /// Number of checksummed blocks of slots.
+    pub fn block_count(&self) -> usize {
+        (self.slot_count as usize).div_ceil(BLOCK_SLOTS)
     }
 
     /// Byte offset of block `block` within the file (for messages).
     pub fn block_offset(&self, block: usize) -> u64 {
-        (self.meta.slots_at() + block * BLOCK_SLOTS * SLOT_LEN) as u64
+        (self.slots_at + block * BLOCK_SLOTS * SLOT_LEN) as u64
     }
 
     /// Checks one block's CRC; `Err` carries the block's byte offset.
     pub fn check_block(&self, block: usize) -> Result<(), u64> {
-        let slots_at = self.meta.slots_at();
-        let start = slots_at + block * BLOCK_SLOTS * SLOT_LEN;
-        let end = (start + BLOCK_SLOTS * SLOT_LEN).min(self.meta.crcs_at());
-        let stored = u32_at(self.bytes, self.meta.crcs_at() + block * 4);
+        let start = self.slots_at + block * BLOCK_SLOTS * SLOT_LEN;
+        let end = (start + BLOCK_SLOTS * SLOT_LEN).min(self.crcs_at);
+        let stored = u32_at(self.bytes, self.crcs_at + block * 4);
         if crc32fast::hash(&self.bytes[start..end]) == stored {
             Ok(())
         } else {
@@ -283,14 +298,31 @@ impl<'a> HintView<'a> {
         }
     }
 
-    /// Number of slots.
-    pub fn slot_count(&self) -> u64 {
-        self.meta.slot_count
+    /// Checks a block once: blocks found good are remembered in `verified`
+    /// (a bitset of `block_count()` bits), so each is hashed once per map.
+    pub fn check_block_cached(&self, block: usize, verified: &[AtomicU64]) -> Result<(), u64> {
+        let (word, bit) = (block / 64, 1u64 << (block % 64));
+        if verified
+            .get(word)
+            .is_some_and(|w| w.load(Ordering::Relaxed) & bit != 0)
+        {
+            return Ok(());
+        }
+        self.check_block(block)?;
+        if let Some(w) = verified.get(word) {
+            w.fetch_or(bit, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
-    /// Slot `index`, unchecked (call `check_block` for its block first).
+    /// Number of slots.
+    pub fn slot_count(&self) -> u64 {
+        self.slot_count
+    }
+
+    /// Slot `index`, unchecked (check its block first).
     pub fn slot(&self, index: u64) -> Slot {
-        let at = self.meta.slots_at() + index as usize * SLOT_LEN;
+        let at = self.slots_at + index as usize * SLOT_LEN;
         Slot {
             fingerprint: u32_at(self.bytes, at),
             file_index: u32_at(self.bytes, at + 4),
@@ -299,12 +331,14 @@ impl<'a> HintView<'a> {
     }
 
     /// The slots a lookup of `fingerprint` must examine, in probe order,
-    /// each block checked once: `Err(offset)` names a damaged block.
-    pub fn probe(&self, fingerprint: u32) -> Probe<'_, 'a> {
+    /// with their indices; each block is checked (once, with `verified`)
+    /// before its slots are used: `Err(offset)` names a damaged block.
+    pub fn probe<'v>(&'v self, fingerprint: u32, verified: &'v [AtomicU64]) -> Probe<'v, 'a> {
         Probe {
             view: self,
+            verified,
             fingerprint,
-            at: home_slot(fingerprint, self.meta.slot_count),
+            at: home_slot(fingerprint, self.slot_count),
             steps: 0,
             checked_block: None,
         }
@@ -315,6 +349,7 @@ impl<'a> HintView<'a> {
 #[derive(Debug)]
 pub struct Probe<'v, 'a> {
     view: &'v HintView<'a>,
+    verified: &'v [AtomicU64],
     fingerprint: u32,
     at: u64,
     steps: u64,
@@ -322,30 +357,32 @@ pub struct Probe<'v, 'a> {
 }
 
 impl Iterator for Probe<'_, '_> {
-    type Item = Result<Slot, u64>;
+    /// A slot with the fingerprint and its index, or the offset of a damaged block.
+    type Item = Result<(u64, Slot), u64>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if self.steps >= self.view.meta.slot_count {
+            if self.steps >= self.view.slot_count {
                 return None;
             }
             let block = self.at as usize / BLOCK_SLOTS;
             if self.checked_block != Some(block) {
-                if let Err(offset) = self.view.check_block(block) {
+                if let Err(offset) = self.view.check_block_cached(block, self.verified) {
                     self.steps = u64::MAX;
                     return Some(Err(offset));
                 }
                 self.checked_block = Some(block);
             }
-            let slot = self.view.slot(self.at);
-            self.at = (self.at + 1) % self.view.meta.slot_count;
+            let index = self.at;
+            let slot = self.view.slot(index);
+            self.at = (self.at + 1) % self.view.slot_count;
             self.steps += 1;
             if slot.fingerprint == 0 {
                 self.steps = u64::MAX;
                 return None;
             }
             if slot.fingerprint == self.fingerprint {
-                return Some(Ok(slot));
+                return Some(Ok((index, slot)));
             }
         }
     }
@@ -387,21 +424,27 @@ mod tests {
     fn every_entry_is_found_by_its_fingerprint() {
         let entries = entries(1000);
         let bytes = encode(meta(), &entries);
-        let view = HintView::parse(&bytes).unwrap();
-        assert_eq!(view.meta().entry_count, 1000);
-        assert_eq!(view.meta().files, meta().files);
+        let (view, parsed) = HintView::parse(&bytes).unwrap();
+        assert_eq!(parsed.entry_count, 1000);
+        assert_eq!(parsed.files, meta().files);
+        let verified: Vec<AtomicU64> = (0..view.block_count().div_ceil(64))
+            .map(|_| AtomicU64::new(0))
+            .collect();
         for entry in &entries {
-            let found: Vec<Slot> = view.probe(entry.fingerprint).map(Result::unwrap).collect();
+            let found: Vec<Slot> = view
+                .probe(entry.fingerprint, &verified)
+                .map(|r| r.unwrap().1)
+                .collect();
             assert!(found.contains(entry), "{entry:?}");
         }
-        assert_eq!(view.probe(fingerprint(b"absent")).count(), 0);
+        assert_eq!(view.probe(fingerprint(b"absent"), &verified).count(), 0);
     }
 
     #[test]
     fn an_empty_hint_is_valid() {
         let bytes = encode(meta(), &[]);
-        let view = HintView::parse(&bytes).unwrap();
-        assert_eq!(view.probe(fingerprint(b"k")).count(), 0);
+        let (view, _) = HintView::parse(&bytes).unwrap();
+        assert_eq!(view.probe(fingerprint(b"k"), &[]).count(), 0);
     }
 
     #[test]
@@ -427,14 +470,14 @@ mod tests {
     #[test]
     fn every_bit_flip_is_caught_by_parse_or_by_a_block_check() {
         let bytes = encode(meta(), &entries(200));
-        let clean = HintView::parse(&bytes).unwrap();
-        let blocks = clean.meta.block_count();
+        let (clean, _) = HintView::parse(&bytes).unwrap();
+        let blocks = clean.block_count();
         for bit in 0..bytes.len() * 8 {
             let mut flipped = bytes.clone();
             flipped[bit / 8] ^= 1 << (bit % 8);
             let caught = match HintView::parse(&flipped) {
                 Err(_) => true,
-                Ok(view) => (0..blocks).any(|b| view.check_block(b).is_err()),
+                Ok((view, _)) => (0..blocks).any(|b| view.check_block(b).is_err()),
             };
             assert!(caught, "flip of bit {bit} went unnoticed");
         }

@@ -306,3 +306,52 @@ fn deletes_survive_reopen_and_rotation() {
         assert_eq!(get(&mut store, &format!("k{i}")), expected, "k{i}");
     }
 }
+
+#[test]
+fn an_acknowledged_put_reaches_the_file_before_put_returns_under_every_policy() {
+    use hoardhaven::bitcask::BitcaskOptions;
+    use hoardhaven::memory::MemoryOptions;
+    use hoardhaven::{Bitcask, Engine, Memory};
+    for sync in [
+        SyncPolicy::Never,
+        SyncPolicy::IntervalMs(60_000),
+        SyncPolicy::Always,
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let bitcask = |writable| BitcaskOptions {
+            sync,
+            max_file_size: 1 << 20,
+            writable,
+            use_hint: true,
+            replay: true,
+        };
+        let mut engine = Bitcask::open(dir, bitcask(true)).unwrap();
+        engine.put(b"k", b"acknowledged", None).unwrap();
+        // Abandoned without close, as a killed process abandons it.
+        std::mem::forget(engine);
+        let mut reader = Bitcask::open(dir, bitcask(false)).unwrap();
+        assert_eq!(
+            reader.get(b"k", 0).unwrap().unwrap().bytes,
+            b"acknowledged",
+            "bitcask, {sync}"
+        );
+
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let memory = |writable| MemoryOptions {
+            sync,
+            writable,
+            load: true,
+        };
+        let mut engine = Memory::open(dir, memory(true)).unwrap();
+        engine.put(b"k", b"acknowledged", None).unwrap();
+        std::mem::forget(engine);
+        let mut reader = Memory::open(dir, memory(false)).unwrap();
+        assert_eq!(
+            reader.get(b"k", 0).unwrap().unwrap().bytes,
+            b"acknowledged",
+            "memory, {sync}"
+        );
+    }
+}

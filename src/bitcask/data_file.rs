@@ -89,8 +89,10 @@ pub struct DataFile {
     path: PathBuf,
     file: File,
     /// Bytes of the file that hold valid records (a torn tail ignored by a
-    /// reader lies beyond it).
+    /// reader lies beyond it), buffered appends included.
     len: u64,
+    /// Appended records not yet written to the file (bulk loads only).
+    pending: Vec<u8>,
     /// Whether reads go through the image (immutable files) or `pread` (the active file).
     mapped: bool,
     map: OnceLock<Image>,
@@ -118,6 +120,7 @@ impl DataFile {
             path,
             file,
             len: HEADER_LEN as u64,
+            pending: Vec::new(),
             mapped: false,
             map: OnceLock::new(),
         })
@@ -137,6 +140,7 @@ impl DataFile {
             path,
             file,
             len,
+            pending: Vec::new(),
             mapped: !writable,
             map: OnceLock::new(),
         })
@@ -173,6 +177,8 @@ impl DataFile {
         from: u64,
         apply: impl FnMut(u64, &Record<'_>),
     ) -> Result<ScanEnd> {
+        // A replay reads the file itself: buffered records go there first.
+        self.flush()?;
         let from = if from <= HEADER_LEN as u64 {
             if self.len < HEADER_LEN as u64 {
                 return Err(Error::Corrupt {
@@ -218,22 +224,42 @@ impl DataFile {
         fs::sync_data(&self.file, &self.path)
     }
 
-    /// Appends encoded records; returns the offset of their first byte.
+    /// Appends encoded records to the buffer; returns the offset of their
+    /// first byte. The buffer is written out when it grows past 1 MiB and
+    /// by `flush`.
     pub fn append(&mut self, bytes: &[u8]) -> Result<u64> {
         debug_assert!(!self.mapped, "only the active file is appended to");
+        const PENDING_MAX: usize = 1 << 20;
+        if !self.pending.is_empty() && self.pending.len() + bytes.len() > PENDING_MAX {
+            self.flush()?;
+        }
         let offset = self.len;
-        fs::write_all_at(&self.file, &self.path, bytes, offset)?;
+        self.pending.extend_from_slice(bytes);
         self.len += bytes.len() as u64;
         Ok(offset)
     }
 
-    /// Flushes appended records to the disk.
-    pub fn sync(&self) -> Result<()> {
+    /// Writes buffered records to the file (not yet to the disk).
+    pub fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let at = self.len - self.pending.len() as u64;
+        fs::write_all_at(&self.file, &self.path, &self.pending, at)?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes buffered records and flushes the file's data to the disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.flush()?;
         fs::sync_data(&self.file, &self.path)
     }
 
-    /// Marks the file immutable: later reads go through a memory map.
+    /// Marks the file immutable: later reads go through a memory map. The
+    /// caller has flushed it.
     pub fn seal(&mut self) {
+        debug_assert!(self.pending.is_empty(), "sealed with buffered records");
         self.mapped = true;
     }
 
@@ -251,6 +277,9 @@ impl DataFile {
         };
         if self.mapped {
             Ok(Cow::Borrowed(&self.map()?[offset as usize..end as usize]))
+        } else if let Some(at) = offset.checked_sub(self.len - self.pending.len() as u64) {
+            // Still in the buffer (records never straddle its start).
+            Ok(Cow::Borrowed(&self.pending[at as usize..at as usize + len]))
         } else {
             let mut buf = vec![0u8; len];
             fs::read_exact_at(&self.file, &self.path, &mut buf, offset)?;

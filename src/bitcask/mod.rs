@@ -23,7 +23,7 @@ mod keydir;
 mod merge;
 mod verify;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -585,12 +585,8 @@ impl Bitcask {
             });
         }
         let table: Vec<(u64, u64)> = self.files.values().map(|f| (f.id().0, f.len())).collect();
-        let position: HashMap<FileId, u32> = self
-            .files
-            .keys()
-            .enumerate()
-            .map(|(i, id)| (*id, i as u32))
-            .collect();
+        // Files are kept sorted: a file's index in the table is its rank.
+        let position: Vec<FileId> = self.files.keys().copied().collect();
         let entries = loop {
             match self.hint_entries(&position) {
                 Ok(entries) => break entries,
@@ -616,10 +612,11 @@ impl Bitcask {
 
     /// The slots of a new hint: the old hint's entries not superseded by the
     /// overlay, and the overlay's values.
-    fn hint_entries(&self, position: &HashMap<FileId, u32>) -> Result<Vec<Slot>, HintDamaged> {
+    fn hint_entries(&self, position: &[FileId]) -> Result<Vec<Slot>, HintDamaged> {
+        let index_of = |id: &FileId| position.binary_search(id).ok().map(|i| i as u32);
         let slot_for = |key: &[u8], entry: &KeydirEntry| Slot {
             fingerprint: fingerprint(key),
-            file_index: position[&entry.file_id],
+            file_index: index_of(&entry.file_id).expect("every entry's file is listed"),
             offset: entry.offset,
         };
         match &self.index {
@@ -639,8 +636,7 @@ impl Bitcask {
                     let file_id = hint.file_of(&slot).ok_or_else(|| {
                         HintDamaged(format!("slot {index} names a file outside its table"))
                     })?;
-                    let file_index = *position
-                        .get(&file_id)
+                    let file_index = index_of(&file_id)
                         .ok_or_else(|| HintDamaged(format!("slot {index} names a missing file")))?;
                     slots.push(Slot { file_index, ..slot });
                     Ok(())
@@ -678,15 +674,13 @@ impl Bitcask {
             }
         };
         if let Some(next) = next {
-            if let Some((_, old)) = self.files.last_key_value()
-                && self.unsynced
-                && self.options.sync != SyncPolicy::Never
-            {
-                old.sync()?;
-                self.unsynced = false;
-                self.last_sync = Instant::now();
-            }
-            if let Some((_, old)) = self.files.iter_mut().next_back() {
+            if let Some(old) = self.files.values_mut().next_back() {
+                old.flush()?;
+                if self.unsynced && self.options.sync != SyncPolicy::Never {
+                    old.sync()?;
+                    self.unsynced = false;
+                    self.last_sync = Instant::now();
+                }
                 old.seal();
             }
             let file = DataFile::create(&self.dir, next)?;
@@ -713,6 +707,11 @@ impl Bitcask {
             .expect("an active file exists");
         let offset = active.append(&self.buf)?;
         let at = (active.id(), offset);
+        // Only a bulk load (which acknowledges nothing until its sync) may
+        // leave records in the buffer; any other write reaches the file now.
+        if !self.sync_deferred {
+            active.flush()?;
+        }
         self.unsynced = true;
         self.tail_bytes += self.buf.len() as u64;
         self.sync_per_policy()?;
@@ -735,7 +734,7 @@ impl Bitcask {
         if !self.unsynced {
             return Ok(());
         }
-        if let Some((_, active)) = self.files.last_key_value()
+        if let Some(active) = self.files.values_mut().next_back()
             && let Err(e) = active.sync()
         {
             self.poisoned = true;
@@ -901,6 +900,11 @@ impl Engine for Bitcask {
     fn close(mut self: Box<Self>) -> Result<Vec<String>> {
         if !self.options.writable || self.poisoned {
             return Ok(self.take_notices());
+        }
+        // Records a bulk load left buffered reach the file (not the disk:
+        // the policy decides that, below).
+        if let Some(active) = self.files.values_mut().next_back() {
+            active.flush()?;
         }
         // `interval` promises at most that long of unsynced writes; a
         // process that is about to exit must therefore sync now.

@@ -33,7 +33,10 @@ pub struct Aof {
     generation: u64,
     path: PathBuf,
     file: File,
+    /// Valid bytes, buffered appends included.
     len: u64,
+    /// Appended records not yet written to the file (bulk loads only).
+    pending: Vec<u8>,
 }
 
 impl Aof {
@@ -58,6 +61,7 @@ impl Aof {
             path,
             file,
             len: HEADER_LEN as u64,
+            pending: Vec::new(),
         })
     }
 
@@ -75,6 +79,7 @@ impl Aof {
             path,
             file,
             len,
+            pending: Vec::new(),
         })
     }
 
@@ -148,15 +153,31 @@ impl Aof {
         fs::sync_data(&self.file, &self.path)
     }
 
-    /// Appends encoded records.
+    /// Appends encoded records to the buffer, written out past 1 MiB and by `flush`.
     pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
-        fs::write_all_at(&self.file, &self.path, bytes, self.len)?;
+        const PENDING_MAX: usize = 1 << 20;
+        if !self.pending.is_empty() && self.pending.len() + bytes.len() > PENDING_MAX {
+            self.flush()?;
+        }
+        self.pending.extend_from_slice(bytes);
         self.len += bytes.len() as u64;
         Ok(())
     }
 
-    /// Flushes appended records to the disk.
-    pub fn sync(&self) -> Result<()> {
+    /// Writes buffered records to the file (not yet to the disk).
+    pub fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let at = self.len - self.pending.len() as u64;
+        fs::write_all_at(&self.file, &self.path, &self.pending, at)?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes buffered records and flushes the file's data to the disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.flush()?;
         fs::sync_data(&self.file, &self.path)
     }
 }

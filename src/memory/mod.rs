@@ -285,7 +285,13 @@ impl Memory {
 
     fn append_unpoisoned(&mut self) -> Result<()> {
         let buf = std::mem::take(&mut self.buf);
-        let appended = self.active_aof().and_then(|aof| aof.append(&buf));
+        let deferred = self.sync_deferred;
+        // Only a bulk load (which acknowledges nothing until its sync) may
+        // leave records in the buffer; any other write reaches the file now.
+        let appended = self.active_aof().and_then(|aof| {
+            aof.append(&buf)
+                .and_then(|()| if deferred { Ok(()) } else { aof.flush() })
+        });
         self.aof_bytes += buf.len() as u64;
         self.buf = buf;
         appended?;
@@ -305,7 +311,7 @@ impl Memory {
         if !self.unsynced {
             return Ok(());
         }
-        if let Some(aof) = &self.aof
+        if let Some(aof) = &mut self.aof
             && let Err(e) = aof.sync()
         {
             self.poisoned = true;
@@ -495,6 +501,9 @@ impl Engine for Memory {
     fn close(mut self: Box<Self>) -> Result<Vec<String>> {
         if !self.options.writable || self.poisoned || !self.options.load {
             return Ok(std::mem::take(&mut self.notices));
+        }
+        if let Some(aof) = &mut self.aof {
+            aof.flush()?;
         }
         if matches!(self.options.sync, SyncPolicy::IntervalMs(_)) {
             self.sync_aof()?;

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# One-shot `get` wall time against store size, beside tkrzw_dbm_util (HashDBM)
-# and sqlite3 (one-table database) holding the same data, timed by hyperfine
-# in the same run. Also reports hoard's import rate, hint size and, for the
-# largest size that is at most 1M keys, a merge of that store overwritten
-# three times.
+# One-shot command-line use, timed by hyperfine in the same run: `hoard get`
+# against `tkrzw_dbm_util get` (HashDBM) and `sqlite3` SELECT (one-table
+# database) on stores of each size, then durable one-shot writes on the
+# smallest: `hoard put` against `sqlite3` INSERT OR REPLACE and
+# `tkrzw_dbm_util set`. Also reports hoard's import rate, hint size and, for
+# the largest size that is at most 1M keys, a merge of that store
+# overwritten three times.
 #
 #   cargo build --release
-#   bash bench/oneshot-get.sh                       # SIZES="1000 1000000 10000000"
-#   SIZES="1000 100000" bash bench/oneshot-get.sh   # quicker
+#   bash bench/cli.sh                       # SIZES="1000 1000000 10000000"
+#   SIZES="1000 100000" bash bench/cli.sh   # quicker
 #
 # Needs the Debian packages hyperfine, tkrzw-utils and sqlite3; the script
 # installs them with apt-get when it runs as root and they are missing.
@@ -62,7 +64,18 @@ for n in $SIZES; do
         -n "sqlite3 SELECT (n=$n)" "sqlite3 $db \"SELECT v FROM kv WHERE k='$key'\"" |
         grep -E "^Benchmark|Time \(mean"
     if [ "$n" -le 1000000 ]; then merge_n=$n; fi
+    if [ -z "${put_n:-}" ]; then put_n=$n; fi
 done
+
+store="$WORK/hoard-$put_n" db="$WORK/sqlite-$put_n.db" tkh="$WORK/tkrzw-$put_n.tkh"
+value=$(printf 'v%.0s' $(seq 1 100))
+# hoard syncs before it answers (policy always); sqlite3 by default too
+# (synchronous=FULL); tkrzw_dbm_util set does not sync unless asked.
+hyperfine -N --warmup 10 --runs "$RUNS" \
+    -n "hoard put (n=$put_n)" "$HOARD -d $store put k-oneshot $value" \
+    -n "sqlite3 INSERT OR REPLACE (n=$put_n)" "sqlite3 $db \"INSERT OR REPLACE INTO kv VALUES('k-oneshot','$value')\"" \
+    -n "tkrzw_dbm_util set (n=$put_n)" "tkrzw_dbm_util set --dbm hash $tkh k-oneshot $value" |
+    grep -E "^Benchmark|Time \(mean"
 
 if [ -n "${merge_n:-}" ]; then
     store="$WORK/hoard-$merge_n"

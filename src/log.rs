@@ -43,6 +43,9 @@ pub fn scan_records(
             Decoded::Incomplete => CorruptKind::Truncated,
             Decoded::Corrupt(kind) => kind,
         };
+        if is_preallocated(&bytes[at..]) {
+            break;
+        }
         if allow_torn_tail && !valid_record_after(bytes, at + 1) {
             return Ok(ScanEnd {
                 valid_len: base + at as u64,
@@ -59,6 +62,13 @@ pub fn scan_records(
         valid_len: base + at as u64,
         torn: None,
     })
+}
+
+/// Whether the rest of a file is zeros: space written ahead of the records
+/// (preallocation), which ends the log cleanly rather than as a torn tail.
+/// A zero record header can never be a record (its key length is 0).
+pub fn is_preallocated(rest: &[u8]) -> bool {
+    rest.iter().all(|b| *b == 0)
 }
 
 /// Whether a whole, checked record starts at any offset from `from` on.
@@ -117,6 +127,9 @@ pub fn survey_records(
             Decoded::Incomplete => CorruptKind::Truncated,
             Decoded::Corrupt(kind) => kind,
         };
+        if is_preallocated(&bytes[at..]) {
+            break;
+        }
         match next_valid_record(bytes, at + 1) {
             Some(next) => {
                 survey

@@ -4,7 +4,7 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt as _;
 
@@ -309,14 +309,19 @@ fn a_torn_tail_is_ignored_by_readers_and_dropped_by_the_next_writer() {
     t.put("a", "1");
     t.put("b", "2");
     let file = t.data_files()[0].clone();
-    let good_len = std::fs::metadata(&file).unwrap().len();
-    // Half of a record: the trace of a crash in the middle of an append.
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&file)
-        .unwrap();
-    f.write_all(&[0x11, 0x22, 0x33, 0x44, 3, 0, 0, 0, 9, 0, 0])
-        .unwrap();
+    // Where the records end: the file may hold preallocated zeros after them.
+    let out = t.hoard().args(["inspect", "--json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let good_len = doc["files"][0]["bytes"].as_u64().unwrap();
+    // Half of a record right after the last one: the trace of a crash in
+    // the middle of an append.
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(
+        &f,
+        &[0x11, 0x22, 0x33, 0x44, 3, 0, 0, 0, 9, 0, 0],
+        good_len,
+    )
+    .unwrap();
     drop(f);
     let torn_len = std::fs::metadata(&file).unwrap().len();
 

@@ -121,7 +121,21 @@ fn sweep(engine: &str, seed: u64) {
         let files = targets(&t.dir(), engine);
         let file = &files[(case % kinds as u64) as usize];
         let mut bytes = std::fs::read(file).unwrap();
-        let at = (rng.next() % bytes.len() as u64) as usize;
+        // A data file may end in preallocated zeros; damage the records
+        // (and a little past them), where it matters.
+        let span = if file.extension().is_some_and(|e| e == "data") {
+            let out = t
+                .hoard()
+                .args(["-q", "inspect", "--json"])
+                .output()
+                .unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let records_end = doc["files"][0]["bytes"].as_u64().unwrap() as usize;
+            (records_end + 64).min(bytes.len())
+        } else {
+            bytes.len()
+        };
+        let at = (rng.next() % span as u64) as usize;
         let flip = rng.next().is_multiple_of(2);
         if flip {
             bytes[at] ^= 1 << (rng.next() % 8);

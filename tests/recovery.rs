@@ -51,6 +51,25 @@ fn data_files(dir: &Path) -> Vec<PathBuf> {
 /// crashed append would be; returns the newest data file and the offsets
 /// where the last record starts and ends.
 fn store_with_last_record(dir: &Path) -> (PathBuf, u64, u64) {
+    store_with_last_record_synced(dir, SyncPolicy::Never)
+}
+
+/// The valid length (end of the last record) of the store's newest data file.
+fn valid_len(dir: &Path) -> u64 {
+    let mut store = open(dir, Access::Read).unwrap();
+    let files = store.bitcask().unwrap().files();
+    files.last().unwrap().2
+}
+
+/// As `store_with_last_record`, for a store with the given sync policy
+/// (`never` writes no zeros ahead of the records, so the file ends where
+/// its records do; `always` preallocates). Offsets are the valid lengths.
+fn store_with_last_record_synced(dir: &Path, sync: SyncPolicy) -> (PathBuf, u64, u64) {
+    let init = InitOptions {
+        sync,
+        ..InitOptions::default()
+    };
+    Store::create(dir, &init, &SystemClock).unwrap();
     let mut store = open(dir, Access::Write).unwrap();
     for (k, v) in EARLIER {
         put(&mut store, k, v);
@@ -58,7 +77,7 @@ fn store_with_last_record(dir: &Path) -> (PathBuf, u64, u64) {
     store.close().unwrap();
     assert!(dir.join(HINT_FILE).exists());
     let file = data_files(dir).pop().unwrap();
-    let start = std::fs::metadata(&file).unwrap().len();
+    let start = valid_len(dir);
     let mut store = open(dir, Access::Write).unwrap();
     put(
         &mut store,
@@ -66,8 +85,75 @@ fn store_with_last_record(dir: &Path) -> (PathBuf, u64, u64) {
         "the last value, whose append is interrupted",
     );
     store.close().unwrap();
-    let end = std::fs::metadata(&file).unwrap().len();
+    let end = valid_len(dir);
+    assert!(
+        end > start,
+        "the last record must have a place: {start}..{end}"
+    );
+    if sync == SyncPolicy::Never {
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().len(),
+            end,
+            "no preallocation under never"
+        );
+    }
     (file, start, end)
+}
+
+#[test]
+fn a_torn_write_into_preallocated_space_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    let (file, start, end) = store_with_last_record_synced(&original, SyncPolicy::Always);
+    let name = file.file_name().unwrap();
+    let full = std::fs::read(&file).unwrap();
+    let record = full[start as usize..end as usize].to_vec();
+    let size = full.len() as u64;
+    assert!(
+        size > end,
+        "sync=always preallocates zeros after the records"
+    );
+    // Every fifth length and both ends (each case copies a 2 MiB file).
+    let lengths: Vec<usize> = (1..record.len())
+        .filter(|w| w % 5 == 0 || *w < 3 || *w > record.len() - 3)
+        .collect();
+    for written in lengths {
+        let dir = tmp.path().join(format!("torn-{written}"));
+        copy_store(&original, &dir);
+        // The file as a crash could leave it: the records before the last,
+        // then only the first `written` bytes of it, then zeros.
+        let mut bytes = full.clone();
+        bytes[start as usize..end as usize].fill(0);
+        bytes[start as usize..start as usize + written].copy_from_slice(&record[..written]);
+        std::fs::write(dir.join(name), &bytes).unwrap();
+        // Zero bytes at the end of a prefix are indistinguishable from
+        // preallocated space; any other prefix is a torn tail.
+        let torn = record[..written].iter().any(|b| *b != 0);
+        {
+            let mut reader = open(&dir, Access::Read).unwrap();
+            assert_eq!(
+                reader.take_notices().len(),
+                usize::from(torn),
+                "written {written}"
+            );
+            assert_earlier_intact(&mut reader);
+            assert_eq!(get(&mut reader, "last"), None, "written {written}");
+        }
+        let mut writer = open(&dir, Access::Write).unwrap();
+        assert_eq!(
+            writer.take_notices().len(),
+            usize::from(torn),
+            "written {written}"
+        );
+        put(&mut writer, "next", "after the crash");
+        writer.close().unwrap();
+        let next_len = encoded_len(b"next".len(), b"after the crash".len()) as u64;
+        assert_eq!(valid_len(&dir), start + next_len, "written {written}");
+        let mut reader = open(&dir, Access::Read).unwrap();
+        assert_earlier_intact(&mut reader);
+        assert_eq!(get(&mut reader, "next").as_deref(), Some("after the crash"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 fn copy_store(from: &Path, to: &Path) {
@@ -150,7 +236,7 @@ fn truncating_the_last_record_at_every_offset_loses_only_that_record() {
 }
 
 #[test]
-fn a_last_record_of_zeros_or_garbage_is_a_torn_tail() {
+fn a_last_record_of_zeros_ends_the_log_and_of_garbage_is_a_torn_tail() {
     let tmp = tempfile::tempdir().unwrap();
     let original = tmp.path().join("original");
     let (file, start, end) = store_with_last_record(&original);
@@ -162,11 +248,17 @@ fn a_last_record_of_zeros_or_garbage_is_a_torn_tail() {
         bytes[start as usize..end as usize].fill(fill);
         std::fs::write(&data, &bytes).unwrap();
         let mut writer = open(&dir, Access::Write).unwrap();
-        assert_eq!(writer.take_notices().len(), 1, "{label}");
+        // Zeros after the records read as preallocated space: the log ends
+        // there, quietly. Garbage is a torn tail: reported and cut.
+        let notices = if fill == 0 { 0 } else { 1 };
+        assert_eq!(writer.take_notices().len(), notices, "{label}");
         assert_earlier_intact(&mut writer);
         assert_eq!(get(&mut writer, "last"), None);
         writer.close().unwrap();
-        assert_eq!(std::fs::metadata(&data).unwrap().len(), start, "{label}");
+        assert_eq!(valid_len(&dir), start, "{label}");
+        if fill != 0 {
+            assert_eq!(std::fs::metadata(&data).unwrap().len(), start, "{label}");
+        }
     }
 }
 

@@ -93,6 +93,10 @@ pub struct DataFile {
     len: u64,
     /// Appended records not yet written to the file (bulk loads only).
     pending: Vec<u8>,
+    /// Bytes of the file on disk (zeros written ahead of `len` included).
+    allocated: u64,
+    /// Whether to write zeros ahead of the records (for `sync=always`).
+    preallocate: bool,
     /// Whether reads go through the image (immutable files) or `pread` (the active file).
     mapped: bool,
     map: OnceLock<Image>,
@@ -121,6 +125,8 @@ impl DataFile {
             file,
             len: HEADER_LEN as u64,
             pending: Vec::new(),
+            allocated: HEADER_LEN as u64,
+            preallocate: false,
             mapped: false,
             map: OnceLock::new(),
         })
@@ -141,6 +147,8 @@ impl DataFile {
             file,
             len,
             pending: Vec::new(),
+            allocated: len,
+            preallocate: false,
             mapped: !writable,
             map: OnceLock::new(),
         })
@@ -159,6 +167,11 @@ impl DataFile {
     /// Length of the valid part of the file.
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Bytes the file occupies on disk (zeros written ahead of the records included).
+    pub fn disk_len(&self) -> u64 {
+        self.allocated.max(self.len)
     }
 
     /// Whether the file holds no records.
@@ -221,6 +234,7 @@ impl DataFile {
     pub fn truncate_to_valid(&mut self) -> Result<()> {
         debug_assert!(!self.mapped, "a mapped file is never truncated");
         fs::set_len(&self.file, &self.path, self.len)?;
+        self.allocated = self.len;
         fs::sync_data(&self.file, &self.path)
     }
 
@@ -239,15 +253,41 @@ impl DataFile {
         Ok(offset)
     }
 
+    /// Writes zeros ahead of the records from now on, so that a sync after
+    /// an append flushes data only: overwriting written blocks needs no
+    /// metadata, growing the file does.
+    pub fn set_preallocate(&mut self, on: bool) {
+        self.preallocate = on;
+    }
+
     /// Writes buffered records to the file (not yet to the disk).
     pub fn flush(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let at = self.len - self.pending.len() as u64;
+        if self.preallocate && self.len > self.allocated {
+            const STEP: u64 = 1 << 20;
+            let target = self.len.div_ceil(STEP) * STEP + STEP;
+            let zeros = vec![0u8; (target - self.allocated) as usize];
+            fs::write_all_at(&self.file, &self.path, &zeros, self.allocated)?;
+            self.allocated = target;
+        }
         fs::write_all_at(&self.file, &self.path, &self.pending, at)?;
         self.pending.clear();
+        self.allocated = self.allocated.max(self.len);
         Ok(())
+    }
+
+    /// Cuts zeros written ahead of the records (before the file is
+    /// sealed); true if there were any, so the caller syncs the new size.
+    pub fn trim(&mut self) -> Result<bool> {
+        if self.allocated > self.len {
+            fs::set_len(&self.file, &self.path, self.len)?;
+            self.allocated = self.len;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Writes buffered records and flushes the file's data to the disk.

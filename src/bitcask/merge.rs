@@ -39,7 +39,7 @@ type LiveEntry = (Vec<u8>, KeydirEntry);
 pub struct MergeReport {
     /// Data files before the merge.
     pub files_before: u64,
-    /// Their total size in bytes.
+    /// Bytes they occupy on disk (preallocated space included).
     pub bytes_before: u64,
     /// Live records to keep.
     pub live_records: u64,
@@ -77,7 +77,7 @@ impl Bitcask {
         let (files_after, bytes_after) = self.estimate_outputs(&live);
         let report = MergeReport {
             files_before: self.files.len() as u64,
-            bytes_before: self.files.values().map(DataFile::len).sum(),
+            bytes_before: self.files.values().map(DataFile::disk_len).sum(),
             live_records: live.len() as u64,
             live_bytes,
             files_after,
@@ -219,8 +219,9 @@ impl Bitcask {
 
         let newest = outputs.last().map(|(id, _)| *id);
         for (id, _) in &outputs {
-            self.files
-                .insert(*id, DataFile::open(&self.dir, *id, Some(*id) == newest)?);
+            let file =
+                super::open_data_file(&self.dir, *id, Some(*id) == newest, self.options.sync)?;
+            self.files.insert(*id, file);
         }
         report.files_after = outputs.len() as u64;
         report.bytes_after = outputs.iter().map(|(_, len)| len).sum();

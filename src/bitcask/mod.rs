@@ -152,7 +152,7 @@ impl Bitcask {
         let mut files = BTreeMap::new();
         for id in ids {
             let writable = options.writable && Some(id) == newest;
-            files.insert(id, DataFile::open(dir, id, writable)?);
+            files.insert(id, open_data_file(dir, id, writable, options.sync)?);
         }
 
         let mut engine = Bitcask {
@@ -676,14 +676,18 @@ impl Bitcask {
         if let Some(next) = next {
             if let Some(old) = self.files.values_mut().next_back() {
                 old.flush()?;
-                if self.unsynced && self.options.sync != SyncPolicy::Never {
+                // A sealed file holds records only: its length is final,
+                // and the hint records it.
+                let trimmed = old.trim()?;
+                if (self.unsynced || trimmed) && self.options.sync != SyncPolicy::Never {
                     old.sync()?;
                     self.unsynced = false;
                     self.last_sync = Instant::now();
                 }
                 old.seal();
             }
-            let file = DataFile::create(&self.dir, next)?;
+            let mut file = DataFile::create(&self.dir, next)?;
+            file.set_preallocate(self.options.sync == SyncPolicy::Always);
             self.files.insert(next, file);
         }
         Ok(())
@@ -775,6 +779,14 @@ fn for_each_slot(
         }
     }
     Ok(())
+}
+
+/// Opens a data file; the active file of a writer under `sync=always`
+/// preallocates (see `DataFile::set_preallocate`).
+fn open_data_file(dir: &Path, id: FileId, writable: bool, sync: SyncPolicy) -> Result<DataFile> {
+    let mut file = DataFile::open(dir, id, writable)?;
+    file.set_preallocate(writable && sync == SyncPolicy::Always);
+    Ok(file)
 }
 
 fn apply(keydir: &mut Keydir, file_id: FileId, offset: u64, rec: &Record<'_>) {

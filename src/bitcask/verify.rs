@@ -253,10 +253,8 @@ impl Bitcask {
                 fs::sync_dir(&self.dir)?;
             }
             let writable = self.options.writable && Some(&id) == self.files.keys().next_back();
-            self.files.insert(
-                id,
-                super::data_file::DataFile::open(&self.dir, id, writable)?,
-            );
+            let file = super::open_data_file(&self.dir, id, writable, self.options.sync)?;
+            self.files.insert(id, file);
             report.files.push(repair.clone());
         }
         Hint::remove(&self.dir)?;

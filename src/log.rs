@@ -64,6 +64,22 @@ pub fn scan_records(
     })
 }
 
+/// The notice for a torn tail found at `offset` (`len` bytes) of file
+/// `name`: dropped by a writer, or ignored by a reader.
+pub fn torn_tail_notice(name: &str, offset: u64, len: u64, dropped: bool) -> String {
+    if dropped {
+        format!(
+            "dropped a torn record at the end of {name} (offset {offset}, {len} bytes): \
+             the trace of an interrupted write that was never acknowledged"
+        )
+    } else {
+        format!(
+            "ignoring a torn record at the end of {name} (offset {offset}, {len} bytes); \
+             the next write command will drop it"
+        )
+    }
+}
+
 /// Whether the rest of a file is zeros: space written ahead of the records
 /// (preallocation), which ends the log cleanly rather than as a torn tail.
 /// A zero record header can never be a record (its key length is 0).

@@ -190,16 +190,9 @@ impl Memory {
                 let name = aof::file_name(*generation);
                 if writable {
                     aof.truncate_to_valid()?;
-                    self.notices.push(format!(
-                        "dropped a torn record at the end of {name} (offset {offset}, {len} bytes): \
-                         the trace of an interrupted write that was never acknowledged"
-                    ));
-                } else {
-                    self.notices.push(format!(
-                        "ignoring a torn record at the end of {name} (offset {offset}, {len} bytes); \
-                         the next write command will drop it"
-                    ));
                 }
+                let notice = crate::log::torn_tail_notice(&name, offset, len, writable);
+                self.notices.push(notice);
             }
             self.aof_bytes += aof.len();
             if writable {

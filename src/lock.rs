@@ -29,7 +29,6 @@ pub enum LockMode {
 #[derive(Debug)]
 pub struct StoreLock {
     _file: File,
-    mode: LockMode,
 }
 
 impl StoreLock {
@@ -64,12 +63,7 @@ impl StoreLock {
         if mode == LockMode::Exclusive {
             record_holder(&file, &path)?;
         }
-        Ok(StoreLock { _file: file, mode })
-    }
-
-    /// The mode this lock is held in.
-    pub fn mode(&self) -> LockMode {
-        self.mode
+        Ok(StoreLock { _file: file })
     }
 }
 

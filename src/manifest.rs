@@ -75,6 +75,17 @@ pub enum SyncPolicy {
     Never,
 }
 
+impl SyncPolicy {
+    /// Whether a sync is due after a write, `since_last` after the last sync.
+    pub fn is_due(self, since_last: std::time::Duration) -> bool {
+        match self {
+            SyncPolicy::Always => true,
+            SyncPolicy::IntervalMs(ms) => since_last.as_millis() >= u128::from(ms),
+            SyncPolicy::Never => false,
+        }
+    }
+}
+
 impl fmt::Display for SyncPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::log::Survey;
+
 /// One thing `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -56,6 +58,29 @@ pub struct FileRepair {
     pub header_damaged: bool,
     /// Whether only a torn tail was cut (no backup needed).
     pub torn_tail_only: bool,
+}
+
+impl FileRepair {
+    /// What repairing the surveyed file `file` keeps and drops; `None` when
+    /// the survey found nothing to repair.
+    pub fn from_survey(file: String, survey: &Survey) -> Option<FileRepair> {
+        if survey.header.is_none() && survey.damage.is_empty() && survey.torn.is_none() {
+            return None;
+        }
+        Some(FileRepair {
+            file,
+            kept_records: survey.records.len() as u64,
+            kept_bytes: survey.records.iter().map(|(_, len)| len).sum(),
+            lost: survey
+                .damage
+                .iter()
+                .map(|(o, l, _)| (*o, *l))
+                .chain(survey.torn)
+                .collect(),
+            header_damaged: survey.header.is_some(),
+            torn_tail_only: survey.header.is_none() && survey.damage.is_empty(),
+        })
+    }
 }
 
 /// What `repair` did.

@@ -277,11 +277,6 @@ impl Bitcask {
         self.replay_all()
     }
 
-    /// Number of live-or-expired keys (reads every hint entry when hinted).
-    pub fn key_count(&mut self) -> Result<u64> {
-        Ok(self.keys(b"", 0)?.len() as u64)
-    }
-
     /// Copies the store's data files and hint into `dest` (an empty
     /// directory): sealed files are hard-linked (copied where links fail),
     /// the active file is copied up to its valid length. Every file is synced.
@@ -318,11 +313,6 @@ impl Bitcask {
             .values()
             .map(|f| (f.id(), f.path().to_path_buf(), f.len()))
             .collect()
-    }
-
-    /// The store's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// How the hint was used by this open.
@@ -397,6 +387,19 @@ impl Bitcask {
         Ok(None)
     }
 
+    /// The data file a hint slot points into.
+    fn slot_file(&self, hint: &Hint, slot: &Slot) -> Result<(FileId, &DataFile), HintDamaged> {
+        let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
+        let file_id = hint
+            .file_of(slot)
+            .ok_or_else(|| damaged("a file outside its table"))?;
+        let file = self
+            .files
+            .get(&file_id)
+            .ok_or_else(|| damaged("a missing file"))?;
+        Ok((file_id, file))
+    }
+
     /// Whether the record a slot points at holds `key`: its entry if so.
     fn slot_holds(
         &self,
@@ -406,13 +409,7 @@ impl Bitcask {
         verify: bool,
     ) -> Result<Option<KeydirEntry>, HintDamaged> {
         let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
-        let file_id = hint
-            .file_of(slot)
-            .ok_or_else(|| damaged("a file outside its table"))?;
-        let file = self
-            .files
-            .get(&file_id)
-            .ok_or_else(|| damaged("a missing file"))?;
+        let (file_id, file) = self.slot_file(hint, slot)?;
         let head_len = RECORD_HEADER_LEN + key.len();
         let head = file
             .read(
@@ -420,34 +417,28 @@ impl Bitcask {
                 head_len.min((file.len().saturating_sub(slot.offset)) as usize),
             )
             .map_err(|_| damaged("a place past the end of its file"))?;
-        if head.len() < head_len
-            || u32::from_le_bytes(head[4..8].try_into().expect("4 bytes")) as usize != key.len()
-            || &head[RECORD_HEADER_LEN..] != key
-        {
+        let holds_key = |raw: &record::RawHeader| {
+            head.len() == head_len && raw.key_len == key.len() && &head[RECORD_HEADER_LEN..] == key
+        };
+        let Some(raw) = record::peek_header(&head).filter(holds_key) else {
             // Another key with the same fingerprint -- but only if that
             // record checks out: damage to a key must never read as "absent".
             let (other, _) = self.record_at_slot(hint, slot)?;
             debug_assert_ne!(other, key);
             return Ok(None);
-        }
-        let value_len = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
-        let flags = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
-        let expiry_ms = u64::from_le_bytes(head[16..24].try_into().expect("8 bytes"));
-        if flags != 0 || value_len as usize > crate::limits::VALUE_LEN_MAX {
+        };
+        if !raw.is_plain_value() || !raw.lengths_within_limits() {
             return Err(damaged("something that is not a value record"));
         }
         let entry = KeydirEntry {
             file_id,
             offset: slot.offset,
-            value_len,
-            expiry_ms,
+            value_len: raw.value_len as u32,
+            expiry_ms: raw.expiry_ms,
         };
         if verify {
             let bytes = file
-                .read(
-                    slot.offset,
-                    record::encoded_len(key.len(), value_len as usize),
-                )
+                .read(slot.offset, record::encoded_len(key.len(), raw.value_len))
                 .map_err(|_| damaged("a record past the end of its file"))?;
             if !matches!(record::decode(&bytes), Decoded::Record(rec, _) if rec.key == key) {
                 return Err(damaged("a record that fails its checks"));
@@ -463,23 +454,16 @@ impl Bitcask {
         slot: &Slot,
     ) -> Result<(Vec<u8>, KeydirEntry), HintDamaged> {
         let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
-        let file_id = hint
-            .file_of(slot)
-            .ok_or_else(|| damaged("a file outside its table"))?;
-        let file = self
-            .files
-            .get(&file_id)
-            .ok_or_else(|| damaged("a missing file"))?;
+        let (file_id, file) = self.slot_file(hint, slot)?;
         let header = file
             .read(slot.offset, RECORD_HEADER_LEN)
             .map_err(|_| damaged("a place past the end of its file"))?;
-        let key_len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
-        let value_len = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes")) as usize;
-        if key_len > crate::limits::KEY_LEN_MAX || value_len > crate::limits::VALUE_LEN_MAX {
+        let raw = record::peek_header(&header).expect("a whole header was read");
+        if !raw.lengths_within_limits() {
             return Err(damaged("something that is not a record"));
         }
         let bytes = file
-            .read(slot.offset, record::encoded_len(key_len, value_len))
+            .read(slot.offset, record::encoded_len(raw.key_len, raw.value_len))
             .map_err(|_| damaged("a record past the end of its file"))?;
         match record::decode(&bytes) {
             Decoded::Record(rec, _) if rec.kind == RecordKind::Value => Ok((
@@ -719,12 +703,11 @@ impl Bitcask {
         if self.sync_deferred {
             return Ok(());
         }
-        let due = match self.options.sync {
-            SyncPolicy::Always => true,
-            SyncPolicy::IntervalMs(ms) => self.last_sync.elapsed().as_millis() >= u128::from(ms),
-            SyncPolicy::Never => false,
-        };
-        if due { self.sync_active() } else { Ok(()) }
+        if self.options.sync.is_due(self.last_sync.elapsed()) {
+            self.sync_active()
+        } else {
+            Ok(())
+        }
     }
 
     fn sync_active(&mut self) -> Result<()> {
@@ -882,7 +865,7 @@ impl Engine for Bitcask {
         let mut keys: Vec<Vec<u8>> = self
             .all_entries()?
             .into_iter()
-            .filter(|(k, e)| k.starts_with(prefix) && (now_ms == 0 || e.is_live(now_ms)))
+            .filter(|(k, e)| k.starts_with(prefix) && e.is_live(now_ms))
             .map(|(k, _)| k)
             .collect();
         keys.sort_unstable();

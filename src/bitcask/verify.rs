@@ -174,23 +174,9 @@ impl Bitcask {
         for id in ids {
             let file = &self.files[&id];
             let survey = file.survey(Some(id) == last, |_, _| {})?;
-            if survey.header.is_none() && survey.damage.is_empty() && survey.torn.is_none() {
-                continue;
+            if let Some(repair) = FileRepair::from_survey(id.file_name(), &survey) {
+                plans.push((repair, survey));
             }
-            let repair = FileRepair {
-                file: id.file_name(),
-                kept_records: survey.records.len() as u64,
-                kept_bytes: survey.records.iter().map(|(_, len)| len).sum(),
-                lost: survey
-                    .damage
-                    .iter()
-                    .map(|(o, l, _)| (*o, *l))
-                    .chain(survey.torn)
-                    .collect(),
-                header_damaged: survey.header.is_some(),
-                torn_tail_only: survey.header.is_none() && survey.damage.is_empty(),
-            };
-            plans.push((repair, survey));
         }
         if dry_run {
             report.files = plans.into_iter().map(|(r, _)| r).collect();

@@ -56,6 +56,43 @@ pub enum Decoded<'a> {
     Corrupt(CorruptKind),
 }
 
+/// The fields of a record header, read without any check (see `peek_header`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawHeader {
+    /// The key length field.
+    pub key_len: usize,
+    /// The value length field.
+    pub value_len: usize,
+    /// The flags field.
+    pub flags: u32,
+    /// The expiry field (absolute Unix ms; 0 = never).
+    pub expiry_ms: u64,
+}
+
+impl RawHeader {
+    /// Whether both lengths are within their limits.
+    pub fn lengths_within_limits(&self) -> bool {
+        self.key_len <= KEY_LEN_MAX && self.value_len <= VALUE_LEN_MAX
+    }
+
+    /// Whether the flags describe a plain value record (no tombstone, no unknown bits).
+    pub fn is_plain_value(&self) -> bool {
+        self.flags == 0
+    }
+}
+
+/// Reads a record header's fields without checking them, for a reader that
+/// needs the lengths before it can fetch the whole record (which `decode`
+/// then checks). `None` if `bytes` is shorter than a header.
+pub fn peek_header(bytes: &[u8]) -> Option<RawHeader> {
+    (bytes.len() >= RECORD_HEADER_LEN).then(|| RawHeader {
+        key_len: u32_at(bytes, 4) as usize,
+        value_len: u32_at(bytes, 8) as usize,
+        flags: u32_at(bytes, 12),
+        expiry_ms: u64_at(bytes, 16),
+    })
+}
+
 /// Encoded length of a record with these key and value lengths.
 pub fn encoded_len(key_len: usize, value_len: usize) -> usize {
     RECORD_HEADER_LEN + key_len + value_len

@@ -173,21 +173,8 @@ impl Memory {
         for generation in aofs {
             let log = aof::Aof::open(&self.dir, generation, false)?;
             let survey = log.survey(Some(generation) == newest, |_, rec| apply(&mut table, rec))?;
-            if survey.header.is_none() && survey.damage.is_empty() && survey.torn.is_none() {
+            let Some(repair) = FileRepair::from_survey(aof::file_name(generation), &survey) else {
                 continue;
-            }
-            let repair = FileRepair {
-                file: aof::file_name(generation),
-                kept_records: survey.records.len() as u64,
-                kept_bytes: survey.records.iter().map(|(_, len)| len).sum(),
-                lost: survey
-                    .damage
-                    .iter()
-                    .map(|(o, l, _)| (*o, *l))
-                    .chain(survey.torn)
-                    .collect(),
-                header_damaged: survey.header.is_some(),
-                torn_tail_only: survey.header.is_none() && survey.damage.is_empty(),
             };
             if repair.torn_tail_only {
                 torn_only.push((generation, survey.torn.expect("torn").0));

@@ -132,8 +132,6 @@ pub struct Memory {
     /// Generation of the snapshot loaded (0: none) and its size.
     snapshot_generation: u64,
     snapshot_info: SnapshotInfo,
-    /// Bytes of all AOFs replayed or appended since the snapshot.
-    aof_bytes: u64,
     notices: Vec<String>,
     poisoned: bool,
     unsynced: bool,
@@ -152,7 +150,6 @@ impl Memory {
             aof: None,
             snapshot_generation: 0,
             snapshot_info: SnapshotInfo::default(),
-            aof_bytes: 0,
             notices: Vec::new(),
             poisoned: false,
             unsynced: false,
@@ -194,7 +191,6 @@ impl Memory {
                 let notice = crate::log::torn_tail_notice(&name, offset, len, writable);
                 self.notices.push(notice);
             }
-            self.aof_bytes += aof.len();
             if writable {
                 self.aof = Some(aof);
             }
@@ -285,19 +281,17 @@ impl Memory {
             aof.append(&buf)
                 .and_then(|()| if deferred { Ok(()) } else { aof.flush() })
         });
-        self.aof_bytes += buf.len() as u64;
         self.buf = buf;
         appended?;
         self.unsynced = true;
         if self.sync_deferred {
             return Ok(());
         }
-        let due = match self.options.sync {
-            SyncPolicy::Always => true,
-            SyncPolicy::IntervalMs(ms) => self.last_sync.elapsed().as_millis() >= u128::from(ms),
-            SyncPolicy::Never => false,
-        };
-        if due { self.sync_aof() } else { Ok(()) }
+        if self.options.sync.is_due(self.last_sync.elapsed()) {
+            self.sync_aof()
+        } else {
+            Ok(())
+        }
     }
 
     fn sync_aof(&mut self) -> Result<()> {
@@ -378,7 +372,6 @@ impl Memory {
         fs::sync_dir(&self.dir)?;
         self.snapshot_generation = generation;
         self.snapshot_info = info;
-        self.aof_bytes = self.aof.as_ref().map_or(0, Aof::len);
         Ok(info)
     }
 
@@ -391,11 +384,6 @@ impl Memory {
         Ok(info)
     }
 
-    /// The store's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Keys held (expired ones not yet dropped included).
     pub fn key_count(&self) -> u64 {
         self.table.len() as u64
@@ -404,11 +392,6 @@ impl Memory {
     /// The loaded snapshot's generation (0: none) and figures.
     pub fn snapshot_state(&self) -> (u64, SnapshotInfo) {
         (self.snapshot_generation, self.snapshot_info)
-    }
-
-    /// Bytes of AOF since the snapshot.
-    pub fn aof_bytes(&self) -> u64 {
-        self.aof_bytes
     }
 
     /// Bytes the in-memory table occupies, and the key and value bytes it holds.

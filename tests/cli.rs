@@ -848,3 +848,35 @@ both_engines! {
         assert_eq!(String::from_utf8_lossy(&output.stderr), "");
     }
 }
+
+#[test]
+fn progress_bars_never_reach_a_stderr_that_is_not_a_terminal() {
+    let t = TestDir::new();
+    let mut input = String::new();
+    for i in 0..2000 {
+        input.push_str(&format!("key-{i}\tvalue-{i}\n"));
+    }
+    t.hoard()
+        .args(["import", "--format", "tsv"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    t.hoard()
+        .args(["import", "--format", "tsv"])
+        .write_stdin("key-1\tagain\n")
+        .assert()
+        .success();
+    // Without -q, on a pipe: only messages, never a bar's redraws.
+    for args in [vec!["merge"], vec!["verify"], vec!["hint"]] {
+        let out = t.hoard().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains('\r')
+                && !stderr.contains('\u{1b}')
+                && !stderr.contains("merging")
+                && !stderr.contains("verifying"),
+            "{args:?} drew progress on a pipe: {stderr:?}"
+        );
+    }
+}

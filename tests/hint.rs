@@ -303,3 +303,37 @@ fn hint_on_a_store_with_a_damaged_record_fails_with_exit_4() {
         "a hint was written over damaged data"
     );
 }
+
+#[test]
+fn a_writer_rewrites_the_hint_once_more_than_a_mebibyte_follows_it() {
+    let t = TestDir::new();
+    t.put("first", "v");
+    let hint_state = |t: &TestDir| {
+        let out = t
+            .hoard()
+            .args(["inspect", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        doc["hint"].clone()
+    };
+    // A small write stays in the tail after the watermark...
+    t.put("second", "v");
+    assert!(hint_state(&t)["tail_bytes"].as_u64().unwrap() > 0);
+    // ...until more than HINT_TAIL_BYTES_MAX (1 MiB) has accumulated there.
+    let mut input = String::new();
+    for i in 0..1500 {
+        input.push_str(&format!("big-{i}\t{}\n", "x".repeat(800)));
+    }
+    t.hoard()
+        .args(["-q", "import", "--format", "tsv"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    let hint = hint_state(&t);
+    assert_eq!(hint["tail_bytes"], 0, "the hint was not rewritten: {hint}");
+    assert_eq!(hint["entries"], 1502);
+}

@@ -430,3 +430,33 @@ fn inspect_json_counts_match_a_memory_store() {
         .len();
     assert_eq!(files[1]["bytes"].as_u64().unwrap(), on_disk);
 }
+
+#[test]
+fn memory_store_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestDir::new();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000 && \"$0\" -q -d \"$1\" init --engine memory && \"$0\" -d \"$1\" put k v && \"$0\" -q -d \"$1\" snapshot")
+        .arg(assert_cmd::cargo::cargo_bin("hoard"))
+        .arg(t.dir())
+        .env_remove("HOARD_DIR")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&t.dir()), 0o700);
+    let files: Vec<PathBuf> = std::fs::read_dir(t.dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with(".snapshot"))
+    );
+    assert!(files.iter().any(|p| p.to_string_lossy().ends_with(".aof")));
+    for path in files {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}

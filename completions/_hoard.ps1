@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
             [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Memory stores: write a snapshot and start a fresh AOF. With --to: write a consistent copy')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
+            [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Rewrite a store of an older format into the current one, crash-safely')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)')
@@ -236,6 +237,19 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hoard;upgrade' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hoard;inspect' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Show where this key''s newest record lives instead (exit 1 if missing)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
@@ -323,6 +337,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
             [CompletionResult]::new('snapshot', 'snapshot', [CompletionResultType]::ParameterValue, 'Memory stores: write a snapshot and start a fresh AOF. With --to: write a consistent copy')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Compact the store: rewrite live records into new files, drop the rest')
+            [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Rewrite a store of an older format into the current one, crash-safely')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show data files, live and dead bytes, key count, hint state and merge advice')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)')
@@ -368,6 +383,9 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;help;merge' {
+            break
+        }
+        'hoard;help;upgrade' {
             break
         }
         'hoard;help;inspect' {

@@ -70,6 +70,9 @@ _hoard() {
             hoard,ttl)
                 cmd="hoard__subcmd__ttl"
                 ;;
+            hoard,upgrade)
+                cmd="hoard__subcmd__upgrade"
+                ;;
             hoard,verify)
                 cmd="hoard__subcmd__verify"
                 ;;
@@ -127,6 +130,9 @@ _hoard() {
             hoard__subcmd__help,ttl)
                 cmd="hoard__subcmd__help__subcmd__ttl"
                 ;;
+            hoard__subcmd__help,upgrade)
+                cmd="hoard__subcmd__help__subcmd__upgrade"
+                ;;
             hoard__subcmd__help,verify)
                 cmd="hoard__subcmd__help__subcmd__verify"
                 ;;
@@ -137,7 +143,7 @@ _hoard() {
 
     case "${cmd}" in
         hoard)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help"
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire import export hint snapshot merge upgrade inspect verify bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,7 +379,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help)
-            opts="init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help"
+            opts="init put get del exists keys ttl expire import export hint snapshot merge upgrade inspect verify bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +631,20 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help__subcmd__ttl)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__upgrade)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -923,6 +943,32 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__ttl)
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__upgrade)
             opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand snapshot 'Memory stores: write a snapshot and start a fresh AOF. With --to: write a consistent copy'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
+            cand upgrade 'Rewrite a store of an older format into the current one, crash-safely'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
@@ -219,6 +220,18 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;upgrade'= {
+            cand -d 'The store directory'
+            cand --dir 'The store directory'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;inspect'= {
             cand --key 'Show where this key''s newest record lives instead (exit 1 if missing)'
             cand -d 'The store directory'
@@ -301,6 +314,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
             cand snapshot 'Memory stores: write a snapshot and start a fresh AOF. With --to: write a consistent copy'
             cand merge 'Compact the store: rewrite live records into new files, drop the rest'
+            cand upgrade 'Rewrite a store of an older format into the current one, crash-safely'
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
@@ -333,6 +347,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;snapshot'= {
         }
         &'hoard;help;merge'= {
+        }
+        &'hoard;help;upgrade'= {
         }
         &'hoard;help;inspect'= {
         }

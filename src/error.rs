@@ -22,6 +22,11 @@ pub enum CorruptKind {
     Truncated,
     /// The record found at an indexed position holds a different key.
     KeyMismatch,
+    /// A sealed file has no valid footer, or does not match it (cut short,
+    /// zero-filled at its end, or a wrong record count).
+    Footer,
+    /// A file the store's file list names does not exist.
+    Missing,
 }
 
 impl fmt::Display for CorruptKind {
@@ -32,6 +37,10 @@ impl fmt::Display for CorruptKind {
             CorruptKind::Length => "invalid length",
             CorruptKind::Truncated => "record runs past the end of the file",
             CorruptKind::KeyMismatch => "record holds a different key than indexed",
+            CorruptKind::Footer => {
+                "sealed file does not end with its footer (cut short or zero-filled)"
+            }
+            CorruptKind::Missing => "file listed in FILES is missing",
         })
     }
 }

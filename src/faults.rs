@@ -4,8 +4,10 @@
 //! what is durable (synced) and what is pending. It can fail its N-th
 //! operation with an I/O error, or take the "machine" down at its N-th sync
 //! (that sync fails, and so does everything after it), and `power_loss`
-//! then keeps, drops or garbles each unsynced file write and keeps or drops
-//! each unsynced directory change, as a power cut may. Directories
+//! then keeps, drops or tears each unsynced file write (a torn write keeps
+//! any subset of its 512-byte sectors, each whole: disks write a sector
+//! atomically) and keeps or drops each unsynced directory change, as a
+//! power cut may. Directories
 //! themselves are created durably (stores are created before a test
 //! crashes them).
 //!
@@ -178,7 +180,7 @@ impl SimFs {
     }
 
     /// The file system as it would be found after a power cut now: each
-    /// unsynced write kept, dropped or garbled, each unsynced directory
+    /// unsynced write kept, dropped or torn by sector, each unsynced directory
     /// change kept or dropped, by `seed`. Pending state becomes durable.
     pub fn power_loss(&self, seed: u64) -> SimFs {
         let mut rng = Rng(seed | 1);
@@ -225,8 +227,19 @@ impl SimFs {
                         if choice == 1 {
                             data[*offset as usize..end].copy_from_slice(bytes);
                         } else {
-                            for b in &mut data[*offset as usize..end] {
-                                *b = rng.next() as u8;
+                            // Torn: each sector of the write reaches the
+                            // disk whole or not at all, in any order (a
+                            // sector left out keeps what it held before).
+                            let sector = crate::log::SECTOR_LEN as usize;
+                            let mut at = *offset as usize;
+                            while at < end {
+                                let sector_end = ((at / sector + 1) * sector).min(end);
+                                if rng.next().is_multiple_of(2) {
+                                    let from = at - *offset as usize;
+                                    data[at..sector_end]
+                                        .copy_from_slice(&bytes[from..from + sector_end - at]);
+                                }
+                                at = sector_end;
                             }
                         }
                     }

@@ -25,7 +25,7 @@ pub const DIR_MODE: u32 = 0o700;
 pub const FILE_MODE: u32 = 0o600;
 
 /// Suffix of files being written before their atomic rename.
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub use crate::layout::TEMP_SUFFIX;
 
 /// An open file of some `Vfs`.
 pub trait VfsFile: Send + Sync + fmt::Debug {

@@ -23,8 +23,10 @@ pub mod engine;
 pub mod error;
 mod failpoint;
 pub mod faults;
+pub mod file_list;
 pub mod format;
 pub mod fs;
+pub mod layout;
 pub mod limits;
 pub mod lock;
 pub mod log;
@@ -33,6 +35,7 @@ pub mod memory;
 mod mmap;
 pub mod store;
 pub mod transfer;
+pub mod upgrade;
 pub mod verify;
 
 pub use bitcask::{Bitcask, HintWritten};

@@ -19,6 +19,11 @@ pub const MAX_FILE_SIZE_MIN: u64 = 1024;
 /// but a file this large is already unwieldy for merge and backup.
 pub const MAX_FILE_SIZE_MAX: u64 = 1 << 40;
 
+/// Most keys a store holds: the hint's slot count (4/3 of its keys) must
+/// stay within 2^32, and the memory table indexes entries by u32. A write
+/// that would pass it is refused before anything is written.
+pub const KEY_COUNT_MAX: u64 = 3_000_000_000;
+
 /// Default number of seconds a command waits for a busy lock.
 pub const LOCK_TIMEOUT_DEFAULT_S: f64 = 10.0;
 
@@ -27,6 +32,23 @@ const _: () = assert!(KEY_LEN_MAX <= u32::MAX as usize);
 const _: () = assert!(VALUE_LEN_MAX <= u32::MAX as usize);
 const _: () = assert!(MAX_FILE_SIZE_MIN <= MAX_FILE_SIZE_DEFAULT);
 const _: () = assert!(MAX_FILE_SIZE_DEFAULT <= MAX_FILE_SIZE_MAX);
+// The hint's slot count, `keys * 4 / 3 + 1`, must fit its 2^32 bound, and
+// memory-table indexes a u32.
+const _: () = assert!(KEY_COUNT_MAX * 4 / 3 < 1 << 32);
+const _: () = assert!(KEY_COUNT_MAX < u32::MAX as u64);
+
+/// Refuses adding a key to a store that holds `keys` (or may hold, counted
+/// from above) when that would pass `KEY_COUNT_MAX`.
+pub fn check_key_count(keys: u64, key: &[u8]) -> Result<()> {
+    if keys >= KEY_COUNT_MAX {
+        return Err(Error::InvalidInput(format!(
+            "cannot add key {}: the store holds {keys} keys, the most a store may hold is \
+             {KEY_COUNT_MAX} (delete keys or split the data across stores)",
+            display_key(key)
+        )));
+    }
+    Ok(())
+}
 
 /// Refuses an empty key or one over `KEY_LEN_MAX`.
 pub fn check_key(key: &[u8]) -> Result<()> {
@@ -52,4 +74,17 @@ pub fn check_value(key: &[u8], value_len: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_count_limit_refuses_the_key_past_it() {
+        assert!(check_key_count(KEY_COUNT_MAX - 1, b"k").is_ok());
+        let err = check_key_count(KEY_COUNT_MAX, b"k").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("most a store may hold"));
+    }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::fs::FILE_MODE;
 
 /// Name of the lock file inside a store.
-pub const LOCK_FILE: &str = "LOCK";
+pub use crate::layout::LOCK_FILE;
 
 /// Shared (many readers) or exclusive (one writer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,100 +1,308 @@
 //! A log of records — a bitcask data file or the memory engine's AOF —
-//! read two ways. `scan_records` replays it for an open, telling a torn
-//! tail (the trace of an interrupted, unacknowledged append) from
-//! corruption, and stops at the first problem. `survey_records` reads it
-//! for `verify` and repair, resynchronising past each damaged region to the
-//! next offset where a whole, checked record starts.
+//! read two ways, both streaming through a bounded window (never the whole
+//! file in memory). `scan` replays it for an open and stops at the first
+//! problem; `survey` reads it for `verify` and repair, resynchronising past
+//! each damaged region.
+//!
+//! Both apply the format-2 rules (docs/FORMAT.md, "The tail rule"):
+//!
+//! - A *sealed* file must end with its footer, and every byte between the
+//!   header and the footer must be records; anything else is corruption.
+//! - In the *newest* file, an all-zero remainder ends the log cleanly
+//!   (space written ahead of the records). Damage at offset D is a *torn
+//!   tail* only when D is at or past the durable length claimed by every
+//!   valid record after it (those records were written while D was not yet
+//!   known durable, so none of them was acknowledged by a sync that covered
+//!   D), and the record at D shows the trace of an interrupted write: it
+//!   runs past the end of the file, or some sector's share of its bytes is
+//!   all zeros. Anything else is corruption.
 
 use std::path::Path;
 
 use crate::error::{CorruptKind, Error, Result};
-use crate::format::record::{self, Decoded, Record};
+use crate::format::footer::{FOOTER_LEN, Footer};
+use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, Record};
+use crate::fs::{self, File};
+
+/// Bytes read at a time.
+const WINDOW_LEN: usize = 4 << 20;
+
+/// Sector size assumed for torn writes: a sector is written whole or not at all.
+pub const SECTOR_LEN: u64 = 512;
+
+/// Whether a file is still appended to or sealed by its footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Not the newest file: must end with a valid footer.
+    Sealed,
+    /// The newest file: may end in a torn tail, preallocated zeros, or a footer.
+    Newest,
+}
+
+/// A torn tail: where it starts, how many bytes follow, and how many
+/// whole, valid (but never acknowledged) records lie in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Torn {
+    /// Offset of the first damaged byte.
+    pub offset: u64,
+    /// Bytes from there to the end of the file.
+    pub len: u64,
+    /// Valid records after the damage, dropped with it.
+    pub records: u64,
+}
 
 /// How a scan of a file ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanEnd {
     /// End of the last valid record.
     pub valid_len: u64,
-    /// A torn tail found after it: (offset, length).
-    pub torn: Option<(u64, u64)>,
+    /// Records read.
+    pub records: u64,
+    /// The footer the file ends with, if it is sealed.
+    pub footer: Option<Footer>,
+    /// A torn tail found after the records.
+    pub torn: Option<Torn>,
 }
 
-/// Replays the records in `bytes`, which start at file offset `base`.
-///
-/// A record that fails its checks is a torn tail only when `allow_torn_tail`
-/// is set (the newest file) and no valid record starts anywhere after it:
-/// an interrupted append can only damage the end of the newest file, while
-/// a valid record after the damage proves the damage is not at the end.
-pub fn scan_records(
-    bytes: &[u8],
-    base: u64,
+/// Reads a file through a bounded window.
+pub struct Window<'a> {
+    file: &'a File,
+    path: &'a Path,
+    end: u64,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> Window<'a> {
+    /// A window over bytes `..end` of `file`.
+    pub fn new(file: &'a File, path: &'a Path, end: u64) -> Window<'a> {
+        Window {
+            file,
+            path,
+            end,
+            start: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Up to `len` bytes at `offset` (fewer at the end of the file).
+    pub fn at(&mut self, offset: u64, len: usize) -> Result<&[u8]> {
+        let want_end = offset.saturating_add(len as u64).min(self.end);
+        let offset = offset.min(want_end);
+        let have_end = self.start + self.buf.len() as u64;
+        if offset < self.start || want_end > have_end {
+            let read_end = want_end.max(offset + WINDOW_LEN as u64).min(self.end);
+            self.buf.resize((read_end - offset) as usize, 0);
+            fs::read_exact_at(self.file, self.path, &mut self.buf, offset)?;
+            self.start = offset;
+        }
+        let from = (offset - self.start) as usize;
+        Ok(&self.buf[from..from + (want_end - offset) as usize])
+    }
+
+    /// Decodes the record at `offset` of the file with identity `uid`.
+    pub fn decode(&mut self, uid: u64, offset: u64) -> Result<Decoded<'_>> {
+        let head = self.at(offset, RECORD_HEADER_LEN)?;
+        let len = match record::peek_header(head) {
+            Some(raw) if raw.key_len > 0 && raw.lengths_within_limits() => {
+                record::encoded_len(raw.key_len, raw.value_len)
+            }
+            _ => RECORD_HEADER_LEN,
+        };
+        let bytes = self.at(offset, len)?;
+        Ok(record::decode(bytes, Place::new(uid, offset)))
+    }
+
+    /// Whether every byte from `offset` to the end is zero.
+    pub fn zeros_from(&mut self, offset: u64) -> Result<bool> {
+        let mut at = offset;
+        while at < self.end {
+            let chunk = self.at(at, WINDOW_LEN)?;
+            if chunk.iter().any(|b| *b != 0) {
+                return Ok(false);
+            }
+            at += chunk.len() as u64;
+        }
+        Ok(true)
+    }
+
+    /// The file's length as this window sees it.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+}
+
+/// The valid footer at `offset`, if one is there.
+fn footer_at(win: &mut Window<'_>, uid: u64, offset: u64) -> Result<Option<Footer>> {
+    if offset + FOOTER_LEN as u64 > win.end() {
+        return Ok(None);
+    }
+    let bytes = win.at(offset, FOOTER_LEN)?;
+    Ok(Footer::decode(bytes, uid, offset))
+}
+
+/// Whether the record at `offset` shows the trace of an interrupted write:
+/// it runs past the end of the file, or some sector's share of its bytes
+/// (of its header, when its lengths cannot be trusted) is all zeros.
+fn looks_torn(win: &mut Window<'_>, offset: u64) -> Result<bool> {
+    let head = win.at(offset, RECORD_HEADER_LEN)?.to_vec();
+    let end = match record::peek_header(&head) {
+        Some(raw) if raw.key_len > 0 && raw.lengths_within_limits() => {
+            offset + record::encoded_len(raw.key_len, raw.value_len) as u64
+        }
+        Some(_) => offset + RECORD_HEADER_LEN as u64,
+        None => return Ok(true),
+    };
+    if end > win.end() {
+        return Ok(true);
+    }
+    let mut at = offset;
+    while at < end {
+        let share_end = ((at / SECTOR_LEN + 1) * SECTOR_LEN).min(end);
+        let share = win.at(at, (share_end - at) as usize)?;
+        if share.iter().all(|b| *b == 0) {
+            return Ok(true);
+        }
+        at = share_end;
+    }
+    Ok(false)
+}
+
+/// Valid records from `from` to the end, found by resynchronising at
+/// every offset: (count, the largest durable length any of them claims).
+fn records_after(win: &mut Window<'_>, uid: u64, from: u64) -> Result<(u64, u64)> {
+    let mut count = 0;
+    let mut durable_max = 0;
+    let mut at = from;
+    while at < win.end() {
+        match win.decode(uid, at)? {
+            Decoded::Record(rec, len) => {
+                count += 1;
+                durable_max = durable_max.max(rec.durable_len);
+                at += len as u64;
+            }
+            _ => at += 1,
+        }
+    }
+    Ok((count, durable_max))
+}
+
+/// Whether damage at `offset` of the newest file is a torn tail (see the
+/// module documentation); if so, the tail.
+fn torn_at(win: &mut Window<'_>, uid: u64, offset: u64) -> Result<Option<Torn>> {
+    let (records, durable_max) = records_after(win, uid, offset + 1)?;
+    if offset < durable_max || !looks_torn(win, offset)? {
+        return Ok(None);
+    }
+    Ok(Some(Torn {
+        offset,
+        len: win.end() - offset,
+        records,
+    }))
+}
+
+/// Replays the records of `file` (`len` bytes, identity `uid`) from offset
+/// `from` into `apply`, by the rules of `role`. Damage that is not a torn
+/// tail is `Error::Corrupt` with the file and offset.
+pub fn scan(
+    file: &File,
     path: &Path,
-    allow_torn_tail: bool,
+    uid: u64,
+    len: u64,
+    from: u64,
+    role: Role,
     mut apply: impl FnMut(u64, &Record<'_>),
 ) -> Result<ScanEnd> {
-    let mut at = 0;
-    while at < bytes.len() {
-        let kind = match record::decode(&bytes[at..]) {
-            Decoded::Record(rec, len) => {
-                apply(base + at as u64, &rec);
-                at += len;
+    let corrupt = |offset, kind| Error::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        kind,
+    };
+    let mut win = Window::new(file, path, len);
+    let mut end = ScanEnd {
+        valid_len: from,
+        records: 0,
+        footer: None,
+        torn: None,
+    };
+    let records_end = match role {
+        Role::Sealed => {
+            let at = len.saturating_sub(FOOTER_LEN as u64);
+            let footer = footer_at(&mut win, uid, at)?
+                .filter(|_| at >= from)
+                .ok_or_else(|| corrupt(at, CorruptKind::Footer))?;
+            end.footer = Some(footer);
+            at
+        }
+        Role::Newest => len,
+    };
+    let mut at = from;
+    while at < records_end {
+        let kind = match win.decode(uid, at)? {
+            Decoded::Record(rec, rec_len) if at + rec_len as u64 <= records_end => {
+                apply(at, &rec);
+                end.records += 1;
+                at += rec_len as u64;
+                end.valid_len = at;
                 continue;
             }
-            Decoded::Incomplete => CorruptKind::Truncated,
+            Decoded::Record(..) | Decoded::Incomplete => CorruptKind::Truncated,
             Decoded::Corrupt(kind) => kind,
         };
-        if is_preallocated(&bytes[at..]) {
-            break;
+        if role == Role::Sealed {
+            return Err(corrupt(at, kind));
         }
-        if allow_torn_tail && !valid_record_after(bytes, at + 1) {
-            return Ok(ScanEnd {
-                valid_len: base + at as u64,
-                torn: Some((base + at as u64, (bytes.len() - at) as u64)),
-            });
+        if let Some(footer) = footer_at(&mut win, uid, at)? {
+            // Sealed after all (a crash between sealing it and listing the
+            // next file): nothing but zeros may follow.
+            if !win.zeros_from(at + FOOTER_LEN as u64)? {
+                return Err(corrupt(at + FOOTER_LEN as u64, CorruptKind::Footer));
+            }
+            end.footer = Some(footer);
+            return Ok(end);
         }
-        return Err(Error::Corrupt {
-            path: path.to_path_buf(),
-            offset: base + at as u64,
-            kind,
-        });
+        if win.zeros_from(at)? {
+            return Ok(end);
+        }
+        return match torn_at(&mut win, uid, at)? {
+            Some(torn) => {
+                end.torn = Some(torn);
+                Ok(end)
+            }
+            None => Err(corrupt(at, kind)),
+        };
     }
-    Ok(ScanEnd {
-        valid_len: base + at as u64,
-        torn: None,
-    })
-}
-
-/// The notice for a torn tail found at `offset` (`len` bytes) of file
-/// `name`: dropped by a writer, or ignored by a reader.
-pub fn torn_tail_notice(name: &str, offset: u64, len: u64, dropped: bool) -> String {
-    if dropped {
-        format!(
-            "dropped a torn record at the end of {name} (offset {offset}, {len} bytes): \
-             the trace of an interrupted write that was never acknowledged"
-        )
-    } else {
-        format!(
-            "ignoring a torn record at the end of {name} (offset {offset}, {len} bytes); \
-             the next write command will drop it"
-        )
+    if let Some(footer) = end.footer
+        && from <= crate::format::file_header::HEADER_LEN as u64
+        && footer.record_count != end.records
+    {
+        return Err(corrupt(records_end, CorruptKind::Footer));
     }
+    Ok(end)
 }
 
-/// Whether the rest of a file is zeros: space written ahead of the records
-/// (preallocation), which ends the log cleanly rather than as a torn tail.
-/// A zero record header can never be a record (its key length is 0).
-pub fn is_preallocated(rest: &[u8]) -> bool {
-    rest.iter().all(|b| *b == 0)
-}
-
-/// Whether a whole, checked record starts at any offset from `from` on.
-fn valid_record_after(bytes: &[u8], from: usize) -> bool {
-    next_valid_record(bytes, from).is_some()
-}
-
-/// The first offset from `from` on where a whole, checked record starts.
-fn next_valid_record(bytes: &[u8], from: usize) -> Option<usize> {
-    (from..bytes.len()).find(|at| matches!(record::decode(&bytes[*at..]), Decoded::Record(..)))
+/// The notice for a torn tail of file `name`: dropped by a writer (its
+/// bytes kept at `kept`), or ignored by a reader.
+pub fn torn_tail_notice(name: &str, torn: &Torn, kept: Option<&Path>) -> String {
+    let records = match torn.records {
+        0 => String::new(),
+        1 => " and the 1 unacknowledged record after it".to_string(),
+        n => format!(" and the {n} unacknowledged records after it"),
+    };
+    match kept {
+        Some(kept) => format!(
+            "dropped a torn write at the end of {name} (offset {}, {} bytes){records}: \
+             the trace of an interrupted write that was never acknowledged; its bytes are kept in {}",
+            torn.offset,
+            torn.len,
+            kept.display()
+        ),
+        None => format!(
+            "ignoring a torn write at the end of {name} (offset {}, {} bytes){records}; \
+             the next write command drops it (keeping a copy)",
+            torn.offset, torn.len
+        ),
+    }
 }
 
 /// A damaged region found by a survey: offset, length, and the first check it failed.
@@ -107,63 +315,151 @@ pub struct Survey {
     pub header: Option<CorruptKind>,
     /// Damaged regions between records, resynchronised past.
     pub damage: Vec<Damage>,
-    /// A torn tail at the end of the newest file: (offset, length).
-    pub torn: Option<(u64, u64)>,
-    /// Valid records: (offset, length).
+    /// A torn tail at the end of the newest file.
+    pub torn: Option<Torn>,
+    /// Valid records before any torn tail: (offset, length).
     pub records: Vec<(u64, u64)>,
     /// The file's length on disk.
     pub file_len: u64,
+    /// The valid footer the file ends with, if any.
+    pub footer: Option<Footer>,
 }
 
-/// Reads every record in `bytes` (which start at file offset `base`),
-/// resynchronising past damage. With `newest`, a damaged region that no
-/// valid record follows is a torn tail rather than damage.
-pub fn survey_records(
-    bytes: &[u8],
-    base: u64,
-    newest: bool,
-    apply: &mut impl FnMut(u64, &Record<'_>),
-) -> Survey {
+/// Reads every record of `file` from `from` on, resynchronising past
+/// damage, and classifies what it finds by the rules of `role`. `apply`
+/// sees every valid record kept (none of a torn tail).
+pub fn survey(
+    file: &File,
+    path: &Path,
+    uid: u64,
+    len: u64,
+    from: u64,
+    role: Role,
+    apply: &mut dyn FnMut(u64, &Record<'_>),
+) -> Result<Survey> {
+    let mut win = Window::new(file, path, len);
     let mut survey = Survey {
         header: None,
         damage: Vec::new(),
         torn: None,
         records: Vec::new(),
-        file_len: base + bytes.len() as u64,
+        file_len: len,
+        footer: None,
     };
-    let mut at = 0;
-    while at < bytes.len() {
-        let kind = match record::decode(&bytes[at..]) {
-            Decoded::Record(rec, len) => {
-                apply(base + at as u64, &rec);
-                survey.records.push((base + at as u64, len as u64));
-                at += len;
+    // Where records end: before a valid footer at the end of the file.
+    let footer_offset = len.saturating_sub(FOOTER_LEN as u64);
+    let mut records_end = len;
+    if footer_offset >= from
+        && let Some(footer) = footer_at(&mut win, uid, footer_offset)?
+    {
+        survey.footer = Some(footer);
+        records_end = footer_offset;
+    }
+    let mut at = from;
+    // Damaged regions and the records after them, for the tail rule.
+    while at < records_end {
+        match win.decode(uid, at)? {
+            Decoded::Record(rec, rec_len) if at + rec_len as u64 <= records_end => {
+                apply(at, &rec);
+                survey.records.push((at, rec_len as u64));
+                at += rec_len as u64;
                 continue;
             }
-            Decoded::Incomplete => CorruptKind::Truncated,
-            Decoded::Corrupt(kind) => kind,
-        };
-        if is_preallocated(&bytes[at..]) {
+            Decoded::Record(..) | Decoded::Incomplete => {
+                survey.damage.push((at, 0, CorruptKind::Truncated));
+            }
+            Decoded::Corrupt(kind) => survey.damage.push((at, 0, kind)),
+        }
+        let start = at;
+        if role == Role::Newest && survey.footer.is_none() && win.zeros_from(at)? {
+            survey.damage.pop();
             break;
         }
-        match next_valid_record(bytes, at + 1) {
-            Some(next) => {
-                survey
-                    .damage
-                    .push((base + at as u64, (next - at) as u64, kind));
-                at = next;
-            }
-            None if newest => {
-                survey.torn = Some((base + at as u64, (bytes.len() - at) as u64));
+        if role == Role::Newest
+            && survey.footer.is_none()
+            && let Some(torn) = torn_at(&mut win, uid, at)?
+        {
+            survey.damage.pop();
+            survey.torn = Some(torn);
+            // Records after the tear were never acknowledged: not kept.
+            break;
+        }
+        // Resynchronise at the next offset where a valid record starts.
+        let mut next = at + 1;
+        while next < records_end {
+            if matches!(win.decode(uid, next)?, Decoded::Record(_, l) if next + l as u64 <= records_end)
+            {
                 break;
             }
-            None => {
+            next += 1;
+        }
+        let next = next.min(records_end);
+        if let Some(last) = survey.damage.last_mut() {
+            last.1 = next - start;
+        }
+        at = next;
+    }
+    if role == Role::Sealed {
+        match survey.footer {
+            None => survey.damage.push((
+                footer_offset.max(from),
+                len - footer_offset.max(from),
+                CorruptKind::Footer,
+            )),
+            Some(footer)
+                if survey.damage.is_empty()
+                    && from <= crate::format::file_header::HEADER_LEN as u64
+                    && footer.record_count != survey.records.len() as u64 =>
+            {
                 survey
                     .damage
-                    .push((base + at as u64, (bytes.len() - at) as u64, kind));
-                break;
+                    .push((footer_offset, FOOTER_LEN as u64, CorruptKind::Footer));
             }
+            Some(_) => {}
         }
     }
-    survey
+    Ok(survey)
+}
+
+/// Copies bytes `offset..` of `file` (up to its last non-zero byte) into
+/// `dest`, a new file, and syncs it: a torn tail is kept before it is cut.
+pub fn save_range(file: &File, path: &Path, offset: u64, len: u64, dest: &Path) -> Result<()> {
+    let mut win = Window::new(file, path, offset + len);
+    let out = fs::create_new_private(dest)?;
+    let mut at = offset;
+    let mut last_nonzero = offset;
+    while at < offset + len {
+        let chunk = win.at(at, WINDOW_LEN)?;
+        if let Some(i) = chunk.iter().rposition(|b| *b != 0) {
+            last_nonzero = at + i as u64 + 1;
+        }
+        let n = chunk.len() as u64;
+        let chunk = chunk.to_vec();
+        fs::write_all_at(&out, dest, &chunk, at - offset)?;
+        at += n;
+    }
+    fs::set_len(&out, dest, last_nonzero - offset)?;
+    fs::sync_data(&out, dest)
+}
+
+/// Keeps the bytes of a torn tail of `file` (named `name` in store `dir`)
+/// under `DIR/torn/` before a writer cuts it; returns where they are.
+pub fn keep_torn(
+    dir: &Path,
+    name: &str,
+    file: &File,
+    path: &Path,
+    torn: &Torn,
+    now_ms: u64,
+) -> Result<std::path::PathBuf> {
+    let torn_dir = dir.join(crate::layout::TORN_DIR);
+    if !fs::exists(&torn_dir) {
+        fs::create_dir_private(&torn_dir)?;
+        fs::sync_dir(dir)?;
+    }
+    let dest = torn_dir.join(crate::layout::torn_file_name(name, torn.offset, now_ms));
+    fs::remove_file_if_exists(&dest)?;
+    save_range(file, path, torn.offset, torn.len, &dest)?;
+    fs::sync_dir(&torn_dir)?;
+    Ok(dest)
 }

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! hoard store
-//! format 1
+//! format 2
 //! engine bitcask
 //! sync always
 //! max-file-size 67108864
@@ -22,13 +22,13 @@ use crate::fs;
 use crate::limits::{MAX_FILE_SIZE_DEFAULT, MAX_FILE_SIZE_MAX, MAX_FILE_SIZE_MIN};
 
 /// Name of the manifest inside a store.
-pub const MANIFEST_FILE: &str = "HOARD";
+pub use crate::layout::MANIFEST_FILE;
 
 /// First line of every manifest.
 pub const MANIFEST_MAGIC: &str = "hoard store";
 
 /// Manifest format version this build writes and reads.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// Manifests are tiny; anything larger is not one.
 const MANIFEST_LEN_MAX: u64 = 4096;
@@ -243,6 +243,21 @@ impl Manifest {
             .validate()
             .map_err(|_| corrupt(0, CorruptKind::Header))?;
         Ok(manifest)
+    }
+
+    /// Refuses a store of an older format: only `hoard upgrade` opens one.
+    pub fn check_current(&self, dir: &Path) -> Result<()> {
+        if self.format_version < MANIFEST_VERSION {
+            return Err(Error::Unsupported(format!(
+                "the store at {} is in format {}, older than this build's format {MANIFEST_VERSION}; \
+                 run `hoard upgrade` on it (`hoard -d {} upgrade`) to rewrite it crash-safely; \
+                 nothing else reads it",
+                dir.display(),
+                self.format_version,
+                dir.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Reads the manifest of the store at `dir`.

@@ -56,8 +56,12 @@ pub struct FileRepair {
     pub lost: Vec<(u64, u64)>,
     /// Whether the file header was damaged (a fresh one is written).
     pub header_damaged: bool,
-    /// Whether only a torn tail was cut (no backup needed).
+    /// Whether only a torn tail was cut (its bytes are kept under `torn/`).
     pub torn_tail_only: bool,
+    /// Valid but never acknowledged records dropped with a torn tail.
+    pub dropped_records: u64,
+    /// Whether the file was missing (it is dropped from the file list).
+    pub missing: bool,
 }
 
 impl FileRepair {
@@ -75,11 +79,27 @@ impl FileRepair {
                 .damage
                 .iter()
                 .map(|(o, l, _)| (*o, *l))
-                .chain(survey.torn)
+                .chain(survey.torn.map(|t| (t.offset, t.len)))
                 .collect(),
             header_damaged: survey.header.is_some(),
             torn_tail_only: survey.header.is_none() && survey.damage.is_empty(),
+            dropped_records: survey.torn.map_or(0, |t| t.records),
+            missing: false,
         })
+    }
+
+    /// The repair of a listed file that does not exist: it is dropped from the list.
+    pub fn missing(file: String) -> FileRepair {
+        FileRepair {
+            file,
+            kept_records: 0,
+            kept_bytes: 0,
+            lost: Vec::new(),
+            header_damaged: false,
+            torn_tail_only: false,
+            dropped_records: 0,
+            missing: true,
+        }
     }
 }
 
@@ -92,4 +112,28 @@ pub struct RepairReport {
     pub files: Vec<FileRepair>,
     /// Keys in the rebuilt hint (None in a dry run).
     pub hint_entries: Option<u64>,
+}
+
+/// Notes for the torn tails kept under `DIR/torn/`: they are the user's to
+/// inspect and remove.
+pub fn torn_notes(dir: &std::path::Path) -> Vec<Problem> {
+    let torn_dir = dir.join(crate::layout::TORN_DIR);
+    let Ok(names) = crate::fs::list_dir(&torn_dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<_> = names.into_iter().collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| Problem {
+            path: torn_dir.join(&name),
+            offset: 0,
+            len: 0,
+            what:
+                "the bytes of a torn tail cut by hoard, kept for you to inspect; remove the file \
+                   when you no longer need it"
+                    .to_string(),
+            corruption: false,
+        })
+        .collect()
 }

@@ -274,7 +274,7 @@ fn a_record_that_fails_its_checksum_is_never_returned_and_exits_4() {
     let at = bytes.windows(8).position(|w| w == b"AAAAAAAA").unwrap();
     bytes[at] = b'Z';
     std::fs::write(file, &bytes).unwrap();
-    let record_offset = 32; // the first record follows the 32-byte file header
+    let record_offset = 48; // the first record follows the 48-byte file header
     t.hoard()
         .args(["get", "first"])
         .assert()
@@ -313,15 +313,14 @@ fn a_torn_tail_is_ignored_by_readers_and_dropped_by_the_next_writer() {
     let out = t.hoard().args(["inspect", "--json"]).output().unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let good_len = doc["files"][0]["bytes"].as_u64().unwrap();
-    // Half of a record right after the last one: the trace of a crash in
-    // the middle of an append.
+    // The first sector of a record right after the last one, its later
+    // sectors never written (zeros): the trace of a crash in the middle of
+    // an append into preallocated space.
+    let mut torn = vec![0x11, 0x22, 0x33, 0x44, 3, 0, 0, 0, 0xd0, 0x07, 0, 0];
+    let sector_end = (good_len / 512 + 1) * 512;
+    torn.resize((sector_end - good_len) as usize, 0xab);
     let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
-    std::os::unix::fs::FileExt::write_all_at(
-        &f,
-        &[0x11, 0x22, 0x33, 0x44, 3, 0, 0, 0, 9, 0, 0],
-        good_len,
-    )
-    .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &torn, good_len).unwrap();
     drop(f);
     let torn_len = std::fs::metadata(&file).unwrap().len();
 
@@ -330,7 +329,7 @@ fn a_torn_tail_is_ignored_by_readers_and_dropped_by_the_next_writer() {
         .assert()
         .success()
         .stdout("2")
-        .stderr(predicate::str::contains("ignoring a torn record"));
+        .stderr(predicate::str::contains("ignoring a torn write"));
     assert_eq!(
         std::fs::metadata(&file).unwrap().len(),
         torn_len,
@@ -344,9 +343,15 @@ fn a_torn_tail_is_ignored_by_readers_and_dropped_by_the_next_writer() {
         .stderr("");
 
     t.hoard().args(["put", "c", "3"]).assert().success().stderr(
-        predicate::str::contains("dropped a torn record")
-            .and(predicate::str::contains(format!("offset {good_len}"))),
+        predicate::str::contains("dropped a torn write")
+            .and(predicate::str::contains(format!("offset {good_len}")))
+            .and(predicate::str::contains("kept in")),
     );
+    // Nothing hoard decides is damage is destroyed without a copy.
+    let kept: Vec<_> = std::fs::read_dir(t.dir().join("torn")).unwrap().collect();
+    assert_eq!(kept.len(), 1, "one torn tail kept");
+    let kept_bytes = std::fs::read(kept[0].as_ref().unwrap().path()).unwrap();
+    assert_eq!(kept_bytes, torn, "the kept bytes are the torn write's");
     for (k, v) in [("a", "1"), ("b", "2"), ("c", "3")] {
         t.hoard()
             .args(["get", k])

@@ -61,9 +61,13 @@ fn entries() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<u8>, u64)>> {
     )
 }
 
+const UID: u64 = 0x5eed;
+const HEADER: usize = hoardhaven::format::file_header::HEADER_LEN;
+
 fn encode_log(entries: &[(Vec<u8>, Vec<u8>, u64)]) -> Vec<u8> {
-    let mut out = vec![0u8; 32]; // stands in for the file header
+    let mut out = vec![0u8; HEADER]; // stands in for the file header
     for (key, value, expiry_ms) in entries {
+        let place = record::Place::new(UID, out.len() as u64);
         record::encode_into(
             &mut out,
             &Record {
@@ -71,20 +75,31 @@ fn encode_log(entries: &[(Vec<u8>, Vec<u8>, u64)]) -> Vec<u8> {
                 expiry_ms: *expiry_ms,
                 key,
                 value,
+                durable_len: HEADER as u64,
             },
+            place,
         );
     }
     out
 }
 
+/// `bytes` in a real temporary file, opened through the library's seam.
+fn log_file(bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf, hoardhaven::fs::File) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    std::fs::write(&path, bytes).unwrap();
+    let file = hoardhaven::fs::open_read(&path).unwrap();
+    (dir, path, file)
+}
+
 proptest! {
     #[test]
     fn the_record_decoder_survives_mutated_records(entries in entries(), ms in proptest::collection::vec(mutation(), 1..4)) {
-        let mut bytes = encode_log(&entries)[32..].to_vec();
+        let mut bytes = encode_log(&entries);
         mutate(&mut bytes, &ms);
-        let mut at = 0;
+        let mut at = HEADER;
         while at < bytes.len() {
-            match record::decode(&bytes[at..]) {
+            match record::decode(&bytes[at..], record::Place::new(UID, at as u64)) {
                 Decoded::Record(rec, len) => {
                     prop_assert!(len >= record::RECORD_HEADER_LEN && rec.key.len() <= 65536);
                     at += len;
@@ -98,12 +113,15 @@ proptest! {
     fn log_replay_and_survey_survive_mutated_logs(entries in entries(), ms in proptest::collection::vec(mutation(), 1..4), newest in any::<bool>()) {
         let mut bytes = encode_log(&entries);
         mutate(&mut bytes, &ms);
-        let body = bytes.get(32..).unwrap_or(&[]);
-        let _ = hoardhaven::log::scan_records(body, 32, Path::new("log"), newest, |_, _| {});
+        let (_dir, path, file) = log_file(&bytes);
+        let len = bytes.len() as u64;
+        let role = if newest { hoardhaven::log::Role::Newest } else { hoardhaven::log::Role::Sealed };
+        let from = (HEADER as u64).min(len);
+        let _ = hoardhaven::log::scan(&file, &path, UID, len, from, role, |_, _| {});
         let mut found = Vec::new();
-        let survey = hoardhaven::log::survey_records(body, 32, newest, &mut |_, rec: &Record<'_>| {
+        let survey = hoardhaven::log::survey(&file, &path, UID, len, from, role, &mut |_, rec: &Record<'_>| {
             found.push((rec.key.to_vec(), rec.value.to_vec(), rec.expiry_ms));
-        });
+        }).unwrap();
         prop_assert_eq!(survey.records.len(), found.len());
         // Every record a survey salvages passed its CRC: it is one that was written.
         for rec in &found {
@@ -118,7 +136,7 @@ proptest! {
             file_index: 0,
             offset: 32 + i as u64 * 40,
         }).collect();
-        let meta = HintMeta { watermark_file_id: 1 << 16, watermark_offset: 4096, entry_count: 0, slot_count: 0, files: vec![(1 << 16, 4096)] };
+        let meta = HintMeta { watermark_file_id: 1 << 16, watermark_offset: 4096, entry_count: 0, slot_count: 0, files: vec![hint::HintFile { id: 1 << 16, uid: UID, len: 4096, records: 0 }] };
         let mut bytes = hint::encode(meta, &slots);
         mutate(&mut bytes, &ms);
         if let Ok((view, _)) = HintView::parse(&bytes) {

@@ -189,15 +189,21 @@ fn a_hint_pointing_past_the_end_of_its_files_is_not_trusted() {
     let expected = populate(&t.dir(), 200);
     fresh_hint(&t);
     let data_files = t.data_files();
-    let files: Vec<(u64, u64)> = data_files
+    let files: Vec<hint::HintFile> = data_files
         .iter()
         .map(|p| {
             let name = p.file_name().unwrap().to_str().unwrap();
             let id = hoardhaven::bitcask::FileId::parse(name).unwrap().0;
-            (id, std::fs::metadata(p).unwrap().len())
+            let bytes = std::fs::read(p).unwrap();
+            hint::HintFile {
+                id,
+                uid: u64::from_le_bytes(bytes[24..32].try_into().unwrap()),
+                len: bytes.len() as u64,
+                records: u64::MAX,
+            }
         })
         .collect();
-    let (last_id, last_len) = *files.last().unwrap();
+    let (last_id, last_len) = (files.last().unwrap().id, files.last().unwrap().len);
     // A well-formed hint (valid checksums) whose every slot lies.
     let entries: Vec<Slot> = expected
         .keys()

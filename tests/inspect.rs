@@ -18,6 +18,11 @@ fn inspect_json(t: &TestDir) -> serde_json::Value {
     serde_json::from_slice(&out).expect("inspect --json prints one JSON document")
 }
 
+/// Format 2's layout: file header, record header and footer lengths.
+const FILE_HEADER: u64 = 48;
+const RECORD_HEADER: u64 = 32;
+const FOOTER: u64 = 32;
+
 #[test]
 fn inspect_json_counts_match_the_data() {
     let t = TestDir::new();
@@ -63,13 +68,14 @@ fn inspect_json_counts_match_the_data() {
     assert_eq!(sum("tombstones"), 3);
     // Bytes of records, from the layout (files may hold preallocated
     // zeros after their records, which are not data).
-    let records = 40 * (24 + 3 + 50) + 3 * (24 + 3) + (24 + 5 + 1);
-    let disk = 32 * files.len() as u64 + records;
+    let records = 40 * (RECORD_HEADER + 3 + 50) + 3 * (RECORD_HEADER + 3) + (RECORD_HEADER + 5 + 1);
+    // Every file has a header; every one but the active file is sealed by a footer.
+    let headers = FILE_HEADER * files.len() as u64 + FOOTER * (files.len() as u64 - 1);
+    let disk = headers + records;
     assert_eq!(doc["total_bytes"].as_u64().unwrap(), disk);
     assert_eq!(sum("bytes"), disk);
-    let record_len = 24 + 3 + 50; // header + "kNN" + value
+    let record_len = RECORD_HEADER + 3 + 50; // header + "kNN" + value
     assert_eq!(doc["live_bytes"].as_u64().unwrap(), 27 * record_len);
-    let headers = 32 * files.len() as u64;
     assert_eq!(
         doc["dead_bytes"].as_u64().unwrap(),
         disk - headers - 27 * record_len
@@ -105,7 +111,7 @@ fn merge_advice_follows_dead_bytes() {
 fn inspect_key_shows_where_the_newest_record_lives() {
     let t = TestDir::new();
     t.put("a", "first");
-    let first_len = 32 + 24 + 1 + 5; // file header, then the first record
+    let first_len = FILE_HEADER + RECORD_HEADER + 1 + 5; // file header, then the first record
     t.hoard()
         .args(["put", "a", "second", "--ttl", "1h"])
         .assert()
@@ -123,7 +129,7 @@ fn inspect_key_shows_where_the_newest_record_lives() {
     assert_eq!(doc["file"], "0000000001-00000.data");
     assert_eq!(doc["offset"].as_u64().unwrap(), first_len);
     assert_eq!(doc["value_bytes"], 6);
-    assert_eq!(doc["record_bytes"], 24 + 1 + 6);
+    assert_eq!(doc["record_bytes"], RECORD_HEADER + 1 + 6);
     assert!(doc["expires_at_ms"].as_u64().is_some());
     t.hoard()
         .args(["inspect", "--key", "a"])

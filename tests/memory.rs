@@ -112,8 +112,8 @@ fn a_large_aof_is_rewritten_into_a_snapshot_when_a_writer_closes() {
     let aof = &files_ending(&t.dir(), ".aof")[0];
     assert_eq!(
         std::fs::metadata(aof).unwrap().len(),
-        32,
-        "the fresh AOF holds only its header"
+        48,
+        "the fresh AOF holds only its 48-byte header"
     );
     t.hoard()
         .args(["get", "key-1999"])
@@ -198,7 +198,7 @@ fn truncating_the_aof_at_every_offset_of_its_last_record_loses_only_that_record(
         let mut writer = Store::open(&dir, &OpenOptions::new(Access::Write)).unwrap();
         if cut > start {
             assert!(
-                writer.take_notices()[0].contains("dropped a torn record"),
+                writer.take_notices()[0].contains("dropped a torn write"),
                 "cut {cut}"
             );
         }
@@ -348,8 +348,8 @@ fn verify_and_repair_cover_the_memory_engine() {
     );
     assert_eq!(
         problem["offset"].as_u64().unwrap(),
-        (at - 24 - 3) as u64,
-        "offset of the damaged record"
+        (at - 32 - 3) as u64,
+        "offset of the damaged record (32-byte record header, 3-byte key)"
     );
 
     let out = t
@@ -378,14 +378,14 @@ fn verify_finds_a_damaged_snapshot_and_repair_keeps_the_aof() {
     memory_store(&t);
     let snapshot = files_ending(&t.dir(), ".snapshot").pop().unwrap();
     let mut bytes = std::fs::read(&snapshot).unwrap();
-    bytes[40] ^= 0x02; // inside the first chunk
+    bytes[70] ^= 0x02; // inside the first chunk (48-byte file header, 16-byte chunk header)
     std::fs::write(&snapshot, &bytes).unwrap();
     t.hoard()
         .arg("verify")
         .assert()
         .code(4)
         .stdout(predicate::str::contains(format!(
-            "CORRUPT {} offset 32",
+            "CORRUPT {} offset 48",
             snapshot.file_name().unwrap().to_string_lossy()
         )));
     t.hoard().args(["verify", "--repair"]).assert().success();

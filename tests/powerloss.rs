@@ -4,7 +4,7 @@
 //!
 //! Power loss: the machine goes down at every sync point of the workload in
 //! turn; each crash is followed by power-loss outcomes for several seeds
-//! (unsynced writes kept, dropped or garbled; unsynced directory changes
+//! (unsynced writes kept, dropped or torn by sector; unsynced directory changes
 //! kept or dropped). The store must then open and hold every acknowledged
 //! write with its exact value, no deleted key may reappear, and no value
 //! may appear that was never written.

@@ -50,6 +50,12 @@ fn data_files(dir: &Path) -> Vec<PathBuf> {
 /// closed) and then one last record appended by a later session, as a
 /// crashed append would be; returns the newest data file and the offsets
 /// where the last record starts and ends.
+/// The last record's value: long enough that the record spans several
+/// 512-byte sectors, which a crash may persist in any combination.
+fn last_value() -> String {
+    "the last value, whose append is interrupted; ".repeat(40)
+}
+
 fn store_with_last_record(dir: &Path) -> (PathBuf, u64, u64) {
     store_with_last_record_synced(dir, SyncPolicy::Never)
 }
@@ -79,11 +85,7 @@ fn store_with_last_record_synced(dir: &Path, sync: SyncPolicy) -> (PathBuf, u64,
     let file = data_files(dir).pop().unwrap();
     let start = valid_len(dir);
     let mut store = open(dir, Access::Write).unwrap();
-    put(
-        &mut store,
-        "last",
-        "the last value, whose append is interrupted",
-    );
+    put(&mut store, "last", &last_value());
     store.close().unwrap();
     let end = valid_len(dir);
     assert!(
@@ -100,6 +102,18 @@ fn store_with_last_record_synced(dir: &Path, sync: SyncPolicy) -> (PathBuf, u64,
     (file, start, end)
 }
 
+/// The 512-byte sectors a record at `start..end` touches, as ranges of file offsets.
+fn sectors(start: u64, end: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut at = start;
+    while at < end {
+        let sector_end = ((at / 512 + 1) * 512).min(end);
+        out.push((at, sector_end));
+        at = sector_end;
+    }
+    out
+}
+
 #[test]
 fn a_torn_write_into_preallocated_space_is_dropped() {
     let tmp = tempfile::tempdir().unwrap();
@@ -107,52 +121,79 @@ fn a_torn_write_into_preallocated_space_is_dropped() {
     let (file, start, end) = store_with_last_record_synced(&original, SyncPolicy::Always);
     let name = file.file_name().unwrap();
     let full = std::fs::read(&file).unwrap();
-    let record = full[start as usize..end as usize].to_vec();
     let size = full.len() as u64;
     assert!(
         size > end,
         "sync=always preallocates zeros after the records"
     );
-    // Every fifth length and both ends (each case copies a 2 MiB file).
-    let lengths: Vec<usize> = (1..record.len())
-        .filter(|w| w % 5 == 0 || *w < 3 || *w > record.len() - 3)
+    let sectors = sectors(start, end);
+    assert!(sectors.len() >= 3, "the last record spans several sectors");
+    // A crash persists any subset of the record's sectors, each whole; the
+    // others keep the zeros written ahead. Every subset but "all" is a tear
+    // (the empty one reads as preallocated space, quietly).
+    let subsets: Vec<Vec<bool>> = (0..sectors.len())
+        .map(|n| (0..sectors.len()).map(|i| i < n).collect()) // prefixes
+        .chain((0..sectors.len()).map(|hole| (0..sectors.len()).map(|i| i != hole).collect()))
+        .filter(|kept: &Vec<bool>| !kept.iter().all(|k| *k))
         .collect();
-    for written in lengths {
-        let dir = tmp.path().join(format!("torn-{written}"));
+    for (case, kept) in subsets.iter().enumerate() {
+        let dir = tmp.path().join(format!("torn-{case}"));
         copy_store(&original, &dir);
-        // The file as a crash could leave it: the records before the last,
-        // then only the first `written` bytes of it, then zeros.
         let mut bytes = full.clone();
-        bytes[start as usize..end as usize].fill(0);
-        bytes[start as usize..start as usize + written].copy_from_slice(&record[..written]);
+        for ((from, to), keep) in sectors.iter().zip(kept) {
+            if !keep {
+                bytes[*from as usize..*to as usize].fill(0);
+            }
+        }
         std::fs::write(dir.join(name), &bytes).unwrap();
-        // Zero bytes at the end of a prefix are indistinguishable from
-        // preallocated space; any other prefix is a torn tail.
-        let torn = record[..written].iter().any(|b| *b != 0);
+        let torn = kept.iter().any(|k| *k);
         {
             let mut reader = open(&dir, Access::Read).unwrap();
-            assert_eq!(
-                reader.take_notices().len(),
-                usize::from(torn),
-                "written {written}"
-            );
+            assert_eq!(reader.take_notices().len(), usize::from(torn), "{kept:?}");
             assert_earlier_intact(&mut reader);
-            assert_eq!(get(&mut reader, "last"), None, "written {written}");
+            assert_eq!(get(&mut reader, "last"), None, "{kept:?}");
         }
         let mut writer = open(&dir, Access::Write).unwrap();
-        assert_eq!(
-            writer.take_notices().len(),
-            usize::from(torn),
-            "written {written}"
-        );
+        assert_eq!(writer.take_notices().len(), usize::from(torn), "{kept:?}");
         put(&mut writer, "next", "after the crash");
         writer.close().unwrap();
         let next_len = encoded_len(b"next".len(), b"after the crash".len()) as u64;
-        assert_eq!(valid_len(&dir), start + next_len, "written {written}");
+        assert_eq!(valid_len(&dir), start + next_len, "{kept:?}");
         let mut reader = open(&dir, Access::Read).unwrap();
         assert_earlier_intact(&mut reader);
         assert_eq!(get(&mut reader, "next").as_deref(), Some("after the crash"));
+        assert_eq!(
+            std::fs::read_dir(dir.join("torn")).map_or(0, |d| d.count()),
+            usize::from(torn),
+            "a cut torn tail is kept under torn/"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn bit_rot_in_the_last_acknowledged_record_is_corruption_not_a_tear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (file, start, end) = store_with_last_record_synced(&dir, SyncPolicy::Always);
+    let bytes = std::fs::read(&file).unwrap();
+    // One flipped byte: the record is whole and holds no all-zero sector,
+    // which no interrupted write leaves behind.
+    for at in [start + 1, (start + end) / 2, end - 1] {
+        let mut damaged = bytes.clone();
+        damaged[at as usize] ^= 0x10;
+        std::fs::write(&file, &damaged).unwrap();
+        std::fs::remove_file(dir.join(HINT_FILE)).ok();
+        for access in [Access::Read, Access::Write] {
+            let (path, offset, _) = corrupt_offset(open(&dir, access));
+            assert_eq!((path, offset), (file.clone(), start), "flip at {at}");
+        }
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            damaged,
+            "a failed open changed the file"
+        );
+        assert!(!dir.join("torn").exists(), "nothing was cut");
     }
 }
 
@@ -208,7 +249,7 @@ fn truncating_the_last_record_at_every_offset_loses_only_that_record() {
         let notices = writer.take_notices();
         if cut > start {
             assert!(
-                notices[0].contains("dropped a torn record"),
+                notices[0].contains("dropped a torn write"),
                 "cut {cut}: {notices:?}"
             );
             assert!(
@@ -236,30 +277,36 @@ fn truncating_the_last_record_at_every_offset_loses_only_that_record() {
 }
 
 #[test]
-fn a_last_record_of_zeros_ends_the_log_and_of_garbage_is_a_torn_tail() {
+fn a_last_record_of_zeros_ends_the_log_and_of_garbage_is_corruption() {
     let tmp = tempfile::tempdir().unwrap();
     let original = tmp.path().join("original");
     let (file, start, end) = store_with_last_record(&original);
-    for (label, fill) in [("zeros", 0u8), ("garbage", 0xa5u8)] {
-        let dir = tmp.path().join(label);
-        copy_store(&original, &dir);
-        let data = dir.join(file.file_name().unwrap());
-        let mut bytes = std::fs::read(&data).unwrap();
-        bytes[start as usize..end as usize].fill(fill);
-        std::fs::write(&data, &bytes).unwrap();
-        let mut writer = open(&dir, Access::Write).unwrap();
-        // Zeros after the records read as preallocated space: the log ends
-        // there, quietly. Garbage is a torn tail: reported and cut.
-        let notices = if fill == 0 { 0 } else { 1 };
-        assert_eq!(writer.take_notices().len(), notices, "{label}");
-        assert_earlier_intact(&mut writer);
-        assert_eq!(get(&mut writer, "last"), None);
-        writer.close().unwrap();
-        assert_eq!(valid_len(&dir), start, "{label}");
-        if fill != 0 {
-            assert_eq!(std::fs::metadata(&data).unwrap().len(), start, "{label}");
-        }
-    }
+    // Zeros after the records read as space written ahead: the log ends
+    // there, quietly.
+    let dir = tmp.path().join("zeros");
+    copy_store(&original, &dir);
+    let data = dir.join(file.file_name().unwrap());
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[start as usize..end as usize].fill(0);
+    std::fs::write(&data, &bytes).unwrap();
+    let mut writer = open(&dir, Access::Write).unwrap();
+    assert_eq!(writer.take_notices().len(), 0);
+    assert_earlier_intact(&mut writer);
+    assert_eq!(get(&mut writer, "last"), None);
+    writer.close().unwrap();
+    assert_eq!(valid_len(&dir), start);
+    // Garbage in every sector is no interrupted write (a sector is written
+    // whole or not at all): it is corruption, and nothing is cut.
+    let dir = tmp.path().join("garbage");
+    copy_store(&original, &dir);
+    let data = dir.join(file.file_name().unwrap());
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[start as usize..end as usize].fill(0xa5);
+    std::fs::write(&data, &bytes).unwrap();
+    std::fs::remove_file(dir.join(HINT_FILE)).unwrap();
+    let (path, offset, _) = corrupt_offset(open(&dir, Access::Write));
+    assert_eq!((path, offset), (data.clone(), start));
+    assert_eq!(std::fs::read(&data).unwrap(), bytes, "nothing was cut");
 }
 
 fn corrupt_offset(result: hoardhaven::Result<Store>) -> (PathBuf, u64, CorruptKind) {
@@ -277,7 +324,7 @@ fn damage_before_a_valid_record_is_corruption_not_a_torn_tail() {
     let (file, _, _) = store_with_last_record(&dir);
     let mut bytes = std::fs::read(&file).unwrap();
     let at = bytes.windows(5).position(|w| w == b"gamma").unwrap();
-    let record_start = (at - 24) as u64; // the key follows the 24-byte record header
+    let record_start = (at - 32) as u64; // the key follows the 32-byte record header
     bytes[at + 6] ^= 0x40; // inside gamma's value
     std::fs::write(&file, &bytes).unwrap();
     let before = std::fs::read(&file).unwrap();
@@ -335,9 +382,10 @@ fn a_damaged_last_record_of_an_older_file_is_corruption() {
     let f = std::fs::OpenOptions::new().write(true).open(older).unwrap();
     f.set_len(len - 1).unwrap();
     drop(f);
+    // A sealed file cut short no longer ends with its footer.
     let (path, _, kind) = corrupt_offset(open(&dir, Access::Write));
     assert_eq!(&path, older);
-    assert_eq!(kind, CorruptKind::Truncated);
+    assert_eq!(kind, CorruptKind::Footer);
 }
 
 #[test]

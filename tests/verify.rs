@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use common::{TestDir, snapshot_dir};
 use hoardhaven::bitcask::{FileId, HINT_FILE};
-use hoardhaven::format::hint::{self, HintMeta, Slot};
+use hoardhaven::format::hint::{self, HintFile, HintMeta, Slot};
 use predicates::prelude::*;
 
 const KEYS: usize = 20;
@@ -28,6 +28,9 @@ fn store() -> (TestDir, PathBuf) {
     (t, file)
 }
 
+/// Length of a format-2 record header.
+const RECORD_HEADER: usize = 32;
+
 /// Offset of the first record of key `i`, and of its value's bytes.
 fn find(file: &PathBuf, i: usize) -> (u64, usize) {
     let bytes = std::fs::read(file).unwrap();
@@ -38,7 +41,7 @@ fn find(file: &PathBuf, i: usize) -> (u64, usize) {
             .unwrap()
     };
     let key_at = position(format!("key-{i:02}"));
-    ((key_at - 24) as u64, position(value(i)))
+    ((key_at - RECORD_HEADER) as u64, position(value(i)))
 }
 
 fn flip(path: &PathBuf, at: usize, mask: u8) {
@@ -98,7 +101,7 @@ fn damage_in_a_value_a_key_and_a_record_header_is_found_at_its_offset() {
         let (record, at) = find(&file, 7);
         match target {
             "value-07" => flip(&file, at + 3, 0x01),
-            "key-07" => flip(&file, record as usize + 24 + 5, 0x01),
+            "key-07" => flip(&file, record as usize + RECORD_HEADER + 5, 0x01),
             _ => flip(&file, record as usize + 13, 0x01), // inside value_len
         }
         let before = snapshot_dir(&t.dir());
@@ -146,7 +149,7 @@ fn damage_in_the_file_header_is_found_at_offset_0() {
 fn damage_in_the_hint_is_found_at_its_block() {
     let (t, _) = store();
     let hint_path = t.dir().join(HINT_FILE);
-    let slots_at = 96 + 16; // header and metadata, then one file-table entry
+    let slots_at = 112 + 32; // header and metadata, then one file-table entry
     flip(&hint_path, slots_at + 5, 0x04);
     let (code, doc) = verify_json(&t, &[]);
     assert_eq!(code, 4);
@@ -181,7 +184,12 @@ fn a_hint_entry_pointing_at_an_older_record_is_found() {
         watermark_offset: len,
         entry_count: 0,
         slot_count: 0,
-        files: vec![(id, len)],
+        files: vec![HintFile {
+            id,
+            uid: u64::from_le_bytes(std::fs::read(&file).unwrap()[24..32].try_into().unwrap()),
+            len,
+            records: u64::MAX,
+        }],
     };
     std::fs::write(t.dir().join(HINT_FILE), hint::encode(meta, &slots)).unwrap();
     let (code, doc) = verify_json(&t, &[]);
@@ -264,7 +272,14 @@ fn repair_keeps_every_intact_record_backs_up_and_verifies_clean() {
 fn repair_of_a_damaged_file_header_keeps_every_record() {
     let (t, file) = store();
     flip(&file, 9, 0x01);
-    t.hoard().arg("get").arg("key-01").assert().success();
+    // The header names the identity every record's checksum is bound to:
+    // reads through a damaged one fail rather than trust it.
+    t.hoard()
+        .arg("get")
+        .arg("key-01")
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("offset 0"));
     t.hoard()
         .args(["verify", "--repair"])
         .assert()

@@ -1,6 +1,7 @@
-//! One data file: a file header followed by records, appended to while the
-//! file is active and never changed once it is not. Immutable files are
-//! read through a memory map made on first use; the active file through
+//! One data file: a file header (with the file's random identity), then
+//! records, appended to while the file is active; sealed by a footer when
+//! it stops being active, and never changed after. Sealed files are read
+//! through a memory map made on first use; the active file through
 //! positioned reads.
 //!
 //! Replaying and surveying records is `crate::log`'s job, shared with the
@@ -13,58 +14,41 @@ use std::sync::OnceLock;
 use memmap2::Mmap;
 
 use crate::error::{CorruptKind, Error, Result};
-use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
+use crate::format::file_header::{FileHeader, HEADER_LEN, HeaderError};
+use crate::format::footer::{FOOTER_LEN, Footer};
 use crate::format::record::Record;
 use crate::fs::{self, File};
-use crate::log::{self, ScanEnd, Survey};
+use crate::layout::{self, DATA_MAGIC};
+use crate::log::{self, Role, ScanEnd, Survey};
 use crate::mmap;
 
 /// Identifies a data file and orders it among the others: a later id holds
 /// newer records. The high 48 bits are the file's generation; the low 16
-/// bits number the outputs of a merge, which slot in after the generation
-/// they replace and before the next one.
+/// bits number the outputs of a merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileId(pub u64);
 
-const MINOR_BITS: u32 = 16;
-const DATA_SUFFIX: &str = ".data";
-
 impl FileId {
     /// The id of a store's first data file.
-    pub const FIRST: FileId = FileId(1 << MINOR_BITS);
+    pub const FIRST: FileId = FileId(1 << layout::DATA_MINOR_BITS);
 
-    /// The id a new active file gets after this one.
+    /// The id a new file gets after this one.
     pub fn next_generation(self) -> FileId {
-        FileId(((self.0 >> MINOR_BITS) + 1) << MINOR_BITS)
+        FileId(((self.0 >> layout::DATA_MINOR_BITS) + 1) << layout::DATA_MINOR_BITS)
     }
 
     /// The file's name: `GGGGGGGGGG-MMMMM.data`.
     pub fn file_name(self) -> String {
-        format!(
-            "{:010}-{:05}{DATA_SUFFIX}",
-            self.0 >> MINOR_BITS,
-            self.0 & ((1 << MINOR_BITS) - 1)
-        )
+        layout::data_file_name(self.0)
     }
 
     /// Parses a data file's name; `None` for any other file.
     pub fn parse(name: &str) -> Option<FileId> {
-        let stem = name.strip_suffix(DATA_SUFFIX)?;
-        let (generation, minor) = stem.split_once('-')?;
-        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !all_digits(generation) || !all_digits(minor) {
-            return None;
-        }
-        let generation: u64 = generation.parse().ok()?;
-        let minor: u64 = minor.parse().ok()?;
-        if generation >= 1 << (64 - MINOR_BITS) || minor >= 1 << MINOR_BITS {
-            return None;
-        }
-        Some(FileId(generation << MINOR_BITS | minor))
+        layout::parse_data_file_name(name).map(FileId)
     }
 }
 
-/// The bytes of an immutable file: mapped when the file is real, read
+/// The bytes of a sealed file: mapped when the file is real, read
 /// once when it is not (a simulated file cannot be mapped).
 #[derive(Debug)]
 enum Image {
@@ -86,19 +70,26 @@ impl std::ops::Deref for Image {
 #[derive(Debug)]
 pub struct DataFile {
     id: FileId,
+    uid: u64,
     path: PathBuf,
     file: File,
-    /// Bytes of the file that hold valid records (a torn tail ignored by a
-    /// reader lies beyond it), buffered appends included.
+    /// End of the valid records (a torn tail ignored by a reader, and a
+    /// footer, lie beyond it), buffered appends included.
     len: u64,
+    /// Bytes of the file known durable: every record written carries it.
+    durable: u64,
+    /// Records in the file, when known (a hinted open knows only those after the watermark).
+    records: Option<u64>,
     /// Appended records not yet written to the file (bulk loads only).
     pending: Vec<u8>,
-    /// Bytes of the file on disk (zeros written ahead of `len` included).
+    /// Bytes of the file on disk (zeros written ahead and the footer included).
     allocated: u64,
     /// Whether to write zeros ahead of the records (for `sync=always`).
     preallocate: bool,
-    /// Whether reads go through the image (immutable files) or `pread` (the active file).
-    mapped: bool,
+    /// Whether the file ends with its footer: it takes no more records.
+    sealed: bool,
+    /// What is wrong with the header, when opened for a survey despite it.
+    header_problem: Option<CorruptKind>,
     map: OnceLock<Image>,
 }
 
@@ -110,46 +101,91 @@ impl DataFile {
         let temp = fs::temp_path_for(&path);
         fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
-        let header = FileHeader {
-            magic: DATA_MAGIC,
-            version: FORMAT_VERSION,
-            file_id: id.0,
-        };
-        fs::write_all_at(&file, &temp, &header.encode(), 0)?;
+        let uid = layout::new_uid();
+        fs::write_all_at(
+            &file,
+            &temp,
+            &FileHeader::new(DATA_MAGIC, id.0, uid).encode(),
+            0,
+        )?;
         fs::sync_data(&file, &temp)?;
         fs::rename(&temp, &path)?;
         fs::sync_dir(dir)?;
         Ok(DataFile {
             id,
+            uid,
             path,
             file,
             len: HEADER_LEN as u64,
+            durable: HEADER_LEN as u64,
+            records: Some(0),
             pending: Vec::new(),
             allocated: HEADER_LEN as u64,
             preallocate: false,
-            mapped: false,
+            sealed: false,
+            header_problem: None,
             map: OnceLock::new(),
         })
     }
 
-    /// Opens an existing data file; `writable` for the active file of a writer.
-    pub fn open(dir: &Path, id: FileId, writable: bool) -> Result<DataFile> {
+    /// Opens an existing data file and checks its header; `writable` for
+    /// the active file of a writer, `role` says whether it must be sealed.
+    pub fn open(dir: &Path, id: FileId, writable: bool, role: Role) -> Result<DataFile> {
+        DataFile::open_checked(dir, id, writable, role, true)
+    }
+
+    /// Opens a data file for `verify` and repair: a damaged header is
+    /// remembered (see `header_problem`) instead of refused, and the uid is
+    /// taken from its bytes, so the records can still be checked.
+    pub fn open_for_survey(dir: &Path, id: FileId, role: Role) -> Result<DataFile> {
+        DataFile::open_checked(dir, id, false, role, false)
+    }
+
+    fn open_checked(
+        dir: &Path,
+        id: FileId,
+        writable: bool,
+        role: Role,
+        strict: bool,
+    ) -> Result<DataFile> {
         let path = dir.join(id.file_name());
         let file = if writable {
             fs::open_read_write(&path)?
         } else {
             fs::open_read(&path)?
         };
-        let len = fs::file_len(&file, &path)?;
+        let size = fs::file_len(&file, &path)?;
+        let mut header = [0u8; HEADER_LEN];
+        let have = (size as usize).min(HEADER_LEN);
+        fs::read_exact_at(&file, &path, &mut header[..have], 0)?;
+        let (uid, header_problem) = match check_header(&header[..have], id, &path) {
+            Ok(uid) => (uid, None),
+            Err(Error::Corrupt { kind, .. }) if !strict => (
+                u64::from_le_bytes(header[24..32].try_into().expect("8")),
+                Some(kind),
+            ),
+            Err(e) => return Err(e),
+        };
+        let sealed = role == Role::Sealed;
+        let len = if sealed {
+            size.saturating_sub(FOOTER_LEN as u64)
+                .max(HEADER_LEN as u64)
+        } else {
+            size
+        };
         Ok(DataFile {
             id,
+            uid,
             path,
             file,
             len,
+            durable: 0,
+            records: None,
             pending: Vec::new(),
-            allocated: len,
+            allocated: size,
             preallocate: false,
-            mapped: !writable,
+            sealed,
+            header_problem,
             map: OnceLock::new(),
         })
     }
@@ -159,17 +195,27 @@ impl DataFile {
         self.id
     }
 
+    /// The file's random identity (record checksums are bound to it).
+    pub fn uid(&self) -> u64 {
+        self.uid
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Length of the valid part of the file.
+    /// End of the valid records.
     pub fn len(&self) -> u64 {
         self.len
     }
 
-    /// Bytes the file occupies on disk (zeros written ahead of the records included).
+    /// Bytes known durable, which the next record written claims.
+    pub fn durable(&self) -> u64 {
+        self.durable
+    }
+
+    /// Bytes the file occupies on disk (zeros written ahead and the footer included).
     pub fn disk_len(&self) -> u64 {
         self.allocated.max(self.len)
     }
@@ -179,70 +225,71 @@ impl DataFile {
         self.len <= HEADER_LEN as u64
     }
 
-    /// Replays the file's records from offset `from` (0 = the whole file,
-    /// header included) into `apply`, checking every record. With `newest`,
-    /// a bad region with no valid record after it is a torn tail, reported
-    /// in the result; anything else that fails a check is `Error::Corrupt`.
-    /// The valid length is remembered.
-    pub fn scan(
-        &mut self,
-        newest: bool,
-        from: u64,
-        apply: impl FnMut(u64, &Record<'_>),
-    ) -> Result<ScanEnd> {
+    /// Whether the file is sealed by its footer.
+    pub fn is_sealed(&self) -> bool {
+        self.sealed
+    }
+
+    /// Records in the file: known from a scan, else read from its footer.
+    pub fn record_count(&self) -> Result<Option<u64>> {
+        if let Some(n) = self.records {
+            return Ok(Some(n));
+        }
+        if self.sealed {
+            let mut bytes = [0u8; FOOTER_LEN];
+            fs::read_exact_at(&self.file, &self.path, &mut bytes, self.len)?;
+            return Ok(Footer::decode(&bytes, self.uid, self.len).map(|f| f.record_count));
+        }
+        Ok(None)
+    }
+
+    /// Sets the record count known before `self.len` (from the hint).
+    pub fn set_record_count(&mut self, records: u64) {
+        self.records = Some(records);
+    }
+
+    /// Replays the file's records from offset `from` (0 = from the first
+    /// record) into `apply`, checking every record by the rules of its role
+    /// (`crate::log`). The valid length is remembered; a torn tail is
+    /// reported in the result.
+    pub fn scan(&mut self, from: u64, apply: impl FnMut(u64, &Record<'_>)) -> Result<ScanEnd> {
         // A replay reads the file itself: buffered records go there first.
         self.flush()?;
-        let from = if from <= HEADER_LEN as u64 {
-            if self.len < HEADER_LEN as u64 {
-                return Err(Error::Corrupt {
-                    path: self.path.clone(),
-                    offset: 0,
-                    kind: CorruptKind::Truncated,
-                });
-            }
-            // An I/O error here is an I/O error, not damage.
-            let header = self.read(0, HEADER_LEN)?;
-            check_header(&header, self.id, &self.path)?;
-            HEADER_LEN as u64
+        let from = from.max(HEADER_LEN as u64);
+        let size = self.allocated.max(self.len);
+        let role = if self.sealed {
+            Role::Sealed
         } else {
-            from
+            Role::Newest
         };
-        if from > self.len {
-            return Err(Error::Corrupt {
-                path: self.path.clone(),
-                offset: self.len,
-                kind: CorruptKind::Truncated,
-            });
-        }
-        let owned;
-        let bytes: &[u8] = if self.mapped {
-            &self.map()?[from as usize..]
-        } else {
-            // The active file is read plainly, never mapped: a torn tail
-            // may be truncated right after this scan.
-            let mut buf = vec![0u8; (self.len - from) as usize];
-            fs::read_exact_at(&self.file, &self.path, &mut buf, from)?;
-            owned = buf;
-            &owned
-        };
-        let end = log::scan_records(bytes, from, &self.path, newest, apply)?;
+        let end = log::scan(&self.file, &self.path, self.uid, size, from, role, apply)?;
         self.len = end.valid_len;
+        if end.footer.is_some() {
+            self.sealed = true;
+        }
+        self.records = match (self.records, from == HEADER_LEN as u64) {
+            (_, true) => Some(end.records),
+            (Some(before), false) => Some(before + end.records),
+            (None, false) => None,
+        };
         Ok(end)
     }
 
-    /// Cuts the file back to its valid length and syncs it (dropping a torn tail).
+    /// Cuts the file back to its valid length and syncs it (dropping a
+    /// torn tail the caller has kept a copy of).
     pub fn truncate_to_valid(&mut self) -> Result<()> {
-        debug_assert!(!self.mapped, "a mapped file is never truncated");
         fs::set_len(&self.file, &self.path, self.len)?;
         self.allocated = self.len;
-        fs::sync_data(&self.file, &self.path)
+        fs::sync_data(&self.file, &self.path)?;
+        self.durable = self.len;
+        Ok(())
     }
 
     /// Appends encoded records to the buffer; returns the offset of their
     /// first byte. The buffer is written out when it grows past 1 MiB and
     /// by `flush`.
     pub fn append(&mut self, bytes: &[u8]) -> Result<u64> {
-        debug_assert!(!self.mapped, "only the active file is appended to");
+        debug_assert!(!self.sealed, "a sealed file takes no records");
         const PENDING_MAX: usize = 1 << 20;
         if !self.pending.is_empty() && self.pending.len() + bytes.len() > PENDING_MAX {
             self.flush()?;
@@ -250,6 +297,7 @@ impl DataFile {
         let offset = self.len;
         self.pending.extend_from_slice(bytes);
         self.len += bytes.len() as u64;
+        self.records = self.records.map(|n| n + 1);
         Ok(offset)
     }
 
@@ -279,28 +327,50 @@ impl DataFile {
         Ok(())
     }
 
-    /// Cuts zeros written ahead of the records (before the file is
-    /// sealed); true if there were any, so the caller syncs the new size.
-    pub fn trim(&mut self) -> Result<bool> {
-        if self.allocated > self.len {
-            fs::set_len(&self.file, &self.path, self.len)?;
-            self.allocated = self.len;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
     /// Writes buffered records and flushes the file's data to the disk.
     pub fn sync(&mut self) -> Result<()> {
         self.flush()?;
-        fs::sync_data(&self.file, &self.path)
+        fs::sync_data(&self.file, &self.path)?;
+        self.durable = self.len;
+        Ok(())
     }
 
-    /// Marks the file immutable: later reads go through a memory map. The
-    /// caller has flushed it.
-    pub fn seal(&mut self) {
-        debug_assert!(self.pending.is_empty(), "sealed with buffered records");
-        self.mapped = true;
+    /// Seals the file: writes out buffered records, cuts zeros written
+    /// ahead, writes the footer and syncs, whatever the sync policy. Later
+    /// reads go through a memory map.
+    pub fn seal(&mut self) -> Result<()> {
+        self.flush()?;
+        let records = match self.record_count()? {
+            Some(n) => n,
+            None => {
+                // Count the records (a hinted open knew only the tail's).
+                let mut n = 0;
+                log::scan(
+                    &self.file,
+                    &self.path,
+                    self.uid,
+                    self.len,
+                    HEADER_LEN as u64,
+                    Role::Newest,
+                    |_, _| n += 1,
+                )?;
+                n
+            }
+        };
+        if self.allocated > self.len {
+            fs::set_len(&self.file, &self.path, self.len)?;
+        }
+        let footer = Footer {
+            records_end: self.len,
+            record_count: records,
+        };
+        fs::write_all_at(&self.file, &self.path, &footer.encode(self.uid), self.len)?;
+        fs::sync_data(&self.file, &self.path)?;
+        self.allocated = self.len + FOOTER_LEN as u64;
+        self.durable = self.allocated;
+        self.records = Some(records);
+        self.sealed = true;
+        Ok(())
     }
 
     /// `len` bytes at `offset`, borrowed from the map or read from the file.
@@ -315,7 +385,7 @@ impl DataFile {
                 kind: CorruptKind::Truncated,
             });
         };
-        if self.mapped {
+        if self.sealed {
             Ok(Cow::Borrowed(&self.map()?[offset as usize..end as usize]))
         } else if let Some(at) = offset.checked_sub(self.len - self.pending.len() as u64) {
             // Still in the buffer (records never straddle its start).
@@ -344,49 +414,21 @@ impl DataFile {
         }
         Ok(&self.map.get_or_init(|| image)[..self.len as usize])
     }
-}
 
-fn check_header(bytes: &[u8], id: FileId, path: &Path) -> Result<()> {
-    let corrupt = |kind| Error::Corrupt {
-        path: path.to_path_buf(),
-        offset: 0,
-        kind,
-    };
-    match FileHeader::decode(bytes, DATA_MAGIC) {
-        Ok(header) if header.file_id == id.0 => Ok(()),
-        Ok(_) => Err(corrupt(CorruptKind::Header)),
-        Err(HeaderError::Short) => Err(corrupt(CorruptKind::Truncated)),
-        Err(HeaderError::Corrupt(kind)) => Err(corrupt(kind)),
-        Err(HeaderError::NewerVersion(v)) => Err(Error::Unsupported(format!(
-            "{} was written by a newer hoard (format {v}); this build reads format {FORMAT_VERSION}",
-            path.display()
-        ))),
-    }
-}
-
-impl DataFile {
     /// Reads the whole file and reports every problem instead of stopping
-    /// at the first: after a damaged region the scan resumes at the next
-    /// offset where a whole, checked record starts. `apply` sees every
-    /// valid record.
-    pub fn survey(&self, newest: bool, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
-        let bytes = fs::read_all(&self.file, &self.path)?;
-        let file_len = bytes.len() as u64;
-        let header = match FileHeader::decode(&bytes, DATA_MAGIC) {
-            Ok(h) if h.file_id == self.id.0 => None,
-            Ok(_) => Some(CorruptKind::Header),
-            Err(HeaderError::Short) => Some(CorruptKind::Truncated),
-            Err(HeaderError::Corrupt(kind)) => Some(kind),
-            Err(HeaderError::NewerVersion(_)) => Some(CorruptKind::Header),
-        };
-        let mut survey = log::survey_records(
-            &bytes[HEADER_LEN.min(bytes.len())..],
+    /// at the first (see `log::survey`). `apply` sees every valid record kept.
+    pub fn survey(&self, role: Role, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
+        let size = fs::file_len(&self.file, &self.path)?;
+        let mut survey = log::survey(
+            &self.file,
+            &self.path,
+            self.uid,
+            size,
             HEADER_LEN as u64,
-            newest,
+            role,
             &mut apply,
-        );
-        survey.header = header;
-        survey.file_len = file_len;
+        )?;
+        survey.header = self.header_problem;
         Ok(survey)
     }
 
@@ -396,31 +438,34 @@ impl DataFile {
         fs::read_exact_at(&self.file, &self.path, &mut buf, offset)?;
         Ok(buf)
     }
+
+    /// The open file, for copying and keeping torn tails.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_ids_order_merge_outputs_between_generations() {
-        let first = FileId::FIRST;
-        let merged = FileId(first.0 + 1);
-        assert!(first < merged && merged < first.next_generation());
-        assert_eq!(first.file_name(), "0000000001-00000.data");
-        assert_eq!(merged.file_name(), "0000000001-00001.data");
-        for id in [first, merged, first.next_generation()] {
-            assert_eq!(FileId::parse(&id.file_name()), Some(id));
-        }
-        for bad in [
-            "HOARD",
-            "LOCK",
-            "1.data",
-            "x-00000.data",
-            "0000000001-00000.data.tmp",
-            "-1.data",
-        ] {
-            assert_eq!(FileId::parse(bad), None, "{bad}");
-        }
+/// Checks a data file's header; returns the file's uid.
+fn check_header(bytes: &[u8], id: FileId, path: &Path) -> Result<u64> {
+    let corrupt = |kind| Error::Corrupt {
+        path: path.to_path_buf(),
+        offset: 0,
+        kind,
+    };
+    match FileHeader::decode(bytes, DATA_MAGIC) {
+        Ok(header) if header.file_id == id.0 => Ok(header.uid),
+        Ok(_) => Err(corrupt(CorruptKind::Header)),
+        Err(HeaderError::Short) => Err(corrupt(CorruptKind::Truncated)),
+        Err(HeaderError::Corrupt(kind)) => Err(corrupt(kind)),
+        Err(HeaderError::NewerVersion(v)) => Err(Error::Unsupported(format!(
+            "{} was written by a newer hoard (format {v}); this build reads format {}",
+            path.display(),
+            crate::format::file_header::FORMAT_VERSION
+        ))),
+        Err(HeaderError::OlderVersion(v)) => Err(Error::Unsupported(format!(
+            "{} is in format {v}, older than this build's format {}; run `hoard upgrade`",
+            path.display(),
+            crate::format::file_header::FORMAT_VERSION
+        ))),
     }
 }

@@ -17,7 +17,7 @@ use crate::fs;
 use crate::mmap;
 
 /// Name of the hint file inside a store.
-pub const HINT_FILE: &str = "keydir.hint";
+pub use crate::layout::HINT_FILE;
 
 /// The hint's bytes: a memory map, or (for a simulated file) a copy.
 #[derive(Debug)]
@@ -96,7 +96,7 @@ impl Hint {
         let blocks = (meta.slot_count as usize).div_ceil(crate::format::hint::BLOCK_SLOTS);
         let hint = Hint {
             path,
-            file_ids: meta.files.iter().map(|(id, _)| FileId(*id)).collect(),
+            file_ids: meta.files.iter().map(|f| FileId(f.id)).collect(),
             map,
             meta,
             verified: (0..blocks.div_ceil(64))
@@ -114,27 +114,35 @@ impl Hint {
     }
 
     /// Whether the data files are the ones the hint was written for: every
-    /// file it lists exists with the length it recorded (the watermark file
-    /// may have grown since), and no file it does not list is older than
-    /// the watermark.
+    /// file it lists exists with the identity and length it recorded (the
+    /// watermark file may have grown since), and no file it does not list
+    /// is older than the watermark. Any mismatch makes the hint stale,
+    /// never wrong.
     fn check_against(&self, files: &BTreeMap<FileId, DataFile>) -> Result<(), String> {
         let watermark = FileId(self.meta.watermark_file_id);
-        for (id, recorded_len) in &self.meta.files {
-            let id = FileId(*id);
+        for recorded in &self.meta.files {
+            let id = FileId(recorded.id);
             let Some(file) = files.get(&id) else {
                 return Err(format!("it is stale: {} no longer exists", id.file_name()));
             };
+            if file.uid() != recorded.uid {
+                return Err(format!(
+                    "it is stale: {} was rewritten since it was written",
+                    id.file_name()
+                ));
+            }
             let ok = if id == watermark {
-                file.len() >= self.meta.watermark_offset
-                    && *recorded_len == self.meta.watermark_offset
+                file.disk_len() >= self.meta.watermark_offset
+                    && recorded.len == self.meta.watermark_offset
             } else {
-                file.len() == *recorded_len
+                file.disk_len() == recorded.len
             };
             if !ok {
                 return Err(format!(
-                    "it is stale: {} is {} bytes, the hint recorded {recorded_len}",
+                    "it is stale: {} is {} bytes, the hint recorded {}",
                     id.file_name(),
-                    file.len()
+                    file.disk_len(),
+                    recorded.len
                 ));
             }
         }
@@ -165,6 +173,16 @@ impl Hint {
         )
     }
 
+    /// Records of the watermark file before the watermark, if the hint knows.
+    pub fn watermark_records(&self) -> Option<u64> {
+        self.meta
+            .files
+            .iter()
+            .find(|f| f.id == self.meta.watermark_file_id)
+            .map(|f| f.records)
+            .filter(|n| *n != u64::MAX)
+    }
+
     /// Number of keys in the table.
     pub fn entry_count(&self) -> u64 {
         self.meta.entry_count
@@ -187,6 +205,9 @@ impl Hint {
 
     /// Writes a hint atomically: temporary file, fsync, rename, directory fsync.
     pub fn write(dir: &Path, meta: HintMeta, entries: &[Slot]) -> Result<u64> {
+        // Writes refuse keys past the limit; this keeps the codec's bound
+        // an error, never a panic, whatever led here.
+        crate::limits::check_key_count(entries.len() as u64, b"(hint)")?;
         let bytes = hint::encode(meta, entries);
         let path = dir.join(HINT_FILE);
         let temp = fs::temp_path_for(&path);

@@ -9,6 +9,7 @@ use super::data_file::FileId;
 use super::{Bitcask, HintState};
 use crate::error::Result;
 use crate::format::file_header::HEADER_LEN;
+use crate::format::footer::FOOTER_LEN;
 use crate::format::record::{self, RecordKind};
 
 /// Dead bytes above this share of the data make `inspect` advise a merge.
@@ -29,6 +30,8 @@ pub struct FileStats {
     pub tombstones: u64,
     /// Bytes a merge would reclaim from this file.
     pub dead_bytes: u64,
+    /// Bytes of the footer (0 for the active file).
+    pub footer_bytes: u64,
 }
 
 /// Everything `inspect` shows.
@@ -75,7 +78,6 @@ impl Bitcask {
         let mut newest: HashMap<Vec<u8>, Option<(FileId, u64, u64)>> = HashMap::new();
         let mut files = Vec::new();
         let ids: Vec<FileId> = self.files.keys().copied().collect();
-        let last = ids.last().copied();
         for id in ids {
             let mut stats = FileStats {
                 id,
@@ -84,9 +86,10 @@ impl Bitcask {
                 live_records: 0,
                 tombstones: 0,
                 dead_bytes: 0,
+                footer_bytes: 0,
             };
             let file = self.files.get_mut(&id).expect("listed");
-            let end = file.scan(Some(id) == last, 0, |_, rec| {
+            let end = file.scan(0, |_, rec| {
                 stats.records += 1;
                 let len = record::encoded_len(rec.key.len(), rec.value.len()) as u64;
                 match rec.kind {
@@ -99,7 +102,14 @@ impl Bitcask {
                     }
                 }
             })?;
-            stats.bytes = end.valid_len;
+            // A footer is part of the file, preallocated zeros are not.
+            let footer = if end.footer.is_some() {
+                FOOTER_LEN as u64
+            } else {
+                0
+            };
+            stats.bytes = end.valid_len + footer;
+            stats.footer_bytes = footer;
             files.push(stats);
         }
         let mut live_by_file: HashMap<FileId, (u64, u64)> = HashMap::new();
@@ -119,7 +129,9 @@ impl Bitcask {
         for stats in &mut files {
             let (records, bytes) = live_by_file.get(&stats.id).copied().unwrap_or_default();
             stats.live_records = records;
-            stats.dead_bytes = stats.bytes.saturating_sub(HEADER_LEN as u64 + bytes);
+            stats.dead_bytes = stats
+                .bytes
+                .saturating_sub(HEADER_LEN as u64 + stats.footer_bytes + bytes);
             live_bytes += bytes;
         }
         let total_bytes: u64 = files.iter().map(|f| f.bytes).sum();

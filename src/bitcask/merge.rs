@@ -4,19 +4,22 @@
 //!
 //! The merge runs under the exclusive lock and covers every data file,
 //! the active one included, so no file outside it can hold an older record
-//! of any key: every tombstone can be dropped. Crash safety rests on order:
+//! of any key: every tombstone can be dropped. Crash safety rests on the
+//! file list being the one commit point:
 //!
-//! 1. Outputs are written under temporary names, fsynced, then renamed
-//!    (directory fsynced) to ids *newer* than every old file. They hold
-//!    exact copies of the newest live records, so a store holding old files
-//!    and any subset of outputs answers exactly as before.
-//! 2. The hint for the outputs is written. Until the old files are gone it
-//!    is stale (it does not list them), which only costs a full replay.
-//! 3. Old files are removed oldest first, the directory synced after each
-//!    removal so that what survives a power cut is a prefix of the order.
-//!    A tombstone is always in a newer file than the records it shadows, so
-//!    a record is always removed no later than its tombstone: no deleted key
-//!    can come back, and no expired record can uncover an older value.
+//! 1. Outputs are written under temporary names with ids *newer* than every
+//!    old file, each sealed by its footer, fsynced, then renamed (directory
+//!    fsynced). They are not listed, so nothing reads them yet; a writer
+//!    that finds them after a crash removes them.
+//! 2. The hint for the outputs is written. Until the switch it is stale
+//!    (it names files the list does not), which only costs a full replay.
+//! 3. The file list is rewritten to name the outputs alone (temporary
+//!    file, fsync, rename, directory fsync): the switch. Before it the old
+//!    files are the store, after it the outputs are; no state mixes them,
+//!    so no deleted key can come back and no expired record can uncover an
+//!    older value.
+//! 4. Old files, now unlisted, are removed (a crash leaves them for the
+//!    next writer to remove).
 
 use std::time::Instant;
 
@@ -26,10 +29,15 @@ use super::keydir::{Keydir, KeydirEntry};
 use super::{Bitcask, Index};
 use crate::error::{CorruptKind, Error, Result};
 use crate::failpoint;
-use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN};
-use crate::format::hint::{HintMeta, Slot, fingerprint};
-use crate::format::record::{self, Decoded};
+use crate::file_list;
+use crate::format::file_header::{FileHeader, HEADER_LEN};
+use crate::format::file_list::{FileList, ListedKind};
+use crate::format::footer::{FOOTER_LEN, Footer};
+use crate::format::hint::{HintFile, HintMeta, Slot, fingerprint};
+use crate::format::record::{self, Decoded, Place};
 use crate::fs;
+use crate::layout::{self, DATA_MAGIC};
+use crate::log::Role;
 
 /// A live key and where its newest record is.
 type LiveEntry = (Vec<u8>, KeydirEntry);
@@ -41,6 +49,8 @@ pub struct MergeReport {
     pub files_before: u64,
     /// Bytes they occupy on disk (preallocated space included).
     pub bytes_before: u64,
+    /// Bytes of records in them (what a merge can reclaim from).
+    pub record_bytes_before: u64,
     /// Live records to keep.
     pub live_records: u64,
     /// Bytes of those records.
@@ -78,6 +88,11 @@ impl Bitcask {
         let report = MergeReport {
             files_before: self.files.len() as u64,
             bytes_before: self.files.values().map(DataFile::disk_len).sum(),
+            record_bytes_before: self
+                .files
+                .values()
+                .map(|f| f.len().saturating_sub(HEADER_LEN as u64))
+                .sum(),
             live_records: live.len() as u64,
             live_bytes,
             files_after,
@@ -97,7 +112,7 @@ impl Bitcask {
                 || (current + len > self.options.max_file_size && current > HEADER_LEN as u64)
             {
                 files += 1;
-                bytes += HEADER_LEN as u64;
+                bytes += (HEADER_LEN + FOOTER_LEN) as u64;
                 current = HEADER_LEN as u64;
             }
             current += len;
@@ -119,8 +134,11 @@ impl Bitcask {
     ) -> Result<MergeReport> {
         let start = Instant::now();
         let (live, mut report) = self.merge_inputs(now_ms)?;
-        if report.bytes_after == report.bytes_before && report.files_after == report.files_before {
-            // Nothing dead to reclaim: rewriting would only move bytes.
+        if report.live_bytes == report.record_bytes_before
+            && report.files_after == report.files_before
+        {
+            // Nothing dead to reclaim (preallocated zeros are not dead
+            // records): rewriting would only move bytes.
             return Ok(report);
         }
         let result = self.merge_live(&live, &mut report, progress);
@@ -144,11 +162,11 @@ impl Bitcask {
             .last()
             .map_or(FileId::FIRST, |id| id.next_generation());
         let mut keydir = Keydir::full();
-        let mut outputs: Vec<(FileId, u64)> = Vec::new();
+        let mut outputs: Vec<Finished> = Vec::new();
         let mut writer: Option<OutputFile> = None;
         let mut copied = 0u64;
         for (key, entry) in live {
-            let bytes = self.checked_record(key, entry)?;
+            let mut bytes = self.checked_record(key, entry)?;
             let full = writer.as_ref().is_some_and(|w| {
                 w.len + bytes.len() as u64 > self.options.max_file_size && w.len > HEADER_LEN as u64
             });
@@ -163,7 +181,10 @@ impl Bitcask {
                     writer.insert(out)
                 }
             };
-            let offset = out.append(&bytes)?;
+            let offset = out.len;
+            record::rebind(&mut bytes, Place::new(out.uid, offset), HEADER_LEN as u64);
+            out.append(&bytes)?;
+            out.records += 1;
             keydir.insert(
                 key,
                 KeydirEntry {
@@ -180,9 +201,9 @@ impl Bitcask {
         }
         failpoint::hit("merge-before-hint");
 
-        if let Some(&(last_id, last_len)) = outputs.last() {
+        if let Some(last) = outputs.last() {
             let position =
-                |id: FileId| outputs.iter().position(|(o, _)| *o == id).expect("output") as u32;
+                |id: FileId| outputs.iter().position(|o| o.id == id).expect("output") as u32;
             let slots: Vec<Slot> = keydir
                 .values()
                 .map(|(k, e)| Slot {
@@ -192,39 +213,56 @@ impl Bitcask {
                 })
                 .collect();
             let meta = HintMeta {
-                watermark_file_id: last_id.0,
-                watermark_offset: last_len,
+                watermark_file_id: last.id.0,
+                watermark_offset: last.records_end,
                 entry_count: 0,
                 slot_count: 0,
-                files: outputs.iter().map(|(id, len)| (id.0, *len)).collect(),
+                files: outputs
+                    .iter()
+                    .map(|o| HintFile {
+                        id: o.id.0,
+                        uid: o.uid,
+                        // The watermark file is described as of the watermark.
+                        len: if o.id == last.id {
+                            o.records_end
+                        } else {
+                            o.disk_len
+                        },
+                        records: o.records,
+                    })
+                    .collect(),
             };
             report.hint_bytes = Hint::write(&self.dir, meta, &slots)?;
         } else {
             Hint::remove(&self.dir)?;
         }
+        failpoint::hit("merge-before-switch");
+        let mut list = FileList {
+            sequence: self.list.sequence,
+            entries: outputs.iter().map(|o| (ListedKind::Data, o.id.0)).collect(),
+        };
+        file_list::write(&self.dir, &mut list)?;
+        self.list = list;
         failpoint::hit("merge-before-removal");
 
-        // Oldest first, each removal durable before the next: a power cut
-        // may keep any subset of unsynced directory changes, and removing
-        // a tombstone's file while an older file holding the value it hides
-        // survives would bring a deleted key back.
+        // Unlisted now: nothing reads them, and a crash here only leaves
+        // them for the next writer to remove.
         for (i, id) in old_ids.iter().enumerate() {
             let file = self.files.remove(id).expect("old file");
             fs::remove_file(file.path())?;
-            fs::sync_dir(&self.dir)?;
             if i == 0 {
                 failpoint::hit("merge-after-first-removal");
             }
         }
+        fs::sync_dir(&self.dir)?;
 
-        let newest = outputs.last().map(|(id, _)| *id);
-        for (id, _) in &outputs {
+        for o in &outputs {
             let file =
-                super::open_data_file(&self.dir, *id, Some(*id) == newest, self.options.sync)?;
-            self.files.insert(*id, file);
+                super::open_data_file(&self.dir, o.id, false, Role::Sealed, self.options.sync)?;
+            self.files.insert(o.id, file);
         }
         report.files_after = outputs.len() as u64;
-        report.bytes_after = outputs.iter().map(|(_, len)| len).sum();
+        report.bytes_after = outputs.iter().map(|o| o.disk_len).sum();
         self.index = Index::Full(keydir);
         self.hint_dirty = false;
         self.tail_bytes = 0;
@@ -238,7 +276,7 @@ impl Bitcask {
             entry.offset,
             record::encoded_len(key.len(), entry.value_len as usize),
         )?;
-        match record::decode(&bytes) {
+        match record::decode(&bytes, Place::new(file.uid(), entry.offset)) {
             Decoded::Record(rec, _) if rec.key == key => Ok(bytes.into_owned()),
             other => Err(Error::Corrupt {
                 path: file.path().to_path_buf(),
@@ -253,12 +291,23 @@ impl Bitcask {
     }
 }
 
+/// A merge output once sealed and renamed into place.
+struct Finished {
+    id: FileId,
+    uid: u64,
+    records_end: u64,
+    disk_len: u64,
+    records: u64,
+}
+
 /// A merge output being written under its temporary name.
 struct OutputFile {
     id: FileId,
+    uid: u64,
     temp: std::path::PathBuf,
     out: fs::BufferedWriter,
     len: u64,
+    records: u64,
 }
 
 impl OutputFile {
@@ -266,34 +315,43 @@ impl OutputFile {
         let temp = fs::temp_path_for(&dir.join(id.file_name()));
         fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
+        let uid = layout::new_uid();
         let mut out = OutputFile {
             id,
+            uid,
             out: fs::BufferedWriter::new(file, &temp, 1 << 20),
             temp,
             len: 0,
+            records: 0,
         };
-        let header = FileHeader {
-            magic: DATA_MAGIC,
-            version: FORMAT_VERSION,
-            file_id: id.0,
-        };
-        out.append(&header.encode())?;
+        out.append(&FileHeader::new(DATA_MAGIC, id.0, uid).encode())?;
         Ok(out)
     }
 
-    fn append(&mut self, bytes: &[u8]) -> Result<u64> {
-        let offset = self.len;
+    fn append(&mut self, bytes: &[u8]) -> Result<()> {
         self.out.write(bytes)?;
         self.len += bytes.len() as u64;
-        Ok(offset)
+        Ok(())
     }
 
-    /// Flushes, fsyncs and renames the output into place; returns (id, len).
-    fn finish(self, dir: &std::path::Path) -> Result<(FileId, u64)> {
+    /// Seals the output with its footer, fsyncs it and renames it into place.
+    fn finish(mut self, dir: &std::path::Path) -> Result<Finished> {
+        let records_end = self.len;
+        let footer = Footer {
+            records_end,
+            record_count: self.records,
+        };
+        self.append(&footer.encode(self.uid))?;
         drop(self.out.finish()?);
         failpoint::hit("merge-before-output-rename");
         fs::rename(&self.temp, &dir.join(self.id.file_name()))?;
         fs::sync_dir(dir)?;
-        Ok((self.id, self.len))
+        Ok(Finished {
+            id: self.id,
+            uid: self.uid,
+            records_end,
+            disk_len: self.len,
+            records: self.records,
+        })
     }
 }

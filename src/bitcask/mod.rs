@@ -39,9 +39,13 @@ pub use verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
 use crate::engine::{Engine, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};
-use crate::format::hint::{BLOCK_SLOTS, HintMeta, Slot, fingerprint};
-use crate::format::record::{self, Decoded, RECORD_HEADER_LEN, Record, RecordKind};
+use crate::file_list;
+use crate::format::file_list::{FileList, ListedKind};
+use crate::format::hint::{BLOCK_SLOTS, HintFile, HintMeta, Slot, fingerprint};
+use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, Record, RecordKind};
 use crate::fs;
+use crate::layout;
+use crate::log::Role;
 use crate::manifest::SyncPolicy;
 
 /// A writer rewrites the hint when it closes with more than this many bytes
@@ -108,7 +112,13 @@ pub struct HintWritten {
 pub struct Bitcask {
     dir: PathBuf,
     options: BitcaskOptions,
-    /// Every data file, oldest first; the last is active when writable.
+    /// The file list as last written.
+    list: FileList,
+    /// Listed files that do not exist (only a verify-only open gets this far).
+    missing: Vec<FileId>,
+    /// Data files present but not listed (leftovers), by name.
+    unlisted: Vec<String>,
+    /// Every data file, oldest first; the last is active when writable and not sealed.
     files: BTreeMap<FileId, DataFile>,
     index: Index,
     /// The hint on disk is missing, stale or damaged.
@@ -128,36 +138,93 @@ pub struct Bitcask {
 
 impl Bitcask {
     /// Opens the bitcask store in `dir`; the caller holds the matching lock.
+    ///
+    /// The file list says which data files make up the store: a listed file
+    /// that is missing is corruption; an unlisted one is a leftover of an
+    /// interrupted rotation or merge (its records are also in listed files,
+    /// or it holds none), which readers ignore and writers remove.
     pub fn open(dir: &Path, options: BitcaskOptions) -> Result<Bitcask> {
         let mut notices = Vec::new();
-        let mut ids = Vec::new();
+        let list = file_list::read(dir)?;
+        let listed: Vec<FileId> = list
+            .as_ref()
+            .map(|l| l.ids(ListedKind::Data).into_iter().map(FileId).collect())
+            .unwrap_or_default();
+        let mut present = Vec::new();
+        let mut leftovers = Vec::new();
         for name in fs::list_dir(dir)? {
             let Some(name) = name.to_str() else { continue };
             if let Some(id) = FileId::parse(name) {
-                ids.push(id);
-            } else if options.writable
-                && name.ends_with(fs::TEMP_SUFFIX)
-                && FileId::parse(name.trim_end_matches(fs::TEMP_SUFFIX)).is_some()
+                present.push(id);
+                if !listed.contains(&id) {
+                    leftovers.push(name.to_string());
+                }
+            } else if name.ends_with(layout::TEMP_SUFFIX)
+                && FileId::parse(name.trim_end_matches(layout::TEMP_SUFFIX)).is_some()
             {
                 // A data file whose creation was interrupted before its
                 // rename: it never held a record.
-                fs::remove_file(&dir.join(name))?;
-                notices.push(format!(
-                    "removed {name}, left by an interrupted file creation"
-                ));
+                leftovers.push(name.to_string());
             }
         }
-        ids.sort_unstable();
-        let newest = ids.last().copied();
+        // Without a file list, only files that never took a record may be
+        // present: a first file created just before a crash kept its list
+        // from being written. They are leftovers.
+        if list.is_none() && !all_header_only(dir, &present)? {
+            return Err(Error::Corrupt {
+                path: dir.join(layout::FILE_LIST_FILE),
+                offset: 0,
+                kind: CorruptKind::Missing,
+            });
+        }
+        let missing: Vec<FileId> = listed
+            .iter()
+            .copied()
+            .filter(|id| !present.contains(id))
+            .collect();
+        if let Some(first) = missing.first()
+            && options.replay
+        {
+            return Err(Error::Corrupt {
+                path: dir.join(first.file_name()),
+                offset: 0,
+                kind: CorruptKind::Missing,
+            });
+        }
+        if options.writable && options.replay && !leftovers.is_empty() {
+            for name in &leftovers {
+                fs::remove_file(&dir.join(name))?;
+            }
+            fs::sync_dir(dir)?;
+            notices.push(format!(
+                "removed {}, left by an interrupted file creation or merge",
+                leftovers.join(", ")
+            ));
+        }
+        let newest = listed.last().copied();
         let mut files = BTreeMap::new();
-        for id in ids {
-            let writable = options.writable && Some(id) == newest;
-            files.insert(id, open_data_file(dir, id, writable, options.sync)?);
+        for id in listed.iter().filter(|id| !missing.contains(id)) {
+            let is_newest = Some(*id) == newest;
+            let writable = options.writable && is_newest;
+            let role = if is_newest {
+                Role::Newest
+            } else {
+                Role::Sealed
+            };
+            let file = if options.replay {
+                open_data_file(dir, *id, writable, role, options.sync)?
+            } else {
+                DataFile::open_for_survey(dir, *id, role)?
+            };
+            files.insert(*id, file);
         }
 
         let mut engine = Bitcask {
             dir: dir.to_path_buf(),
             options,
+            list: list.unwrap_or_default(),
+            missing,
+            unlisted: leftovers,
             files,
             index: Index::Full(Keydir::full()),
             hint_dirty: false,
@@ -194,6 +261,14 @@ impl Bitcask {
             Some(hint) => engine.replay_tail(hint)?,
             None => engine.replay_all()?,
         }
+        if options.writable
+            && let Some(active) = engine.files.values_mut().next_back()
+            && !active.is_sealed()
+        {
+            // Whatever an earlier writer left unsynced becomes durable now,
+            // so the durable length the next record claims is true.
+            active.sync()?;
+        }
         Ok(engine)
     }
 
@@ -214,7 +289,11 @@ impl Bitcask {
         let (watermark_id, watermark_offset) = hint.watermark();
         let mut overlay = Keydir::overlay();
         let mut tail_bytes = 0;
-        let newest = self.files.keys().next_back().copied();
+        if let Some(count) = hint.watermark_records()
+            && let Some(file) = self.files.get_mut(&watermark_id)
+        {
+            file.set_record_count(count);
+        }
         let ids: Vec<FileId> = self
             .files
             .range(watermark_id..)
@@ -226,7 +305,7 @@ impl Bitcask {
             } else {
                 0
             };
-            let end = self.scan_file(id, Some(id) == newest, from, &mut overlay)?;
+            let end = self.scan_file(id, from, &mut overlay)?;
             tail_bytes +=
                 end.saturating_sub(from.max(crate::format::file_header::HEADER_LEN as u64));
         }
@@ -238,34 +317,40 @@ impl Bitcask {
     /// Replays every data file into a full keydir.
     fn replay_all(&mut self) -> Result<()> {
         let mut keydir = Keydir::full();
-        let newest = self.files.keys().next_back().copied();
         let ids: Vec<FileId> = self.files.keys().copied().collect();
         let mut total = 0;
         for id in ids {
-            total += self.scan_file(id, Some(id) == newest, 0, &mut keydir)?;
+            total += self.scan_file(id, 0, &mut keydir)?;
         }
         self.tail_bytes = total;
         self.index = Index::Full(keydir);
         Ok(())
     }
 
-    /// Scans one file into `keydir`, handling a torn tail; returns the valid length.
-    fn scan_file(
-        &mut self,
-        id: FileId,
-        newest: bool,
-        from: u64,
-        keydir: &mut Keydir,
-    ) -> Result<u64> {
+    /// Scans one file into `keydir`, handling a torn tail (a writer keeps
+    /// its bytes under `torn/`, then cuts it); returns the valid length.
+    fn scan_file(&mut self, id: FileId, from: u64, keydir: &mut Keydir) -> Result<u64> {
         let writable = self.options.writable;
         let file = self.files.get_mut(&id).expect("file listed");
-        let end = file.scan(newest, from, |offset, rec| apply(keydir, id, offset, rec))?;
-        if let Some((offset, len)) = end.torn {
+        let end = file.scan(from, |offset, rec| apply(keydir, id, offset, rec))?;
+        if let Some(torn) = end.torn {
             let name = id.file_name();
-            if writable {
+            let kept = if writable {
+                let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+                let kept = crate::log::keep_torn(
+                    &self.dir,
+                    &name,
+                    file.file(),
+                    file.path(),
+                    &torn,
+                    now_ms,
+                )?;
                 file.truncate_to_valid()?;
-            }
-            let notice = crate::log::torn_tail_notice(&name, offset, len, writable);
+                Some(kept)
+            } else {
+                None
+            };
+            let notice = crate::log::torn_tail_notice(&name, &torn, kept.as_deref());
             self.notices.push(notice);
         }
         Ok(end.valid_len)
@@ -295,6 +380,10 @@ impl Bitcask {
             // A linked file shares its inode: syncing makes sure its bytes
             // are on disk even if the store's policy is `never`.
             fs::sync_data(&fs::open_read(&to)?, &to)?;
+        }
+        if !self.files.is_empty() {
+            let mut list = self.list.clone();
+            file_list::write(dest, &mut list)?;
         }
         let hint = self.dir.join(HINT_FILE);
         if let Some(source) = fs::open_read_if_exists(&hint)? {
@@ -440,7 +529,8 @@ impl Bitcask {
             let bytes = file
                 .read(slot.offset, record::encoded_len(key.len(), raw.value_len))
                 .map_err(|_| damaged("a record past the end of its file"))?;
-            if !matches!(record::decode(&bytes), Decoded::Record(rec, _) if rec.key == key) {
+            let place = Place::new(file.uid(), slot.offset);
+            if !matches!(record::decode(&bytes, place), Decoded::Record(rec, _) if rec.key == key) {
                 return Err(damaged("a record that fails its checks"));
             }
         }
@@ -465,7 +555,7 @@ impl Bitcask {
         let bytes = file
             .read(slot.offset, record::encoded_len(raw.key_len, raw.value_len))
             .map_err(|_| damaged("a record past the end of its file"))?;
-        match record::decode(&bytes) {
+        match record::decode(&bytes, Place::new(file.uid(), slot.offset)) {
             Decoded::Record(rec, _) if rec.kind == RecordKind::Value => Ok((
                 rec.key.to_vec(),
                 KeydirEntry {
@@ -496,7 +586,7 @@ impl Bitcask {
             offset: entry.offset,
             kind,
         };
-        match record::decode(&bytes) {
+        match record::decode(&bytes, Place::new(file.uid(), entry.offset)) {
             Decoded::Record(rec, _) if rec.key != key => Err(corrupt(CorruptKind::KeyMismatch)),
             Decoded::Record(rec, _) if rec.kind != RecordKind::Value => {
                 Err(corrupt(CorruptKind::Header))
@@ -561,7 +651,15 @@ impl Bitcask {
                 file_len: 0,
             });
         }
-        let table: Vec<(u64, u64)> = self.files.values().map(|f| (f.id().0, f.len())).collect();
+        let mut table = Vec::with_capacity(self.files.len());
+        for f in self.files.values() {
+            table.push(HintFile {
+                id: f.id().0,
+                uid: f.uid(),
+                len: f.disk_len(),
+                records: f.record_count()?.unwrap_or(u64::MAX),
+            });
+        }
         // Files are kept sorted: a file's index in the table is its rank.
         let position: Vec<FileId> = self.files.keys().copied().collect();
         let entries = loop {
@@ -570,7 +668,12 @@ impl Bitcask {
                 Err(damaged) => self.fall_back(damaged)?,
             }
         };
-        let (watermark_id, watermark_len) = *table.last().expect("files exist");
+        let last = self.files.values().next_back().expect("files exist");
+        let (watermark_id, watermark_len) = (last.id().0, last.len());
+        if let Some(entry) = table.last_mut() {
+            // The watermark file is described as of the watermark.
+            entry.len = watermark_len;
+        }
         let meta = HintMeta {
             watermark_file_id: watermark_id,
             watermark_offset: watermark_len,
@@ -637,37 +740,75 @@ impl Bitcask {
         Ok(())
     }
 
-    /// Ensures an active file with room for `len` more bytes, rotating if needed.
+    /// Ensures an active file with room for `len` more bytes, rotating if
+    /// needed: the old file is sealed (footer, sync, whatever the policy),
+    /// the new one created durably, and the file list rewritten to name it
+    /// before any record goes there.
     fn make_room(&mut self, len: usize) -> Result<()> {
         let current = self
             .files
             .last_key_value()
-            .map(|(id, f)| (*id, f.len(), f.is_empty()));
+            .map(|(id, f)| (*id, f.len(), f.is_empty(), f.is_sealed()));
         let next = match current {
             None => Some(FileId::FIRST),
-            Some((id, file_len, is_empty)) => {
+            Some((id, _, _, true)) => Some(id.next_generation()),
+            Some((id, file_len, is_empty, false)) => {
                 let full = file_len + len as u64 > self.options.max_file_size;
                 (full && !is_empty).then(|| id.next_generation())
             }
         };
         if let Some(next) = next {
-            if let Some(old) = self.files.values_mut().next_back() {
-                old.flush()?;
-                // A sealed file holds records only: its length is final,
-                // and the hint records it.
-                let trimmed = old.trim()?;
-                if (self.unsynced || trimmed) && self.options.sync != SyncPolicy::Never {
-                    old.sync()?;
-                    self.unsynced = false;
-                    self.last_sync = Instant::now();
-                }
-                old.seal();
+            if let Some(old) = self.files.values_mut().next_back()
+                && !old.is_sealed()
+            {
+                old.seal()?;
+                self.unsynced = false;
+                self.last_sync = Instant::now();
             }
             let mut file = DataFile::create(&self.dir, next)?;
             file.set_preallocate(self.options.sync == SyncPolicy::Always);
+            self.list.entries.push((ListedKind::Data, next.0));
+            file_list::write(&self.dir, &mut self.list)?;
             self.files.insert(next, file);
         }
         Ok(())
+    }
+
+    /// Encodes a record of `key` into `self.buf` for the place it will take
+    /// in the active file (rotating first if needed); returns that place.
+    fn encode_for_append(
+        &mut self,
+        kind: RecordKind,
+        key: &[u8],
+        value: &[u8],
+        expiry_ms: u64,
+    ) -> Result<(FileId, u64)> {
+        let result = self.make_room(record::encoded_len(key.len(), value.len()));
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result?;
+        let active = self
+            .files
+            .values()
+            .next_back()
+            .expect("an active file exists");
+        let (id, offset) = (active.id(), active.len());
+        let place = Place::new(active.uid(), offset);
+        let durable_len = active.durable();
+        self.buf.clear();
+        record::encode_into(
+            &mut self.buf,
+            &Record {
+                kind,
+                expiry_ms,
+                key,
+                value,
+                durable_len,
+            },
+            place,
+        );
+        Ok((id, offset))
     }
 
     /// Appends the record in `self.buf`; returns (file, offset). Poisons on failure.
@@ -680,7 +821,6 @@ impl Bitcask {
     }
 
     fn append_buf_unpoisoned(&mut self) -> Result<(FileId, u64)> {
-        self.make_room(self.buf.len())?;
         let active = self
             .files
             .values_mut()
@@ -759,10 +899,28 @@ fn for_each_slot(
 
 /// Opens a data file; the active file of a writer under `sync=always`
 /// preallocates (see `DataFile::set_preallocate`).
-fn open_data_file(dir: &Path, id: FileId, writable: bool, sync: SyncPolicy) -> Result<DataFile> {
-    let mut file = DataFile::open(dir, id, writable)?;
+fn open_data_file(
+    dir: &Path,
+    id: FileId,
+    writable: bool,
+    role: Role,
+    sync: SyncPolicy,
+) -> Result<DataFile> {
+    let mut file = DataFile::open(dir, id, writable, role)?;
     file.set_preallocate(writable && sync == SyncPolicy::Always);
     Ok(file)
+}
+
+/// Whether every data file named holds its header alone (no record).
+fn all_header_only(dir: &Path, ids: &[FileId]) -> Result<bool> {
+    for id in ids {
+        let path = dir.join(id.file_name());
+        let file = fs::open_read(&path)?;
+        if fs::file_len(&file, &path)? > crate::format::file_header::HEADER_LEN as u64 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn apply(keydir: &mut Keydir, file_id: FileId, offset: u64, rec: &Record<'_>) {
@@ -814,16 +972,16 @@ impl Engine for Bitcask {
     fn put(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
         self.check_writable()?;
         let expiry_ms = expiry_ms.unwrap_or(0);
-        self.buf.clear();
-        record::encode_into(
-            &mut self.buf,
-            &Record {
-                kind: RecordKind::Value,
-                expiry_ms,
-                key,
-                value,
-            },
-        );
+        // Counted from above (overlay keys may also be in the hint): the
+        // limit only bites near it, and then a little early.
+        let keys_max = match &self.index {
+            Index::Full(keydir) => keydir.len() as u64,
+            Index::Hinted { hint, overlay } => hint.entry_count() + overlay.len() as u64,
+        };
+        if keys_max >= crate::limits::KEY_COUNT_MAX && self.locate(key, false)?.is_none() {
+            crate::limits::check_key_count(keys_max, key)?;
+        }
+        self.encode_for_append(RecordKind::Value, key, value, expiry_ms)?;
         let (file_id, offset) = self.append_buf()?;
         self.index_mut().insert(
             key,
@@ -846,16 +1004,7 @@ impl Engine for Bitcask {
         {
             return Ok(false);
         }
-        self.buf.clear();
-        record::encode_into(
-            &mut self.buf,
-            &Record {
-                kind: RecordKind::Tombstone,
-                expiry_ms: 0,
-                key,
-                value: b"",
-            },
-        );
+        self.encode_for_append(RecordKind::Tombstone, key, b"", 0)?;
         self.append_buf()?;
         self.index_mut().delete(key);
         Ok(true)

@@ -15,11 +15,15 @@ use super::data_file::FileId;
 use super::hint::{Hint, HintProblem};
 use super::{Bitcask, HintDamaged};
 use crate::error::{Result, display_key};
-use crate::format::file_header::{DATA_MAGIC, FORMAT_VERSION, FileHeader, HEADER_LEN};
+use crate::file_list;
+use crate::format::file_header::{FileHeader, HEADER_LEN};
+use crate::format::file_list::ListedKind;
+use crate::format::footer::{FOOTER_LEN, Footer};
 use crate::format::hint::{BLOCK_SLOTS, SLOT_LEN, fingerprint};
-use crate::format::record::RecordKind;
+use crate::format::record::{self, Place, RecordKind};
 use crate::fs;
-use crate::log::Survey;
+use crate::layout::{self, DATA_MAGIC};
+use crate::log::{Role, Survey};
 pub use crate::verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
 /// For the hint check: the newest record of each key before the watermark
@@ -35,8 +39,14 @@ impl Bitcask {
         let watermark = hint.as_ref().ok().map(Hint::watermark);
         let mut newest = NewestBeforeWatermark::new();
         let last = self.files.keys().next_back().copied();
+        report.problems.extend(self.file_set_problems());
         for (id, file) in &self.files {
-            let survey = file.survey(Some(*id) == last, |offset, rec| {
+            let role = if Some(*id) == last {
+                Role::Newest
+            } else {
+                Role::Sealed
+            };
+            let survey = file.survey(role, |offset, rec| {
                 let before =
                     watermark.is_some_and(|(wid, woff)| *id < wid || (*id == wid && offset < woff));
                 if before {
@@ -78,6 +88,39 @@ impl Bitcask {
             }),
         }
         Ok(report)
+    }
+
+    /// Listed files that are missing (corruption), unlisted leftovers and
+    /// kept torn tails (notes).
+    fn file_set_problems(&self) -> Vec<Problem> {
+        let mut problems: Vec<Problem> = self
+            .missing
+            .iter()
+            .map(|id| Problem {
+                path: self.dir.join(id.file_name()),
+                offset: 0,
+                len: 0,
+                what: format!(
+                    "{} is listed in FILES but missing: its keys are lost unless you restore it \
+                     (`verify --repair` drops it from the list)",
+                    id.file_name()
+                ),
+                corruption: true,
+            })
+            .collect();
+        for name in &self.unlisted {
+            problems.push(Problem {
+                path: self.dir.join(name),
+                offset: 0,
+                len: 0,
+                what: "not listed in FILES: a leftover of an interrupted rotation or merge \
+                       (the next write command removes it)"
+                    .to_string(),
+                corruption: false,
+            });
+        }
+        problems.extend(crate::verify::torn_notes(&self.dir));
+        problems
     }
 
     /// Checks every slot: its block CRC, that it points at a valid record of
@@ -173,13 +216,23 @@ impl Bitcask {
         let mut plans = Vec::new();
         for id in ids {
             let file = &self.files[&id];
-            let survey = file.survey(Some(id) == last, |_, _| {})?;
+            let role = if Some(id) == last {
+                Role::Newest
+            } else {
+                Role::Sealed
+            };
+            let survey = file.survey(role, |_, _| {})?;
             if let Some(repair) = FileRepair::from_survey(id.file_name(), &survey) {
                 plans.push((repair, survey));
             }
         }
         if dry_run {
             report.files = plans.into_iter().map(|(r, _)| r).collect();
+            report.files.extend(
+                self.missing
+                    .iter()
+                    .map(|id| FileRepair::missing(id.file_name())),
+            );
             return Ok(report);
         }
         let result = self.apply_repairs(now_ms, plans, &mut report);
@@ -196,10 +249,14 @@ impl Bitcask {
         plans: Vec<(FileRepair, Survey)>,
         report: &mut RepairReport,
     ) -> Result<()> {
+        // The hint goes first: a hint describing files about to change
+        // would point at wrong offsets if a crash stopped repair halfway.
+        Hint::remove(&self.dir)?;
+        self.hint_dirty = true;
         let rewrites: Vec<&(FileRepair, Survey)> =
             plans.iter().filter(|(r, _)| !r.torn_tail_only).collect();
         if !rewrites.is_empty() {
-            let backup = self.dir.join(format!("backup-{now_ms}"));
+            let backup = self.dir.join(layout::backup_dir_name(now_ms));
             fs::create_dir_private(&backup)?;
             for (repair, _) in &rewrites {
                 fs::link_or_copy(&self.dir.join(&repair.file), &backup.join(&repair.file))?;
@@ -208,45 +265,88 @@ impl Bitcask {
             fs::sync_dir(&self.dir)?;
             report.backup_dir = Some(backup);
         }
+        let last = self.files.keys().next_back().copied();
         for (repair, survey) in &plans {
             let id = FileId::parse(&repair.file).expect("a data file name");
             let path = self.dir.join(id.file_name());
+            let role = if Some(id) == last {
+                Role::Newest
+            } else {
+                Role::Sealed
+            };
             if repair.torn_tail_only {
-                let (offset, _) = survey.torn.expect("a torn tail");
+                let torn = survey.torn.expect("a torn tail");
+                let source = &self.files[&id];
+                crate::log::keep_torn(
+                    &self.dir,
+                    &repair.file,
+                    source.file(),
+                    &path,
+                    &torn,
+                    now_ms,
+                )?;
                 let file = fs::open_read_write(&path)?;
-                fs::set_len(&file, &path, offset)?;
+                fs::set_len(&file, &path, torn.offset)?;
                 fs::sync_data(&file, &path)?;
             } else {
-                let temp = fs::temp_path_for(&path);
-                fs::remove_file_if_exists(&temp)?;
-                let out = fs::create_new_private(&temp)?;
-                let header = FileHeader {
-                    magic: DATA_MAGIC,
-                    version: FORMAT_VERSION,
-                    file_id: id.0,
-                };
-                fs::write_all_at(&out, &temp, &header.encode(), 0)?;
-                let mut at = HEADER_LEN as u64;
-                let source = &self.files[&id];
-                for (offset, len) in &survey.records {
-                    let bytes = source.read_raw(*offset, *len as usize)?;
-                    fs::write_all_at(&out, &temp, &bytes, at)?;
-                    at += len;
-                }
-                fs::sync_data(&out, &temp)?;
-                drop(out);
-                fs::rename(&temp, &path)?;
-                fs::sync_dir(&self.dir)?;
+                self.rewrite_file(id, role, survey)?;
             }
-            let writable = self.options.writable && Some(&id) == self.files.keys().next_back();
-            let file = super::open_data_file(&self.dir, id, writable, self.options.sync)?;
+            let writable = self.options.writable && Some(id) == last;
+            let file = super::open_data_file(&self.dir, id, writable, role, self.options.sync)?;
             self.files.insert(id, file);
             report.files.push(repair.clone());
         }
-        Hint::remove(&self.dir)?;
+        if !self.missing.is_empty() {
+            for id in std::mem::take(&mut self.missing) {
+                report.files.push(FileRepair::missing(id.file_name()));
+            }
+            let present: Vec<FileId> = self.files.keys().copied().collect();
+            self.list
+                .entries
+                .retain(|(k, id)| *k != ListedKind::Data || present.contains(&FileId(*id)));
+            file_list::write(&self.dir, &mut self.list)?;
+        }
         self.replay_all()?;
         report.hint_entries = Some(self.write_hint()?.entries);
         Ok(())
+    }
+
+    /// Writes a clean copy of file `id` holding every record the survey
+    /// kept, each rebound to its new place under a new identity (sealed
+    /// by a footer unless it is the newest file), and renames it over the
+    /// original: one atomic step per file.
+    fn rewrite_file(&self, id: FileId, role: Role, survey: &Survey) -> Result<()> {
+        let path = self.dir.join(id.file_name());
+        let temp = fs::temp_path_for(&path);
+        fs::remove_file_if_exists(&temp)?;
+        let out = fs::create_new_private(&temp)?;
+        let uid = layout::new_uid();
+        fs::write_all_at(
+            &out,
+            &temp,
+            &FileHeader::new(DATA_MAGIC, id.0, uid).encode(),
+            0,
+        )?;
+        let mut at = HEADER_LEN as u64;
+        let source = &self.files[&id];
+        for (offset, len) in &survey.records {
+            let mut bytes = source.read_raw(*offset, *len as usize)?;
+            record::rebind(&mut bytes, Place::new(uid, at), HEADER_LEN as u64);
+            fs::write_all_at(&out, &temp, &bytes, at)?;
+            at += len;
+        }
+        if role == Role::Sealed {
+            let footer = Footer {
+                records_end: at,
+                record_count: survey.records.len() as u64,
+            };
+            fs::write_all_at(&out, &temp, &footer.encode(uid), at)?;
+            debug_assert_eq!(FOOTER_LEN, 32);
+        }
+        fs::sync_data(&out, &temp)?;
+        drop(out);
+        fs::rename(&temp, &path)?;
+        fs::sync_dir(&self.dir)
     }
 }
 
@@ -270,13 +370,20 @@ pub(crate) fn survey_problems(path: &std::path::Path, survey: &Survey) -> Vec<Pr
             corruption: true,
         });
     }
-    if let Some((offset, len)) = survey.torn {
+    if let Some(torn) = survey.torn {
+        let records = match torn.records {
+            0 => String::new(),
+            1 => ", with 1 unacknowledged record after it".to_string(),
+            n => format!(", with {n} unacknowledged records after it"),
+        };
         problems.push(Problem {
             path: path.to_path_buf(),
-            offset,
-            len,
-            what: "torn tail: an interrupted write that was never acknowledged (the next write command drops it)"
-                .to_string(),
+            offset: torn.offset,
+            len: torn.len,
+            what: format!(
+                "torn tail: an interrupted write that was never acknowledged{records} \
+                 (the next write command keeps a copy under torn/ and drops it)"
+            ),
             corruption: false,
         });
     }

@@ -89,6 +89,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Compact the store: rewrite live records into new files, drop the rest
     Merge(MergeArgs),
+    /// Rewrite a store of an older format into the current one, crash-safely
+    Upgrade,
     /// Show data files, live and dead bytes, key count, hint state and merge advice
     Inspect(InspectArgs),
     /// Check every checksum and hint entry; exit 4 if anything is corrupt

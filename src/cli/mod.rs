@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Export(args) => export(global, &mut out, args)?,
         Command::Hint => hint(global, &mut out)?,
         Command::Snapshot(args) => snapshot(global, &mut out, args)?,
+        Command::Upgrade => upgrade(global, &mut out)?,
         Command::Merge(args) => merge(global, &mut out, args)?,
         Command::Inspect(args) => inspect::run(global, &mut out, args)?,
         Command::Verify(args) => verify::run(global, &mut out, args)?,
@@ -419,6 +420,49 @@ fn export(global: &Global, out: &mut impl Write, args: args::ExportArgs) -> Resu
     let mut store = open(global, Access::Read)?;
     hoardhaven::transfer::export(&mut store, &prefix, args.format.into(), out)?;
     finish(global, store)?;
+    Ok(Outcome::Success)
+}
+
+fn upgrade(global: &Global, out: &mut impl Write) -> Result<Outcome> {
+    let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
+    let report = hoardhaven::upgrade::upgrade(&global.dir, global.lock_timeout, now_ms)?;
+    if global.json {
+        output::write_json(
+            out,
+            &json!({
+                "from_format": report.from_format,
+                "to_format": report.to_format,
+                "keys": report.keys,
+                "backup_dir": report.backup_dir.as_ref().map(|p| p.display().to_string()),
+            }),
+        )?;
+    } else if report.from_format == report.to_format {
+        output::notice(
+            global.quiet,
+            &format!(
+                "{} is already in format {}: nothing to do",
+                global.dir.display(),
+                report.to_format
+            ),
+        );
+    } else {
+        output::notice(
+            global.quiet,
+            &format!(
+                "upgraded {} from format {} to {} ({} keys); the format-{} files are kept in {} \
+                 (remove it once you are satisfied)",
+                global.dir.display(),
+                report.from_format,
+                report.to_format,
+                report.keys,
+                report.from_format,
+                report
+                    .backup_dir
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string())
+            ),
+        );
+    }
     Ok(Outcome::Success)
 }
 

@@ -7,24 +7,24 @@
 //!
 //! ```text
 //! offset            size            field
-//!      0              32            file header, magic b"HOARDHNT", file_id = watermark file id
-//!     32               8            watermark_file_id   records up to here are indexed
-//!     40               8            watermark_offset
-//!     48               8            entry_count
-//!     56               8            slot_count          > entry_count, <= 2^32
-//!     64               4            file_count
-//!     68               4            block_slots         64
-//!     72               4            hash_id             1 = FNV-1a 64 + fmix64
-//!     76              16            reserved            zero
-//!     92               4            crc32               over bytes 32..92 and the file table
-//!     96     16*file_count          file table          (file_id u64, len u64) per data file
+//!      0              48            file header, magic b"HOARDHNT", file_id = watermark file id
+//!     48               8            watermark_file_id   records up to here are indexed
+//!     56               8            watermark_offset
+//!     64               8            entry_count
+//!     72               8            slot_count          > entry_count, <= 2^32
+//!     80               4            file_count
+//!     84               4            block_slots         64
+//!     88               4            hash_id             1 = FNV-1a 64 + fmix64
+//!     92              16            reserved            zero
+//!    108               4            crc32               over bytes 48..108 and the file table
+//!    112     32*file_count          file table          (file_id u64, uid u64, len u64, records u64) per data file
 //!      S     16*slot_count          slots               (fingerprint u32, file_index u32, offset u64)
 //!      C  4*ceil(slots/64)          block crc32s        one per 64 slots
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
+use super::file_header::{FileHeader, HEADER_LEN, HeaderError};
 use super::{u32_at, u64_at};
 
 /// Magic bytes of a hint file.
@@ -39,7 +39,7 @@ pub const HASH_ID: u32 = 1;
 const META_AT: usize = HEADER_LEN;
 const META_LEN: usize = 64;
 const TABLE_AT: usize = META_AT + META_LEN;
-const TABLE_ENTRY_LEN: usize = 16;
+const TABLE_ENTRY_LEN: usize = 32;
 /// Maximum load: slot_count >= entry_count * 4 / 3 + 1.
 const LOAD_NUM: u64 = 3;
 const LOAD_DEN: u64 = 4;
@@ -83,6 +83,19 @@ pub struct Slot {
     pub offset: u64,
 }
 
+/// A data file as the hint saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintFile {
+    /// The file's id.
+    pub id: u64,
+    /// The file's random identity (from its header).
+    pub uid: u64,
+    /// Its length on disk (for the watermark file: the watermark offset).
+    pub len: u64,
+    /// Records it held (for the watermark file: before the watermark); `u64::MAX` if unknown.
+    pub records: u64,
+}
+
 /// What the hint covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HintMeta {
@@ -94,8 +107,8 @@ pub struct HintMeta {
     pub entry_count: u64,
     /// Number of slots.
     pub slot_count: u64,
-    /// Every data file the hint knows, with its length when the hint was written.
-    pub files: Vec<(u64, u64)>,
+    /// Every data file the hint knows, as it was when the hint was written.
+    pub files: Vec<HintFile>,
 }
 
 impl HintMeta {
@@ -151,11 +164,8 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
     }
 
     let mut out = Vec::with_capacity(meta.file_len());
-    let header = FileHeader {
-        magic: HINT_MAGIC,
-        version: FORMAT_VERSION,
-        file_id: meta.watermark_file_id,
-    };
+    debug_assert_eq!(HEADER_LEN, META_AT);
+    let header = FileHeader::new(HINT_MAGIC, meta.watermark_file_id, crate::layout::new_uid());
     out.extend_from_slice(&header.encode());
     out.extend_from_slice(&meta.watermark_file_id.to_le_bytes());
     out.extend_from_slice(&meta.watermark_offset.to_le_bytes());
@@ -167,9 +177,11 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
     out.extend_from_slice(&[0u8; 16]);
     let crc_at = out.len();
     out.extend_from_slice(&[0u8; 4]);
-    for (id, len) in &meta.files {
-        out.extend_from_slice(&id.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
+    for file in &meta.files {
+        out.extend_from_slice(&file.id.to_le_bytes());
+        out.extend_from_slice(&file.uid.to_le_bytes());
+        out.extend_from_slice(&file.len.to_le_bytes());
+        out.extend_from_slice(&file.records.to_le_bytes());
     }
     let mut crc = crc32fast::Hasher::new();
     crc.update(&out[META_AT..crc_at]);
@@ -215,6 +227,9 @@ impl<'a> HintView<'a> {
                 return Err(HintError::Damaged(format!("file header: {kind}")));
             }
             Err(HeaderError::NewerVersion(v)) => return Err(HintError::NewerVersion(v)),
+            Err(HeaderError::OlderVersion(v)) => {
+                return Err(HintError::Damaged(format!("written by format {v}")));
+            }
         }
         if bytes.len() < TABLE_AT {
             return Err(damaged("truncated in its metadata"));
@@ -248,7 +263,12 @@ impl<'a> HintView<'a> {
             files: (0..file_count)
                 .map(|i| {
                     let at = TABLE_AT + i * TABLE_ENTRY_LEN;
-                    (u64_at(bytes, at), u64_at(bytes, at + 8))
+                    HintFile {
+                        id: u64_at(bytes, at),
+                        uid: u64_at(bytes, at + 8),
+                        len: u64_at(bytes, at + 16),
+                        records: u64_at(bytes, at + 24),
+                    }
                 })
                 .collect(),
         };
@@ -398,7 +418,20 @@ mod tests {
             watermark_offset: 4096,
             entry_count: 0,
             slot_count: 0,
-            files: vec![(1 << 16, 1000), (7 << 16, 4096)],
+            files: vec![
+                HintFile {
+                    id: 1 << 16,
+                    uid: 11,
+                    len: 1000,
+                    records: 3,
+                },
+                HintFile {
+                    id: 7 << 16,
+                    uid: 77,
+                    len: 4096,
+                    records: 9,
+                },
+            ],
         }
     }
 

@@ -4,8 +4,12 @@
 //! prose twin of this module.
 
 pub mod file_header;
+pub mod file_list;
+pub mod footer;
 pub mod hint;
 pub mod record;
+pub mod snapshot;
+pub mod v1;
 
 /// Reads a little-endian u32 at `at`; the caller has checked the bounds.
 fn u32_at(bytes: &[u8], at: usize) -> u32 {

@@ -1,24 +1,30 @@
-//! The record codec shared by data files (and, later, the AOF): one record
-//! per write, self-checking, with the CRC32 computed on write and checked on
-//! every read.
+//! The record codec shared by data files, AOFs and snapshot chunks: one
+//! record per write, self-checking, with the CRC32 computed on write and
+//! checked on every read.
 //!
 //! ```text
 //! offset size field
-//!      0    4 crc32      over bytes 4..end (rest of header, key, value)
-//!      4    4 key_len    u32, 1..=KEY_LEN_MAX
-//!      8    4 value_len  u32, 0..=VALUE_LEN_MAX; 0 for a tombstone
-//!     12    4 flags      u32; bit 0 = tombstone, other bits zero
-//!     16    8 expiry_ms  u64, absolute Unix time in ms; 0 = never
-//!     24    . key
+//!      0    4 crc32        over the place (file uid u64, offset u64), then bytes 4..end
+//!      4    4 key_len      u32, 1..=KEY_LEN_MAX
+//!      8    4 value_len    u32, 0..=VALUE_LEN_MAX; 0 for a tombstone
+//!     12    4 flags        u32; bit 0 = tombstone, other bits zero
+//!     16    8 expiry_ms    u64, absolute Unix time in ms; 0 = never
+//!     24    8 durable_len  u64, bytes of the file known durable when it was written
+//!     32    . key
 //!      .    . value
 //! ```
+//!
+//! The checksum is bound to the record's place: the same bytes copied to
+//! another offset or another file (inside a value, say) never validate, so
+//! no scan that resynchronises over damage can pick up a record that was
+//! never written there.
 
 use super::{u32_at, u64_at};
 use crate::error::CorruptKind;
 use crate::limits::{KEY_LEN_MAX, VALUE_LEN_MAX};
 
 /// Length of a record header.
-pub const RECORD_HEADER_LEN: usize = 24;
+pub const RECORD_HEADER_LEN: usize = 32;
 
 const FLAG_TOMBSTONE: u32 = 1;
 const FLAGS_KNOWN: u32 = FLAG_TOMBSTONE;
@@ -32,6 +38,23 @@ pub enum RecordKind {
     Tombstone,
 }
 
+/// Where a record lives: the identity of its file and its offset there.
+/// Its checksum is computed over these first, so it validates nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// The random identity in the file's header.
+    pub uid: u64,
+    /// The record's offset in the file.
+    pub offset: u64,
+}
+
+impl Place {
+    /// The place `offset` of the file with identity `uid`.
+    pub fn new(uid: u64, offset: u64) -> Place {
+        Place { uid, offset }
+    }
+}
+
 /// A decoded record, borrowing its key and value from the input bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record<'a> {
@@ -43,6 +66,9 @@ pub struct Record<'a> {
     pub key: &'a [u8],
     /// The value's bytes; empty for a tombstone.
     pub value: &'a [u8],
+    /// Bytes of its file known durable (synced) when the record was
+    /// written: the tail rule tells a torn write from damage by it.
+    pub durable_len: u64,
 }
 
 /// The outcome of decoding the bytes at some position.
@@ -67,6 +93,8 @@ pub struct RawHeader {
     pub flags: u32,
     /// The expiry field (absolute Unix ms; 0 = never).
     pub expiry_ms: u64,
+    /// The durable-length field.
+    pub durable_len: u64,
 }
 
 impl RawHeader {
@@ -90,6 +118,7 @@ pub fn peek_header(bytes: &[u8]) -> Option<RawHeader> {
         value_len: u32_at(bytes, 8) as usize,
         flags: u32_at(bytes, 12),
         expiry_ms: u64_at(bytes, 16),
+        durable_len: u64_at(bytes, 24),
     })
 }
 
@@ -98,9 +127,18 @@ pub fn encoded_len(key_len: usize, value_len: usize) -> usize {
     RECORD_HEADER_LEN + key_len + value_len
 }
 
-/// Appends the encoding of `record` to `out`. The caller has checked the
-/// key and value against the limits.
-pub fn encode_into(out: &mut Vec<u8>, record: &Record<'_>) {
+/// The checksum of a record's bytes 4..end at `place`.
+fn checksum(place: Place, rest: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&place.uid.to_le_bytes());
+    crc.update(&place.offset.to_le_bytes());
+    crc.update(rest);
+    crc.finalize()
+}
+
+/// Appends the encoding of `record`, to be written at `place`, to `out`.
+/// The caller has checked the key and value against the limits.
+pub fn encode_into(out: &mut Vec<u8>, record: &Record<'_>, place: Place) {
     debug_assert!(!record.key.is_empty() && record.key.len() <= KEY_LEN_MAX);
     debug_assert!(record.value.len() <= VALUE_LEN_MAX);
     debug_assert!(record.kind == RecordKind::Value || record.value.is_empty());
@@ -114,16 +152,26 @@ pub fn encode_into(out: &mut Vec<u8>, record: &Record<'_>) {
     out.extend_from_slice(&(record.value.len() as u32).to_le_bytes());
     out.extend_from_slice(&flags.to_le_bytes());
     out.extend_from_slice(&record.expiry_ms.to_le_bytes());
+    out.extend_from_slice(&record.durable_len.to_le_bytes());
     out.extend_from_slice(record.key);
     out.extend_from_slice(record.value);
-    let crc = crc32fast::hash(&out[start + 4..]);
+    let crc = checksum(place, &out[start + 4..]);
     out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// Decodes the record at the start of `bytes`, checking its lengths, flags
-/// and CRC. Lengths are checked before the CRC so that damage to a length
-/// can never make the decoder read past its limits.
-pub fn decode(bytes: &[u8]) -> Decoded<'_> {
+/// Rewrites the place-bound parts of an encoded, checked record for a new
+/// place: its durable length and its checksum (merge and repair copy
+/// records into new files this way).
+pub fn rebind(bytes: &mut [u8], place: Place, durable_len: u64) {
+    bytes[24..32].copy_from_slice(&durable_len.to_le_bytes());
+    let crc = checksum(place, &bytes[4..]);
+    bytes[0..4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Decodes the record at the start of `bytes`, which lie at `place`,
+/// checking its lengths, flags and CRC. Lengths are checked before the CRC
+/// so that damage to a length can never make the decoder read past its limits.
+pub fn decode(bytes: &[u8], place: Place) -> Decoded<'_> {
     if bytes.len() < RECORD_HEADER_LEN {
         return Decoded::Incomplete;
     }
@@ -131,6 +179,7 @@ pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     let value_len = u32_at(bytes, 8) as usize;
     let flags = u32_at(bytes, 12);
     let expiry_ms = u64_at(bytes, 16);
+    let durable_len = u64_at(bytes, 24);
     if key_len == 0 || key_len > KEY_LEN_MAX || value_len > VALUE_LEN_MAX {
         return Decoded::Corrupt(CorruptKind::Length);
     }
@@ -149,7 +198,7 @@ pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     if bytes.len() < len {
         return Decoded::Incomplete;
     }
-    if crc32fast::hash(&bytes[4..len]) != u32_at(bytes, 0) {
+    if checksum(place, &bytes[4..len]) != u32_at(bytes, 0) {
         return Decoded::Corrupt(CorruptKind::Checksum);
     }
     let key_end = RECORD_HEADER_LEN + key_len;
@@ -159,6 +208,7 @@ pub fn decode(bytes: &[u8]) -> Decoded<'_> {
             expiry_ms,
             key: &bytes[RECORD_HEADER_LEN..key_end],
             value: &bytes[key_end..len],
+            durable_len,
         },
         len,
     )
@@ -169,10 +219,66 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const AT: Place = Place {
+        uid: 0x0123_4567_89ab_cdef,
+        offset: 4096,
+    };
+
     fn encode(record: &Record<'_>) -> Vec<u8> {
         let mut out = Vec::new();
-        encode_into(&mut out, record);
+        encode_into(&mut out, record, AT);
         out
+    }
+
+    fn decode(bytes: &[u8]) -> Decoded<'_> {
+        super::decode(bytes, AT)
+    }
+
+    #[test]
+    fn a_record_validates_only_at_its_own_place() {
+        let record = Record {
+            kind: RecordKind::Value,
+            expiry_ms: 0,
+            key: b"victim",
+            value: b"FORGED",
+            durable_len: 48,
+        };
+        let bytes = encode(&record);
+        assert_eq!(decode(&bytes), Decoded::Record(record, bytes.len()));
+        for other in [
+            Place::new(AT.uid, AT.offset + 1),
+            Place::new(AT.uid, 0),
+            Place::new(AT.uid ^ 1, AT.offset),
+        ] {
+            assert_eq!(
+                super::decode(&bytes, other),
+                Decoded::Corrupt(CorruptKind::Checksum),
+                "{other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rebinding_moves_a_record_to_a_new_place() {
+        let record = Record {
+            kind: RecordKind::Value,
+            expiry_ms: 7,
+            key: b"k",
+            value: b"v",
+            durable_len: 100,
+        };
+        let mut bytes = encode(&record);
+        let there = Place::new(99, 48);
+        rebind(&mut bytes, there, 48);
+        let moved = Record {
+            durable_len: 48,
+            ..record
+        };
+        assert_eq!(
+            super::decode(&bytes, there),
+            Decoded::Record(moved, bytes.len())
+        );
+        assert!(!matches!(decode(&bytes), Decoded::Record(..)));
     }
 
     #[test]
@@ -182,6 +288,7 @@ mod tests {
             expiry_ms: 1_700_000_000_123,
             key: b"key",
             value: b"value\0\xff",
+            durable_len: 48,
         };
         let bytes = encode(&record);
         assert_eq!(bytes.len(), encoded_len(3, 7));
@@ -195,6 +302,7 @@ mod tests {
             expiry_ms: 0,
             key: b"gone",
             value: b"",
+            durable_len: 0,
         };
         let bytes = encode(&record);
         assert_eq!(decode(&bytes), Decoded::Record(record, bytes.len()));
@@ -213,6 +321,7 @@ mod tests {
                 expiry_ms: 42,
                 key: b"a key",
                 value,
+                durable_len: 1234,
             };
             let bytes = encode(&record);
             for bit in 0..bytes.len() * 8 {
@@ -233,6 +342,7 @@ mod tests {
             expiry_ms: 0,
             key: b"k",
             value: b"v",
+            durable_len: 0,
         };
         let bytes = encode(&record);
         for len in 0..bytes.len() {
@@ -257,7 +367,7 @@ mod tests {
             expiry_ms in any::<u64>(),
             trailing in proptest::collection::vec(any::<u8>(), 0..50),
         ) {
-            let record = Record { kind: RecordKind::Value, expiry_ms, key: &key, value: &value };
+            let record = Record { kind: RecordKind::Value, expiry_ms, key: &key, value: &value, durable_len: 0 };
             let mut bytes = encode(&record);
             let len = bytes.len();
             bytes.extend_from_slice(&trailing);

@@ -1,85 +1,119 @@
 //! The append-only file: every write since the snapshot of the same
 //! generation, as records of the shared codec (a SET of the resulting
-//! value with its absolute expiry, or a tombstone). Replaying it twice
-//! gives the same state, so a crash that leaves records both in a snapshot
-//! and in an AOF is harmless.
+//! value with its absolute expiry, or a tombstone), each bound to its place
+//! and carrying the durable length of the file when it was written.
+//! Replaying it twice gives the same state, so a crash that leaves records
+//! both in a snapshot and in an AOF is harmless. A rewrite switches to a
+//! new generation in one commit of the file list, so only one AOF is ever
+//! listed; the format still requires any older listed AOF to be sealed.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{CorruptKind, Error, Result};
 use crate::format::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
-use crate::format::record::Record;
+use crate::format::record::{self, Place, Record, RecordKind};
 use crate::fs::{self, File};
-use crate::log::{self, ScanEnd, Survey};
-
-/// Magic bytes of an AOF.
-pub const AOF_MAGIC: [u8; 8] = *b"HOARDAOF";
-
-/// File name of the AOF of generation `generation`.
-pub fn file_name(generation: u64) -> String {
-    format!("memory-{generation:010}.aof")
-}
-
-/// The generation of an AOF's file name.
-pub fn parse_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("memory-")?.strip_suffix(".aof")?;
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())?
-}
+use crate::layout::{self, AOF_MAGIC};
+use crate::log::{self, Role, ScanEnd, Survey};
 
 /// An AOF open for appending or replay.
 #[derive(Debug)]
 pub struct Aof {
-    generation: u64,
+    uid: u64,
     path: PathBuf,
     file: File,
     /// Valid bytes, buffered appends included.
     len: u64,
+    /// Bytes known durable: every record written claims it.
+    durable: u64,
+    /// Records in the file.
+    records: u64,
     /// Appended records not yet written to the file (bulk loads only).
     pending: Vec<u8>,
+    /// What is wrong with the header, when opened for a survey despite it.
+    header_problem: Option<CorruptKind>,
 }
 
 impl Aof {
     /// Creates an empty AOF durably (header written and synced under a
     /// temporary name, renamed, directory synced).
     pub fn create(dir: &Path, generation: u64) -> Result<Aof> {
-        let path = dir.join(file_name(generation));
+        let path = dir.join(layout::aof_file_name(generation));
         let temp = fs::temp_path_for(&path);
         fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
-        let header = FileHeader {
-            magic: AOF_MAGIC,
-            version: FORMAT_VERSION,
-            file_id: generation,
-        };
+        let uid = layout::new_uid();
+        let header = FileHeader::new(AOF_MAGIC, generation, uid);
         fs::write_all_at(&file, &temp, &header.encode(), 0)?;
         fs::sync_data(&file, &temp)?;
         fs::rename(&temp, &path)?;
         fs::sync_dir(dir)?;
         Ok(Aof {
-            generation,
+            uid,
             path,
             file,
             len: HEADER_LEN as u64,
+            durable: HEADER_LEN as u64,
+            records: 0,
             pending: Vec::new(),
+            header_problem: None,
         })
     }
 
     /// Opens an existing AOF; `writable` for the one being appended to.
-    pub fn open(dir: &Path, generation: u64, writable: bool) -> Result<Aof> {
-        let path = dir.join(file_name(generation));
+    /// With `strict`, a damaged header is an error; without (verify and
+    /// repair), it is remembered and the uid taken from its bytes.
+    pub fn open(dir: &Path, generation: u64, writable: bool, strict: bool) -> Result<Aof> {
+        let path = dir.join(layout::aof_file_name(generation));
         let file = if writable {
             fs::open_read_write(&path)?
         } else {
             fs::open_read(&path)?
         };
         let len = fs::file_len(&file, &path)?;
+        let mut header = [0u8; HEADER_LEN];
+        let have = (len as usize).min(HEADER_LEN);
+        fs::read_exact_at(&file, &path, &mut header[..have], 0)?;
+        let corrupt = |kind| Error::Corrupt {
+            path: path.clone(),
+            offset: 0,
+            kind,
+        };
+        let checked = match FileHeader::decode(&header[..have], AOF_MAGIC) {
+            Ok(h) if h.file_id == generation => Ok(h.uid),
+            Ok(_) => Err(corrupt(CorruptKind::Header)),
+            Err(HeaderError::Short) => Err(corrupt(CorruptKind::Truncated)),
+            Err(HeaderError::Corrupt(kind)) => Err(corrupt(kind)),
+            Err(HeaderError::NewerVersion(v)) => {
+                return Err(Error::Unsupported(format!(
+                    "{} was written by a newer hoard (format {v}); this build reads format {FORMAT_VERSION}",
+                    path.display()
+                )));
+            }
+            Err(HeaderError::OlderVersion(v)) => {
+                return Err(Error::Unsupported(format!(
+                    "{} is in format {v}, older than this build's format {FORMAT_VERSION}; run `hoard upgrade`",
+                    path.display()
+                )));
+            }
+        };
+        let (uid, header_problem) = match checked {
+            Ok(uid) => (uid, None),
+            Err(Error::Corrupt { kind, .. }) if !strict => (
+                u64::from_le_bytes(header[24..32].try_into().expect("8")),
+                Some(kind),
+            ),
+            Err(e) => return Err(e),
+        };
         Ok(Aof {
-            generation,
+            uid,
             path,
             file,
             len,
+            durable: 0,
+            records: 0,
             pending: Vec::new(),
+            header_problem,
         })
     }
 
@@ -88,57 +122,37 @@ impl Aof {
         self.len
     }
 
-    fn read_all(&self) -> Result<Vec<u8>> {
-        fs::read_all(&self.file, &self.path)
-    }
-
-    fn header_problem(&self, bytes: &[u8]) -> Option<Error> {
-        let corrupt = |kind| Error::Corrupt {
-            path: self.path.clone(),
-            offset: 0,
-            kind,
-        };
-        match FileHeader::decode(bytes, AOF_MAGIC) {
-            Ok(h) if h.file_id == self.generation => None,
-            Ok(_) => Some(corrupt(CorruptKind::Header)),
-            Err(HeaderError::Short) => Some(corrupt(CorruptKind::Truncated)),
-            Err(HeaderError::Corrupt(kind)) => Some(corrupt(kind)),
-            Err(HeaderError::NewerVersion(v)) => Some(Error::Unsupported(format!(
-                "{} was written by a newer hoard (format {v})",
-                self.path.display()
-            ))),
-        }
-    }
-
-    /// Replays every record into `apply`; with `newest`, a torn tail is
-    /// reported rather than an error. Remembers the valid length.
-    pub fn replay(&mut self, newest: bool, apply: impl FnMut(u64, &Record<'_>)) -> Result<ScanEnd> {
-        let bytes = self.read_all()?;
-        if let Some(e) = self.header_problem(&bytes) {
-            return Err(e);
-        }
-        let end = log::scan_records(
-            &bytes[HEADER_LEN..],
-            HEADER_LEN as u64,
+    /// Replays every record into `apply` by the rules of `role` (`crate::log`);
+    /// a torn tail is reported rather than an error. Remembers the valid length.
+    pub fn replay(&mut self, role: Role, apply: impl FnMut(u64, &Record<'_>)) -> Result<ScanEnd> {
+        let size = fs::file_len(&self.file, &self.path)?;
+        let end = log::scan(
+            &self.file,
             &self.path,
-            newest,
+            self.uid,
+            size,
+            HEADER_LEN as u64,
+            role,
             apply,
         )?;
         self.len = end.valid_len;
+        self.records = end.records;
         Ok(end)
     }
 
     /// Reads every record, resynchronising past damage (for verify and repair).
-    pub fn survey(&self, newest: bool, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
-        let bytes = self.read_all()?;
-        let header = self.header_problem(&bytes).map(|e| match e {
-            Error::Corrupt { kind, .. } => kind,
-            _ => CorruptKind::Header,
-        });
-        let start = HEADER_LEN.min(bytes.len());
-        let mut survey = log::survey_records(&bytes[start..], start as u64, newest, &mut apply);
-        survey.header = header;
-        survey.file_len = bytes.len() as u64;
+    pub fn survey(&self, role: Role, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
+        let size = fs::file_len(&self.file, &self.path)?;
+        let mut survey = log::survey(
+            &self.file,
+            &self.path,
+            self.uid,
+            size,
+            HEADER_LEN as u64,
+            role,
+            &mut apply,
+        )?;
+        survey.header = self.header_problem;
         Ok(survey)
     }
 
@@ -147,20 +161,45 @@ impl Aof {
         &self.path
     }
 
-    /// Cuts the file back to its valid length and syncs it (dropping a torn tail).
-    pub fn truncate_to_valid(&mut self) -> Result<()> {
-        fs::set_len(&self.file, &self.path, self.len)?;
-        fs::sync_data(&self.file, &self.path)
+    /// The open file (to keep a torn tail before it is cut).
+    pub fn file(&self) -> &File {
+        &self.file
     }
 
-    /// Appends encoded records to the buffer, written out past 1 MiB and by `flush`.
-    pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Cuts the file back to its valid length and syncs it (dropping a
+    /// torn tail the caller has kept a copy of).
+    pub fn truncate_to_valid(&mut self) -> Result<()> {
+        fs::set_len(&self.file, &self.path, self.len)?;
+        self.sync()
+    }
+
+    /// Encodes a record for the end of the AOF and appends it to the buffer,
+    /// written out past 1 MiB and by `flush`.
+    pub fn append_record(
+        &mut self,
+        kind: RecordKind,
+        key: &[u8],
+        value: &[u8],
+        expiry_ms: u64,
+    ) -> Result<()> {
         const PENDING_MAX: usize = 1 << 20;
-        if !self.pending.is_empty() && self.pending.len() + bytes.len() > PENDING_MAX {
+        let len = record::encoded_len(key.len(), value.len());
+        if !self.pending.is_empty() && self.pending.len() + len > PENDING_MAX {
             self.flush()?;
         }
-        self.pending.extend_from_slice(bytes);
-        self.len += bytes.len() as u64;
+        record::encode_into(
+            &mut self.pending,
+            &Record {
+                kind,
+                expiry_ms,
+                key,
+                value,
+                durable_len: self.durable,
+            },
+            Place::new(self.uid, self.len),
+        );
+        self.len += len as u64;
+        self.records += 1;
         Ok(())
     }
 
@@ -178,19 +217,8 @@ impl Aof {
     /// Writes buffered records and flushes the file's data to the disk.
     pub fn sync(&mut self) -> Result<()> {
         self.flush()?;
-        fs::sync_data(&self.file, &self.path)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        assert_eq!(file_name(7), "memory-0000000007.aof");
-        assert_eq!(parse_name(&file_name(7)), Some(7));
-        assert_eq!(parse_name("memory-.aof"), None);
-        assert_eq!(parse_name("memory-0000000007.aof.tmp"), None);
+        fs::sync_data(&self.file, &self.path)?;
+        self.durable = self.len;
+        Ok(())
     }
 }

@@ -14,7 +14,17 @@ use super::table::Table;
 use super::{Memory, MemoryFiles, aof, apply};
 use crate::error::Result;
 use crate::fs;
+use crate::layout;
+use crate::log::Role;
 use crate::verify::{FileRepair, Problem, RepairReport, VerifyReport};
+
+fn role(generation: u64, newest: Option<u64>) -> Role {
+    if Some(generation) == newest {
+        Role::Newest
+    } else {
+        Role::Sealed
+    }
+}
 
 /// Figures of one memory store file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,12 +59,12 @@ pub struct MemoryReport {
 impl Memory {
     /// Gathers the inspection report as of `now_ms`.
     pub fn inspect(&mut self, now_ms: u64) -> Result<MemoryReport> {
-        let files = MemoryFiles::list(&self.dir)?;
+        let files = MemoryFiles::read(&self.dir)?;
         let mut stats = Vec::new();
         let snapshot_bytes = self.snapshot_info.file_bytes;
         if files.base() > 0 {
             stats.push(MemoryFileStats {
-                name: snapshot::file_name(files.base()),
+                name: layout::snapshot_file_name(files.base()),
                 bytes: snapshot_bytes,
                 records: self.snapshot_info.entries,
                 raw_bytes: Some(self.snapshot_info.raw_bytes),
@@ -64,11 +74,11 @@ impl Memory {
         let aofs = files.live_aofs();
         let newest = aofs.last().copied();
         for generation in aofs {
-            let log = aof::Aof::open(&self.dir, generation, false)?;
-            let survey = log.survey(Some(generation) == newest, |_, _| {})?;
+            let log = aof::Aof::open(&self.dir, generation, false, false)?;
+            let survey = log.survey(role(generation, newest), |_, _| {})?;
             aof_bytes += survey.file_len;
             stats.push(MemoryFileStats {
-                name: aof::file_name(generation),
+                name: layout::aof_file_name(generation),
                 bytes: survey.file_len,
                 records: survey.records.len() as u64,
                 raw_bytes: None,
@@ -92,26 +102,41 @@ impl Memory {
 
     /// Reads every snapshot and AOF, reporting each problem. Reads only.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
-        let files = MemoryFiles::list(&self.dir)?;
+        let files = MemoryFiles::read(&self.dir)?;
         let mut report = VerifyReport::default();
-        let base = files.base();
+        for name in &files.missing {
+            report.problems.push(Problem {
+                path: self.dir.join(name),
+                offset: 0,
+                len: 0,
+                what: format!(
+                    "{name} is listed in FILES but missing: its data is lost unless you restore it \
+                     (`verify --repair` rebuilds the store from what is left)"
+                ),
+                corruption: true,
+            });
+        }
+        for name in &files.unlisted {
+            report.problems.push(stale_note(&self.dir.join(name)));
+        }
+        report.problems.extend(crate::verify::torn_notes(&self.dir));
         let total = files.snapshots.len() + files.aofs.len();
         let mut done = 0;
         for generation in &files.snapshots {
-            let path = self.dir.join(snapshot::file_name(*generation));
-            if *generation < base {
-                report.problems.push(stale_note(&path));
+            let name = layout::snapshot_file_name(*generation);
+            if files.missing.contains(&name) {
                 continue;
             }
-            let (info, damage) = snapshot::read(&path, *generation, true, |_| {})?;
+            let path = self.dir.join(name);
+            let read = snapshot::read(&path, *generation, true, |_| {})?;
             report.files += 1;
-            report.records += info.entries;
-            report.bytes += info.file_bytes;
-            for (offset, kind) in damage {
+            report.records += read.info.entries;
+            report.bytes += read.info.file_bytes;
+            for (offset, len, kind) in &read.damage {
                 report.problems.push(Problem {
                     path: path.clone(),
-                    offset,
-                    len: 0,
+                    offset: *offset,
+                    len: *len,
                     what: format!("damaged snapshot chunk: {kind}"),
                     corruption: true,
                 });
@@ -121,13 +146,12 @@ impl Memory {
         }
         let aofs = files.live_aofs();
         let newest = aofs.last().copied();
-        for generation in &files.aofs {
-            let log = aof::Aof::open(&self.dir, *generation, false)?;
-            if *generation < base {
-                report.problems.push(stale_note(log.path()));
+        for generation in &aofs {
+            if files.missing.contains(&layout::aof_file_name(*generation)) {
                 continue;
             }
-            let survey = log.survey(Some(*generation) == newest, |_, _| {})?;
+            let log = aof::Aof::open(&self.dir, *generation, false, false)?;
+            let survey = log.survey(role(*generation, newest), |_, _| {})?;
             report.files += 1;
             report.records += survey.records.len() as u64;
             report.bytes += survey.file_len;
@@ -146,38 +170,53 @@ impl Memory {
         if !dry_run {
             self.check_writable()?;
         }
-        let files = MemoryFiles::list(&self.dir)?;
+        let files = MemoryFiles::read(&self.dir)?;
         let base = files.base();
         let mut table = Table::new();
-        let mut plans: Vec<FileRepair> = Vec::new();
+        let mut plans: Vec<FileRepair> = files
+            .missing
+            .iter()
+            .map(|name| FileRepair::missing(name.clone()))
+            .collect();
         let mut torn_only = Vec::new();
-        if base > 0 {
-            let name = snapshot::file_name(base);
-            let path = self.dir.join(&name);
-            let (info, damage) = snapshot::read(&path, base, true, |rec| {
+        let snapshot_name = layout::snapshot_file_name(base);
+        if base > 0 && !files.missing.contains(&snapshot_name) {
+            let path = self.dir.join(&snapshot_name);
+            let read = snapshot::read(&path, base, true, |rec| {
                 table.insert(rec.key, rec.value, rec.expiry_ms)
             })?;
-            if !damage.is_empty() {
+            if !read.damage.is_empty() {
+                // Entries lost are exact when the trailer survived; else
+                // at least one per damaged region is known to be gone.
+                let lost_entries = read
+                    .entries_expected
+                    .map(|n| n.saturating_sub(read.info.entries));
                 plans.push(FileRepair {
-                    file: name,
-                    kept_records: info.entries,
-                    kept_bytes: info.raw_bytes,
-                    lost: damage.iter().map(|(offset, _)| (*offset, 0)).collect(),
-                    header_damaged: damage.iter().any(|(offset, _)| *offset == 0),
+                    file: snapshot_name,
+                    kept_records: read.info.entries,
+                    kept_bytes: read.info.raw_bytes,
+                    lost: read.damage.iter().map(|(o, l, _)| (*o, *l)).collect(),
+                    header_damaged: read.damage.iter().any(|(offset, _, _)| *offset == 0),
                     torn_tail_only: false,
+                    dropped_records: lost_entries.unwrap_or(0),
+                    missing: false,
                 });
             }
         }
         let aofs = files.live_aofs();
         let newest = aofs.last().copied();
         for generation in aofs {
-            let log = aof::Aof::open(&self.dir, generation, false)?;
-            let survey = log.survey(Some(generation) == newest, |_, rec| apply(&mut table, rec))?;
-            let Some(repair) = FileRepair::from_survey(aof::file_name(generation), &survey) else {
+            let name = layout::aof_file_name(generation);
+            if files.missing.contains(&name) {
+                continue;
+            }
+            let log = aof::Aof::open(&self.dir, generation, false, false)?;
+            let survey = log.survey(role(generation, newest), |_, rec| apply(&mut table, rec))?;
+            let Some(repair) = FileRepair::from_survey(name, &survey) else {
                 continue;
             };
             if repair.torn_tail_only {
-                torn_only.push((generation, survey.torn.expect("torn").0));
+                torn_only.push((generation, survey.torn.expect("torn")));
             }
             plans.push(repair);
         }
@@ -189,17 +228,23 @@ impl Memory {
             return Ok(report);
         }
         if report.files.iter().all(|f| f.torn_tail_only) {
-            for (generation, offset) in torn_only {
-                let path = self.dir.join(aof::file_name(generation));
+            for (generation, torn) in torn_only {
+                let name = layout::aof_file_name(generation);
+                let path = self.dir.join(&name);
                 let file = fs::open_read_write(&path)?;
-                fs::set_len(&file, &path, offset)?;
+                crate::log::keep_torn(&self.dir, &name, &file, &path, &torn, now_ms)?;
+                fs::set_len(&file, &path, torn.offset)?;
                 fs::sync_data(&file, &path)?;
             }
             return Ok(report);
         }
-        let backup = self.dir.join(format!("backup-{now_ms}"));
+        let backup = self.dir.join(layout::backup_dir_name(now_ms));
         fs::create_dir_private(&backup)?;
-        for f in report.files.iter().filter(|f| !f.torn_tail_only) {
+        for f in report
+            .files
+            .iter()
+            .filter(|f| !f.torn_tail_only && !f.missing)
+        {
             fs::link_or_copy(&self.dir.join(&f.file), &backup.join(&f.file))?;
         }
         fs::sync_dir(&backup)?;
@@ -220,8 +265,8 @@ fn stale_note(path: &Path) -> Problem {
         path: path.to_path_buf(),
         offset: 0,
         len: 0,
-        what: "older than the newest snapshot: a leftover of an interrupted snapshot, ignored \
-               (the next write command removes it)"
+        what: "not listed in FILES: a leftover of an interrupted snapshot or file creation, \
+               ignored (the next write command removes it)"
             .to_string(),
         corruption: false,
     }

@@ -2,22 +2,21 @@
 //! RAM while the store is open; persistence is a compressed snapshot plus
 //! an append-only log (AOF) of every write since that snapshot.
 //!
-//! Files come in generations: `memory-G.snapshot` and `memory-G.aof`.
-//! Opening loads the newest snapshot (generation S, or nothing) and then
-//! replays, in order, every AOF of generation S or later; the newest AOF is
-//! the one appended to. A rewrite (on `hoard snapshot`, or when a writer
-//! closes with an AOF larger than the snapshot and at least
-//! `AOF_REWRITE_MIN`) takes three steps, each durable before the next:
+//! Files come in generations: `memory-G.snapshot` and `memory-G.aof`; the
+//! file list (`FILES`) names the ones that make up the store. Opening
+//! loads the listed snapshot (if any) and replays the listed AOFs in order;
+//! the newest is the one appended to. A rewrite (on `hoard snapshot`, or
+//! when a writer closes with an AOF larger than the snapshot and at least
+//! `AOF_REWRITE_MIN`) takes four steps, each durable before the next:
 //!
-//! 1. create an empty AOF of generation N (newer than every file) and send
-//!    every later write there;
-//! 2. write the snapshot of generation N, as of that switch;
-//! 3. remove every snapshot and AOF older than N.
+//! 1. create an empty AOF of generation N (newer than every file);
+//! 2. write the snapshot of generation N of the current state;
+//! 3. rewrite the file list to name snapshot N and AOF N alone: the switch;
+//! 4. remove the old snapshot and AOFs, now unlisted.
 //!
-//! A crash after step 1 leaves the old snapshot, the old AOFs and an empty
-//! new one: the same state. After step 2, the new snapshot and the new AOF
-//! hold everything and the old files are ignored (generation < N) until a
-//! writer removes them. Nothing acknowledged is lost at any point.
+//! A crash before step 3 leaves the old files listed (the new ones are
+//! unlisted leftovers a writer removes); after it, the new files hold
+//! everything. Nothing acknowledged is lost at any point.
 
 mod aof;
 mod maintenance;
@@ -40,7 +39,7 @@ pub fn decode_snapshot(
     apply: impl FnMut(&Record<'_>),
 ) -> Result<SnapshotInfo> {
     snapshot::decode(bytes, Path::new("<snapshot>"), generation, salvage, apply)
-        .map(|(info, _)| info)
+        .map(|read| read.info)
 }
 
 /// Encodes a snapshot of `entries` into `dir` as generation `generation`.
@@ -54,15 +53,19 @@ pub fn write_snapshot<'a>(
 
 /// File name of the snapshot of a generation.
 pub fn snapshot_file_name(generation: u64) -> String {
-    snapshot::file_name(generation)
+    crate::layout::snapshot_file_name(generation)
 }
 use table::Table;
 
 use crate::engine::{Engine, KeyMeta, Value};
-use crate::error::{Error, Result};
+use crate::error::{CorruptKind, Error, Result};
 use crate::failpoint;
-use crate::format::record::{self, Record, RecordKind};
+use crate::file_list;
+use crate::format::file_list::{FileList, ListedKind};
+use crate::format::record::{Record, RecordKind};
 use crate::fs;
+use crate::layout;
+use crate::log::Role;
 use crate::manifest::SyncPolicy;
 
 /// A writer rewrites the snapshot when it closes with an AOF larger than
@@ -80,29 +83,73 @@ pub struct MemoryOptions {
     pub load: bool,
 }
 
-/// The files of a memory store, by generation.
+/// The files of a memory store, by generation, as its file list names them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryFiles {
-    /// Snapshot generations present, ascending.
+    /// Listed snapshot generations, ascending (at most one in this version).
     pub snapshots: Vec<u64>,
-    /// AOF generations present, ascending.
+    /// Listed AOF generations, ascending.
     pub aofs: Vec<u64>,
+    /// Listed files that do not exist, by name.
+    pub missing: Vec<String>,
+    /// Memory-engine files present but not listed (leftovers), by name.
+    pub unlisted: Vec<String>,
+    /// The file list itself.
+    pub list: FileList,
 }
 
 impl MemoryFiles {
-    /// Lists the store's snapshots and AOFs.
-    pub fn list(dir: &Path) -> Result<MemoryFiles> {
+    /// Reads the file list and checks it against the directory.
+    pub fn read(dir: &Path) -> Result<MemoryFiles> {
+        let list = file_list::read(dir)?;
         let mut files = MemoryFiles::default();
+        let mut present = Vec::new();
         for name in fs::list_dir(dir)? {
             let Some(name) = name.to_str() else { continue };
-            if let Some(g) = snapshot::parse_name(name) {
-                files.snapshots.push(g);
-            } else if let Some(g) = aof::parse_name(name) {
-                files.aofs.push(g);
+            let stem = name.strip_suffix(layout::TEMP_SUFFIX).unwrap_or(name);
+            if layout::parse_snapshot_file_name(stem).is_some()
+                || layout::parse_aof_file_name(stem).is_some()
+            {
+                present.push(name.to_string());
             }
         }
-        files.snapshots.sort_unstable();
-        files.aofs.sort_unstable();
+        // Without a file list, only an AOF that never took a record may be
+        // present (created just before a crash kept its list from being
+        // written): a leftover.
+        let header_only = |name: &String| {
+            let path = dir.join(name);
+            name.ends_with(layout::TEMP_SUFFIX)
+                || layout::parse_aof_file_name(name).is_some()
+                    && fs::open_read(&path)
+                        .and_then(|f| fs::file_len(&f, &path))
+                        .is_ok_and(|len| len <= crate::format::file_header::HEADER_LEN as u64)
+        };
+        if list.is_none() && !present.iter().all(header_only) {
+            return Err(Error::Corrupt {
+                path: dir.join(layout::FILE_LIST_FILE),
+                offset: 0,
+                kind: CorruptKind::Missing,
+            });
+        }
+        let list = list.unwrap_or_default();
+        files.snapshots = list.ids(ListedKind::Snapshot);
+        files.aofs = list.ids(ListedKind::Aof);
+        let listed: Vec<String> = files
+            .snapshots
+            .iter()
+            .map(|g| layout::snapshot_file_name(*g))
+            .chain(files.aofs.iter().map(|g| layout::aof_file_name(*g)))
+            .collect();
+        files.missing = listed
+            .iter()
+            .filter(|n| !present.contains(n))
+            .cloned()
+            .collect();
+        files.unlisted = present
+            .into_iter()
+            .filter(|n| !listed.contains(n))
+            .collect();
+        files.list = list;
         Ok(files)
     }
 
@@ -113,11 +160,7 @@ impl MemoryFiles {
 
     /// The AOFs an open replays, oldest first.
     pub fn live_aofs(&self) -> Vec<u64> {
-        self.aofs
-            .iter()
-            .copied()
-            .filter(|g| *g >= self.base())
-            .collect()
+        self.aofs.clone()
     }
 }
 
@@ -129,6 +172,8 @@ pub struct Memory {
     table: Table,
     /// The AOF being appended to (writers).
     aof: Option<Aof>,
+    /// The file list as last written.
+    list: FileList,
     /// Generation of the snapshot loaded (0: none) and its size.
     snapshot_generation: u64,
     snapshot_info: SnapshotInfo,
@@ -137,7 +182,6 @@ pub struct Memory {
     unsynced: bool,
     sync_deferred: bool,
     last_sync: Instant,
-    buf: Vec<u8>,
 }
 
 impl Memory {
@@ -148,6 +192,7 @@ impl Memory {
             options,
             table: Table::new(),
             aof: None,
+            list: FileList::default(),
             snapshot_generation: 0,
             snapshot_info: SnapshotInfo::default(),
             notices: Vec::new(),
@@ -155,7 +200,6 @@ impl Memory {
             unsynced: false,
             sync_deferred: false,
             last_sync: Instant::now(),
-            buf: Vec::new(),
         };
         if options.load {
             engine.load()?;
@@ -164,71 +208,83 @@ impl Memory {
     }
 
     fn load(&mut self) -> Result<()> {
-        let files = MemoryFiles::list(&self.dir)?;
+        let files = MemoryFiles::read(&self.dir)?;
+        if let Some(name) = files.missing.first() {
+            return Err(Error::Corrupt {
+                path: self.dir.join(name),
+                offset: 0,
+                kind: CorruptKind::Missing,
+            });
+        }
+        if self.options.writable {
+            self.remove_unlisted(&files)?;
+        }
         let base = files.base();
         if base > 0 {
-            let path = self.dir.join(snapshot::file_name(base));
+            let path = self.dir.join(layout::snapshot_file_name(base));
             let table = &mut self.table;
-            let (info, _) = snapshot::read(&path, base, false, |rec| {
+            let read = snapshot::read(&path, base, false, |rec| {
                 table.insert(rec.key, rec.value, rec.expiry_ms)
             })?;
             self.snapshot_generation = base;
-            self.snapshot_info = info;
+            self.snapshot_info = read.info;
         }
         let aofs = files.live_aofs();
         let newest = aofs.last().copied();
         for generation in &aofs {
             let is_newest = Some(*generation) == newest;
             let writable = self.options.writable && is_newest;
-            let mut aof = Aof::open(&self.dir, *generation, writable)?;
+            let role = if is_newest {
+                Role::Newest
+            } else {
+                Role::Sealed
+            };
+            let mut aof = Aof::open(&self.dir, *generation, writable, true)?;
             let table = &mut self.table;
-            let end = aof.replay(is_newest, |_, rec| apply(table, rec))?;
-            if let Some((offset, len)) = end.torn {
-                let name = aof::file_name(*generation);
-                if writable {
+            let end = aof.replay(role, |_, rec| apply(table, rec))?;
+            if let Some(torn) = end.torn {
+                let name = layout::aof_file_name(*generation);
+                let kept = if writable {
+                    let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+                    let kept = crate::log::keep_torn(
+                        &self.dir,
+                        &name,
+                        aof.file(),
+                        aof.path(),
+                        &torn,
+                        now_ms,
+                    )?;
                     aof.truncate_to_valid()?;
-                }
-                let notice = crate::log::torn_tail_notice(&name, offset, len, writable);
+                    Some(kept)
+                } else {
+                    None
+                };
+                let notice = crate::log::torn_tail_notice(&name, &torn, kept.as_deref());
                 self.notices.push(notice);
             }
             if writable {
+                // What an earlier writer left unsynced becomes durable now,
+                // so the durable length the next record claims is true.
+                aof.sync()?;
                 self.aof = Some(aof);
             }
         }
-        if self.options.writable {
-            self.remove_stale(&files)?;
-        }
+        self.list = files.list;
         Ok(())
     }
 
-    /// Removes files older than the loaded snapshot (leftovers of a rewrite
-    /// interrupted after its snapshot was in place) and temporary files (a
-    /// snapshot or AOF interrupted before its rename: never part of the store).
-    fn remove_stale(&mut self, files: &MemoryFiles) -> Result<()> {
-        let base = files.base();
-        let mut removed = Vec::new();
-        for name in fs::list_dir(&self.dir)? {
-            let Some(name) = name.to_str() else { continue };
-            if let Some(stem) = name.strip_suffix(fs::TEMP_SUFFIX)
-                && (snapshot::parse_name(stem).is_some() || aof::parse_name(stem).is_some())
-            {
-                removed.push(name.to_string());
-            }
-        }
-        for g in files.snapshots.iter().filter(|g| **g < base) {
-            removed.push(snapshot::file_name(*g));
-        }
-        for g in files.aofs.iter().filter(|g| **g < base) {
-            removed.push(aof::file_name(*g));
-        }
-        for name in &removed {
+    /// Removes memory files the file list does not name: leftovers of a
+    /// rewrite or file creation interrupted before its switch, never part
+    /// of the store.
+    fn remove_unlisted(&mut self, files: &MemoryFiles) -> Result<()> {
+        for name in &files.unlisted {
             fs::remove_file(&self.dir.join(name))?;
         }
-        if !removed.is_empty() {
+        if !files.unlisted.is_empty() {
             fs::sync_dir(&self.dir)?;
             self.notices.push(format!(
                 "removed {}, left by an interrupted snapshot or file creation",
-                removed.join(", ")
+                files.unlisted.join(", ")
             ));
         }
         Ok(())
@@ -248,41 +304,48 @@ impl Memory {
         Ok(())
     }
 
-    /// The AOF being appended to, created on the first write.
+    /// The AOF being appended to, created (and listed) on the first write.
     fn active_aof(&mut self) -> Result<&mut Aof> {
         if self.aof.is_none() {
-            let generation = MemoryFiles::list(&self.dir)?
-                .aofs
-                .last()
-                .copied()
-                .unwrap_or(0)
-                .max(self.snapshot_generation)
-                .max(1);
-            self.aof = Some(Aof::create(&self.dir, generation)?);
+            let generation = self.snapshot_generation.max(1);
+            let aof = Aof::create(&self.dir, generation)?;
+            self.list.entries.push((ListedKind::Aof, generation));
+            file_list::write(&self.dir, &mut self.list)?;
+            self.aof = Some(aof);
         }
         Ok(self.aof.as_mut().expect("created"))
     }
 
-    /// Appends the record in `self.buf` and syncs per policy; poisons on failure.
-    fn append_buf(&mut self) -> Result<()> {
-        let result = self.append_unpoisoned();
+    /// Appends a record to the AOF and syncs per policy; poisons on failure.
+    fn append_record(
+        &mut self,
+        kind: RecordKind,
+        key: &[u8],
+        value: &[u8],
+        expiry_ms: u64,
+    ) -> Result<()> {
+        let result = self.append_unpoisoned(kind, key, value, expiry_ms);
         if result.is_err() {
             self.poisoned = true;
         }
         result
     }
 
-    fn append_unpoisoned(&mut self) -> Result<()> {
-        let buf = std::mem::take(&mut self.buf);
+    fn append_unpoisoned(
+        &mut self,
+        kind: RecordKind,
+        key: &[u8],
+        value: &[u8],
+        expiry_ms: u64,
+    ) -> Result<()> {
         let deferred = self.sync_deferred;
+        let aof = self.active_aof()?;
+        aof.append_record(kind, key, value, expiry_ms)?;
         // Only a bulk load (which acknowledges nothing until its sync) may
         // leave records in the buffer; any other write reaches the file now.
-        let appended = self.active_aof().and_then(|aof| {
-            aof.append(&buf)
-                .and_then(|()| if deferred { Ok(()) } else { aof.flush() })
-        });
-        self.buf = buf;
-        appended?;
+        if !deferred {
+            aof.flush()?;
+        }
         self.unsynced = true;
         if self.sync_deferred {
             return Ok(());
@@ -309,26 +372,6 @@ impl Memory {
         Ok(())
     }
 
-    fn append_record(
-        &mut self,
-        kind: RecordKind,
-        key: &[u8],
-        value: &[u8],
-        expiry_ms: u64,
-    ) -> Result<()> {
-        self.buf.clear();
-        record::encode_into(
-            &mut self.buf,
-            &Record {
-                kind,
-                expiry_ms,
-                key,
-                value,
-            },
-        );
-        self.append_buf()
-    }
-
     /// Writes a new snapshot and starts a fresh AOF (see the module
     /// documentation for the order of steps). Expired keys are dropped.
     pub fn snapshot(&mut self, now_ms: u64) -> Result<SnapshotInfo> {
@@ -342,26 +385,43 @@ impl Memory {
 
     fn rewrite(&mut self, now_ms: u64) -> Result<SnapshotInfo> {
         self.sync_aof()?;
-        let files = MemoryFiles::list(&self.dir)?;
+        let files = MemoryFiles::read(&self.dir)?;
         let newest = files
-            .aofs
+            .list
+            .entries
             .iter()
-            .chain(&files.snapshots)
-            .copied()
+            .map(|(_, g)| *g)
+            .chain([self.snapshot_generation])
             .max()
             .unwrap_or(0);
         let generation = newest + 1;
+        if !fs::exists(&self.dir.join(layout::FILE_LIST_FILE)) {
+            // Commit the empty set first, so that the files made below are
+            // unlisted leftovers until the switch, never unexplained ones.
+            file_list::write(&self.dir, &mut FileList::default())?;
+        }
         let fresh = Aof::create(&self.dir, generation)?;
-        self.aof = Some(fresh);
         failpoint::hit("snapshot-after-new-aof");
         let live = self.table.iter().filter(|(_, _, e)| *e == 0 || now_ms < *e);
         let info = snapshot::write(&self.dir, generation, live)?;
         failpoint::hit("snapshot-after-snapshot");
+        let mut list = FileList {
+            sequence: self.list.sequence.max(files.list.sequence),
+            entries: vec![
+                (ListedKind::Snapshot, generation),
+                (ListedKind::Aof, generation),
+            ],
+        };
+        file_list::write(&self.dir, &mut list)?;
+        self.list = list;
+        self.aof = Some(fresh);
+        failpoint::hit("snapshot-after-switch");
         let old: Vec<String> = files
             .snapshots
             .iter()
-            .map(|g| snapshot::file_name(*g))
-            .chain(files.aofs.iter().map(|g| aof::file_name(*g)))
+            .map(|g| layout::snapshot_file_name(*g))
+            .chain(files.aofs.iter().map(|g| layout::aof_file_name(*g)))
+            .filter(|name| !files.missing.contains(name))
             .collect();
         for (i, name) in old.iter().enumerate() {
             fs::remove_file(&self.dir.join(name))?;
@@ -381,6 +441,11 @@ impl Memory {
         let live = self.table.iter().filter(|(_, _, e)| *e == 0 || now_ms < *e);
         let info = snapshot::write(dir, 1, live)?;
         Aof::create(dir, 1)?;
+        let mut list = FileList {
+            sequence: 0,
+            entries: vec![(ListedKind::Snapshot, 1), (ListedKind::Aof, 1)],
+        };
+        file_list::write(dir, &mut list)?;
         Ok(info)
     }
 
@@ -434,6 +499,9 @@ impl Engine for Memory {
 
     fn put(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
         self.check_writable()?;
+        if self.table.get(key).is_none() {
+            crate::limits::check_key_count(self.table.len() as u64, key)?;
+        }
         let expiry_ms = expiry_ms.unwrap_or(0);
         self.append_record(RecordKind::Value, key, value, expiry_ms)?;
         self.table.insert(key, value, expiry_ms);

@@ -1,0 +1,271 @@
+//! `hoard upgrade`: rewrites a store of format 1 into the current format,
+//! crash-safely, with the manifest as the commit point.
+//!
+//! 1. Every format-1 file is moved (renamed) into `DIR/format1-backup/`,
+//!    the directories synced. A crash here leaves a format-1 store (its
+//!    manifest still says so) whose files are split between the two
+//!    places; the next `upgrade` finishes the move.
+//! 2. The data is read from the backup with the format-1 decoders and
+//!    written into the store directory through the current engine (one
+//!    sync at the end, then the hint or snapshot). A crash here leaves
+//!    format-2 files behind a format-1 manifest; the next `upgrade` removes
+//!    them and starts this step again.
+//! 3. The manifest is rewritten with the current format (temporary file,
+//!    fsync, rename, directory fsync): the switch.
+//!
+//! Before step 3 every other command refuses the store (exit 5, naming
+//! `upgrade`); after it, the store is a complete format-2 store. The
+//! backup is kept for the user to remove once satisfied.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::bitcask::{Bitcask, BitcaskOptions};
+use crate::engine::Engine;
+use crate::error::{CorruptKind, Error, Result};
+use crate::failpoint;
+use crate::format::file_header::{self, V1_HEADER_LEN};
+use crate::format::v1;
+use crate::fs;
+use crate::layout::{self, AOF_MAGIC, DATA_MAGIC, SNAPSHOT_MAGIC};
+use crate::lock::{LockMode, StoreLock};
+use crate::manifest::{EngineKind, MANIFEST_VERSION, Manifest, SyncPolicy};
+use crate::memory::{Memory, MemoryOptions};
+
+/// Where `upgrade` keeps the format-1 files.
+pub const FORMAT1_BACKUP_DIR: &str = "format1-backup";
+
+/// What an upgrade did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpgradeReport {
+    /// The format the store was in.
+    pub from_format: u32,
+    /// The format it is in now.
+    pub to_format: u32,
+    /// Live keys carried over.
+    pub keys: u64,
+    /// Where the format-1 files were kept (none when nothing was upgraded).
+    pub backup_dir: Option<std::path::PathBuf>,
+}
+
+/// Upgrades the store at `dir` to the current format (a no-op on a current store).
+pub fn upgrade(dir: &Path, lock_timeout: Duration, now_ms: u64) -> Result<UpgradeReport> {
+    let manifest = Manifest::read(dir)?;
+    let _lock = StoreLock::acquire(dir, LockMode::Exclusive, lock_timeout)?;
+    let manifest = Manifest::read(dir).unwrap_or(manifest);
+    if manifest.format_version == MANIFEST_VERSION {
+        return Ok(UpgradeReport {
+            from_format: MANIFEST_VERSION,
+            to_format: MANIFEST_VERSION,
+            ..UpgradeReport::default()
+        });
+    }
+    let backup = dir.join(FORMAT1_BACKUP_DIR);
+    move_format1_files(dir, &backup)?;
+    failpoint::hit("upgrade-after-move");
+    remove_current_files(dir)?;
+    let entries = match manifest.engine {
+        EngineKind::Bitcask => read_bitcask_v1(&backup)?,
+        EngineKind::Memory => read_memory_v1(&backup)?,
+    };
+    let live: Vec<_> = entries
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|(value, expiry)| (k, value, expiry)))
+        .filter(|(_, _, expiry)| *expiry == 0 || *expiry > now_ms)
+        .collect();
+    let keys = live.len() as u64;
+    let mut engine: Box<dyn Engine> = match manifest.engine {
+        EngineKind::Bitcask => Box::new(Bitcask::open(
+            dir,
+            BitcaskOptions {
+                sync: SyncPolicy::Never,
+                max_file_size: manifest.max_file_size,
+                writable: true,
+                use_hint: false,
+                replay: true,
+            },
+        )?),
+        EngineKind::Memory => Box::new(Memory::open(
+            dir,
+            MemoryOptions {
+                sync: SyncPolicy::Never,
+                writable: true,
+                load: true,
+            },
+        )?),
+    };
+    engine.defer_sync(true);
+    for (key, value, expiry) in &live {
+        engine.put(key, value, (*expiry != 0).then_some(*expiry))?;
+    }
+    engine.sync()?;
+    failpoint::hit("upgrade-before-index");
+    let any = engine.as_any_mut();
+    if let Some(bitcask) = any.downcast_mut::<Bitcask>() {
+        bitcask.write_hint()?;
+    } else if let Some(memory) = any.downcast_mut::<Memory>() {
+        memory.snapshot(now_ms)?;
+    }
+    engine.close()?;
+    failpoint::hit("upgrade-before-manifest");
+    Manifest {
+        format_version: MANIFEST_VERSION,
+        ..manifest
+    }
+    .write(dir)?;
+    Ok(UpgradeReport {
+        from_format: manifest.format_version,
+        to_format: MANIFEST_VERSION,
+        keys,
+        backup_dir: Some(backup),
+    })
+}
+
+/// Whether `name` is a file of a format-1 store (data, hint, snapshot, AOF).
+fn is_engine_file(name: &str) -> bool {
+    layout::parse_data_file_name(name).is_some()
+        || name == layout::HINT_FILE
+        || layout::parse_aof_file_name(name).is_some()
+        || layout::parse_snapshot_file_name(name).is_some()
+}
+
+/// Step 1: moves every format-1 file into the backup directory. A file
+/// that already has a current-format header was written by an interrupted
+/// step 2 and is left for `remove_current_files`.
+fn move_format1_files(dir: &Path, backup: &Path) -> Result<()> {
+    if !fs::exists(backup) {
+        fs::create_dir_private(backup)?;
+        fs::sync_dir(dir)?;
+    }
+    let mut moved = false;
+    for name in fs::list_dir(dir)? {
+        let Some(name) = name.to_str() else { continue };
+        if !is_engine_file(name) || is_current_format(&dir.join(name))? {
+            continue;
+        }
+        fs::rename(&dir.join(name), &backup.join(name))?;
+        if !moved {
+            failpoint::hit("upgrade-after-first-move");
+        }
+        moved = true;
+    }
+    if moved {
+        fs::sync_dir(backup)?;
+        fs::sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+fn is_current_format(path: &Path) -> Result<bool> {
+    let file = fs::open_read(path)?;
+    let len = fs::file_len(&file, path)?;
+    if len < 12 {
+        return Ok(false);
+    }
+    let mut head = [0u8; 12];
+    fs::read_exact_at(&file, path, &mut head, 0)?;
+    Ok(u32::from_le_bytes(head[8..12].try_into().expect("4")) == file_header::FORMAT_VERSION)
+}
+
+/// Removes what an interrupted step 2 wrote: engine files in the current
+/// format, the file list, temporaries and cut torn tails of them.
+fn remove_current_files(dir: &Path) -> Result<()> {
+    let mut removed = false;
+    for name in fs::list_dir(dir)? {
+        let Some(name) = name.to_str() else { continue };
+        let stem = name.strip_suffix(layout::TEMP_SUFFIX).unwrap_or(name);
+        if is_engine_file(stem) || stem == layout::FILE_LIST_FILE {
+            fs::remove_file(&dir.join(name))?;
+            removed = true;
+        }
+    }
+    if removed {
+        fs::sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Key -> newest (value, expiry), or `None` for a deletion.
+type V1State = HashMap<Vec<u8>, Option<(Vec<u8>, u64)>>;
+
+fn corrupt(path: &Path, offset: u64, kind: CorruptKind) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        kind,
+    }
+}
+
+/// Replays format-1 records of the file at `path`: a damaged region is a
+/// torn tail only at the end of the newest file, with zeros or no valid
+/// record after it (format 1's rule).
+fn replay_v1_log(path: &Path, magic: [u8; 8], newest: bool, state: &mut V1State) -> Result<()> {
+    let bytes = fs::read_all(&fs::open_read(path)?, path)?;
+    if file_header::decode_v1(&bytes, magic).is_none() {
+        return Err(corrupt(path, 0, CorruptKind::Header));
+    }
+    let mut at = V1_HEADER_LEN;
+    while at < bytes.len() {
+        if let Some((tombstone, expiry, key, value, len)) = v1::decode_record(&bytes[at..]) {
+            let entry = (!tombstone).then(|| (value.to_vec(), expiry));
+            state.insert(key.to_vec(), entry);
+            at += len;
+            continue;
+        }
+        let rest_zero = bytes[at..].iter().all(|b| *b == 0);
+        let valid_later = (at + 1..bytes.len()).any(|i| v1::decode_record(&bytes[i..]).is_some());
+        if rest_zero || (newest && !valid_later) {
+            break;
+        }
+        return Err(corrupt(path, at as u64, CorruptKind::Checksum));
+    }
+    Ok(())
+}
+
+fn read_bitcask_v1(backup: &Path) -> Result<V1State> {
+    let mut ids: Vec<u64> = fs::list_dir(backup)?
+        .iter()
+        .filter_map(|n| n.to_str().and_then(layout::parse_data_file_name))
+        .collect();
+    ids.sort_unstable();
+    let mut state = V1State::new();
+    for (i, id) in ids.iter().enumerate() {
+        let path = backup.join(layout::data_file_name(*id));
+        replay_v1_log(&path, DATA_MAGIC, i + 1 == ids.len(), &mut state)?;
+    }
+    Ok(state)
+}
+
+fn read_memory_v1(backup: &Path) -> Result<V1State> {
+    let names = fs::list_dir(backup)?;
+    let mut snapshots: Vec<u64> = names
+        .iter()
+        .filter_map(|n| n.to_str().and_then(layout::parse_snapshot_file_name))
+        .collect();
+    snapshots.sort_unstable();
+    let mut aofs: Vec<u64> = names
+        .iter()
+        .filter_map(|n| n.to_str().and_then(layout::parse_aof_file_name))
+        .collect();
+    aofs.sort_unstable();
+    let base = snapshots.last().copied().unwrap_or(0);
+    let mut state = V1State::new();
+    if base > 0 {
+        let path = backup.join(layout::snapshot_file_name(base));
+        let bytes = fs::read_all(&fs::open_read(&path)?, &path)?;
+        let ok = file_header::decode_v1(&bytes, SNAPSHOT_MAGIC).is_some()
+            && v1::decode_snapshot(&bytes, |k, v, e| {
+                state.insert(k.to_vec(), Some((v.to_vec(), e)));
+            });
+        if !ok {
+            return Err(corrupt(&path, 0, CorruptKind::Checksum));
+        }
+    }
+    let live: Vec<u64> = aofs.into_iter().filter(|g| *g >= base).collect();
+    for (i, generation) in live.iter().enumerate() {
+        let path = backup.join(layout::aof_file_name(*generation));
+        replay_v1_log(&path, AOF_MAGIC, i + 1 == live.len(), &mut state)?;
+    }
+    Ok(state)
+}

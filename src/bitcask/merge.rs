@@ -138,7 +138,10 @@ impl Bitcask {
             && report.files_after == report.files_before
         {
             // Nothing dead to reclaim (preallocated zeros are not dead
-            // records): rewriting would only move bytes.
+            // records): rewriting would only move bytes. What the merge
+            // covered is made durable all the same, as a merge that
+            // rewrote would have.
+            self.sync_active()?;
             return Ok(report);
         }
         let result = self.merge_live(&live, &mut report, progress);

@@ -243,11 +243,11 @@ impl Bitcask {
             match Hint::load(dir, &engine.files) {
                 Ok(hint) => Some(hint),
                 Err(HintProblem::Missing) => {
-                    engine.hint_problem("there is no hint");
+                    engine.hint_problem("there is no hint", true);
                     None
                 }
                 Err(HintProblem::Stale(why) | HintProblem::Damaged(why)) => {
-                    engine.hint_problem(&format!("the hint is not usable: {why}"));
+                    engine.hint_problem(&format!("the hint is not usable: {why}"), true);
                     None
                 }
             }
@@ -272,12 +272,18 @@ impl Bitcask {
         Ok(engine)
     }
 
-    fn hint_problem(&mut self, why: &str) {
+    /// Notes a hint this open cannot use. `found_at_open`: the next writer
+    /// will find it unusable too (and so rewrite it); otherwise only a
+    /// lookup met the damage, which a reader cannot record for the next
+    /// writer, so its notice names `hoard hint`.
+    fn hint_problem(&mut self, why: &str, found_at_open: bool) {
         self.hint_dirty = true;
         let remedy = if self.options.writable {
             "it will be rewritten when this command finishes"
-        } else {
+        } else if found_at_open {
             "the next write command, or `hoard hint`, rewrites it"
+        } else {
+            "run `hoard hint` to rebuild it"
         };
         self.notices.push(format!(
             "{why}; replaying every data file instead ({remedy})"
@@ -358,7 +364,7 @@ impl Bitcask {
 
     /// Abandons a hint a lookup found damaged: replays every file instead.
     fn fall_back(&mut self, HintDamaged(why): HintDamaged) -> Result<()> {
-        self.hint_problem(&format!("the hint is damaged: {why}"));
+        self.hint_problem(&format!("the hint is damaged: {why}"), false);
         self.replay_all()
     }
 

@@ -290,6 +290,7 @@ impl Bitcask {
                 fs::sync_data(&file, &path)?;
             } else {
                 self.rewrite_file(id, role, survey)?;
+                crate::failpoint::hit("repair-after-rewrite");
             }
             let writable = self.options.writable && Some(id) == last;
             let file = super::open_data_file(&self.dir, id, writable, role, self.options.sync)?;

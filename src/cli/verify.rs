@@ -137,6 +137,15 @@ fn write_repair(out: &mut impl Write, repair: &RepairReport, dry_run: bool) -> R
         writeln!(out, "originals saved in {}", dir.display())?;
     }
     for f in &repair.files {
+        if f.missing {
+            let verb = if dry_run { "would drop" } else { "dropped" };
+            writeln!(
+                out,
+                "{}: missing; {verb} it from the file list (its records are lost)",
+                f.file
+            )?;
+            continue;
+        }
         let lost: u64 = f.lost.iter().map(|(_, len)| len).sum();
         let verb = if dry_run { "would keep" } else { "kept" };
         let what = match (f.torn_tail_only, dry_run) {
@@ -158,6 +167,13 @@ fn write_repair(out: &mut impl Write, repair: &RepairReport, dry_run: bool) -> R
                 ""
             }
         )?;
+        if f.dropped_records > 0 {
+            writeln!(
+                out,
+                "{}: {} whole records lost with the damage (or, for a torn tail, never acknowledged)",
+                f.file, f.dropped_records
+            )?;
+        }
     }
     match repair.hint_entries {
         Some(entries) => writeln!(out, "rebuilt the index ({entries} keys)")?,
@@ -188,6 +204,8 @@ fn repair_json(repair: &RepairReport, dry_run: bool) -> Json {
             "lost": f.lost.iter().map(|(o, l)| json!({"offset": o, "length": l})).collect::<Vec<_>>(),
             "header_damaged": f.header_damaged,
             "torn_tail_only": f.torn_tail_only,
+            "dropped_records": f.dropped_records,
+            "missing": f.missing,
         })).collect::<Vec<_>>(),
         "hint_entries": repair.hint_entries,
     })

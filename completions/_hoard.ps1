@@ -181,7 +181,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;export' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The output''s format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The output''s format [default: tsv; jsonl with --json]')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with these bytes')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')

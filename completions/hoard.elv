@@ -168,7 +168,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;export'= {
-            cand --format 'The output''s format'
+            cand --format 'The output''s format [default: tsv; jsonl with --json]'
             cand --prefix 'Only keys starting with these bytes'
             cand -d 'The store directory'
             cand --dir 'The store directory'

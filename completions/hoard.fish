@@ -116,7 +116,7 @@ complete -c hoard -n "__fish_hoard_using_subcommand import" -l json -d 'Print re
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand export" -l format -d 'The output\'s format' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
+complete -c hoard -n "__fish_hoard_using_subcommand export" -l format -d 'The output\'s format [default: tsv; jsonl with --json]' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
 jsonl\t'One JSON object a line; base64 for bytes that are not UTF-8'
 resp\t'Redis SET commands (PXAT for expiry), for `redis-cli --pipe`'"
 complete -c hoard -n "__fish_hoard_using_subcommand export" -l prefix -d 'Only keys starting with these bytes' -r

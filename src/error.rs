@@ -103,6 +103,20 @@ impl Error {
         }
     }
 
+    /// A short, stable name for the kind of error, for scripts (`--json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) => "invalid_input",
+            Error::Busy { .. } => "busy",
+            Error::Corrupt { .. } => "corrupt",
+            Error::NotAStore { .. } => "not_a_store",
+            Error::AlreadyAStore { .. } => "already_a_store",
+            Error::Unsupported(_) => "unsupported",
+            Error::Io { .. } => "io",
+            Error::Poisoned { .. } => "poisoned",
+        }
+    }
+
     /// Wraps an I/O error with the operation and path it came from.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error::Io {

@@ -65,6 +65,10 @@ pub struct OpenOptions {
     /// Open without reading any record, for `verify` and repair only: the
     /// store then refuses every data operation.
     pub verify_only: bool,
+    /// With `Access::Write`, create a default bitcask store when the
+    /// directory is missing (`put`, `import`); otherwise a missing
+    /// directory is `Error::NotAStore` and nothing is created.
+    pub create_missing: bool,
 }
 
 impl OpenOptions {
@@ -76,6 +80,7 @@ impl OpenOptions {
             clock: Arc::new(SystemClock),
             trust_hint: true,
             verify_only: false,
+            create_missing: access == Access::Write,
         }
     }
 }
@@ -159,15 +164,16 @@ impl Store {
     }
 
     /// Opens the store at `dir`. A missing directory is created as a default
-    /// bitcask store for `Access::Write`, and is `Error::NotAStore` for reads.
+    /// bitcask store for `Access::Write` with `create_missing`, and is
+    /// `Error::NotAStore` otherwise.
     pub fn open(dir: &Path, options: &OpenOptions) -> Result<Store> {
         match std::fs::metadata(dir) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                if options.access == Access::Read {
+                if options.access == Access::Read || !options.create_missing {
                     return Err(not_a_store(
                         dir,
-                        "the directory does not exist (create a store with `hoard init` \
-                         or any write command)",
+                        "there is no store there: the directory does not exist (check the \
+                         path; `hoard init`, `hoard put` and `hoard import` create a store)",
                     ));
                 }
                 match Store::create(dir, &InitOptions::default(), options.clock.as_ref()) {

@@ -255,9 +255,9 @@ pub struct ImportArgs {
 /// Arguments of `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The output's format
-    #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
-    pub format: FormatArg,
+    /// The output's format [default: tsv; jsonl with --json]
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
 
     /// Only keys starting with these bytes
     #[arg(long, value_name = "P")]

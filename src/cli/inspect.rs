@@ -24,6 +24,12 @@ pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<O
         let location = bitcask(&mut store, "inspect --key")?.locate_key(&key, now_ms)?;
         finish(global, store)?;
         let Some(location) = location else {
+            if global.json {
+                let mut doc = Map::new();
+                output::put_bytes(&mut doc, "key", &key);
+                doc.insert("found".into(), json!(false));
+                output::write_json(out, &Json::Object(doc))?;
+            }
             return Ok(Outcome::ConditionFalse);
         };
         if global.json {

@@ -50,21 +50,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let outcome = match cli.command {
-        Command::Init(args) => init(global, args)?,
-        Command::Put(args) => put(global, args)?,
+        Command::Init(args) => init(global, &mut out, args)?,
+        Command::Put(args) => put(global, &mut out, args)?,
         Command::Get(args) => get(global, &mut out, args.key)?,
         Command::Del(args) => del(global, &mut out, args.keys)?,
-        Command::Exists(args) => {
-            let key = bytes(args.key);
-            check_key(&key)?;
-            let mut store = open(global, Access::Read)?;
-            let found = store.contains(&key)?;
-            finish(global, store)?;
-            Outcome::from_bool(found)
-        }
+        Command::Exists(args) => exists(global, &mut out, args.key)?,
         Command::Keys(args) => keys(global, &mut out, args)?,
         Command::Ttl(args) => ttl(global, &mut out, args.key)?,
-        Command::Expire(args) => expire(global, args)?,
+        Command::Expire(args) => expire(global, &mut out, args)?,
         Command::Import(args) => import(global, &mut out, args)?,
         Command::Export(args) => export(global, &mut out, args)?,
         Command::Hint => hint(global, &mut out)?,
@@ -74,10 +67,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Verify(args) => verify::run(global, &mut out, args)?,
         Command::Bench(args) => bench::run(global, &mut out, args)?,
         Command::Completions(args) => {
+            refuse_json(global, "completions")?;
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success
         }
         Command::Man => {
+            refuse_json(global, "man")?;
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             Outcome::Success
         }
@@ -90,7 +85,30 @@ pub(crate) fn bytes(arg: OsString) -> Vec<u8> {
     arg.into_vec()
 }
 
+/// `completions` and `man` print generated text, never JSON.
+fn refuse_json(global: &Global, command: &str) -> Result<()> {
+    if global.json {
+        return Err(Error::InvalidInput(format!(
+            "`hoard {command}` prints generated text, not JSON; run it without --json"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `{"key": .., <field>: <value>}`, the shape of most one-key answers.
+fn key_doc(key: &[u8], fields: &[(&str, Json)]) -> Json {
+    let mut object = Map::new();
+    output::put_bytes(&mut object, "key", key);
+    for (name, value) in fields {
+        object.insert((*name).to_string(), value.clone());
+    }
+    Json::Object(object)
+}
+
 /// Opens the store and reports what opening noticed (a dropped torn tail).
+/// A missing store is an error (exit 5): only `init`, `put` and `import`
+/// create one.
 pub(crate) fn open(global: &Global, access: Access) -> Result<Store> {
     open_with(global, access, true)
 }
@@ -99,7 +117,19 @@ pub(crate) fn open_with(global: &Global, access: Access, trust_hint: bool) -> Re
     let options = OpenOptions {
         lock_timeout: global.lock_timeout,
         trust_hint,
+        create_missing: false,
         ..OpenOptions::new(access)
+    };
+    open_options(global, options)
+}
+
+/// Opens the store for writing, creating a default bitcask store when the
+/// directory is missing (`put` and `import` only).
+pub(crate) fn open_creating(global: &Global) -> Result<Store> {
+    let options = OpenOptions {
+        lock_timeout: global.lock_timeout,
+        create_missing: true,
+        ..OpenOptions::new(Access::Write)
     };
     open_options(global, options)
 }
@@ -123,7 +153,7 @@ pub(crate) fn finish(global: &Global, mut store: Store) -> Result<()> {
     Ok(())
 }
 
-fn init(global: &Global, args: args::InitArgs) -> Result<Outcome> {
+fn init(global: &Global, out: &mut impl Write, args: args::InitArgs) -> Result<Outcome> {
     let init = InitOptions {
         engine: match args.engine {
             EngineArg::Bitcask => EngineKind::Bitcask,
@@ -133,18 +163,30 @@ fn init(global: &Global, args: args::InitArgs) -> Result<Outcome> {
         max_file_size: args.max_file_size,
     };
     Store::create(&global.dir, &init, &SystemClock)?;
-    output::notice(
-        global.quiet,
-        &format!(
-            "created a {} store in {}",
-            init.engine,
-            global.dir.display()
-        ),
-    );
+    if global.json {
+        output::write_json(
+            out,
+            &json!({
+                "created": global.dir.display().to_string(),
+                "engine": init.engine.to_string(),
+                "sync": init.sync.to_string(),
+                "max_file_size": init.max_file_size,
+            }),
+        )?;
+    } else {
+        output::notice(
+            global.quiet,
+            &format!(
+                "created a {} store in {}",
+                init.engine,
+                global.dir.display()
+            ),
+        );
+    }
     Ok(Outcome::Success)
 }
 
-fn put(global: &Global, args: args::PutArgs) -> Result<Outcome> {
+fn put(global: &Global, out: &mut impl Write, args: args::PutArgs) -> Result<Outcome> {
     let key = bytes(args.key);
     check_key(&key)?;
     let value = match args.value {
@@ -152,13 +194,16 @@ fn put(global: &Global, args: args::PutArgs) -> Result<Outcome> {
         _ => read_stdin_value(&key)?,
     };
     check_value(&key, value.len())?;
-    let mut store = open(global, Access::Write)?;
+    let mut store = open_creating(global)?;
     let options = PutOptions {
         ttl_ms: args.ttl,
         only_if_absent: args.nx,
     };
     let written = store.put(&key, &value, options)?;
     finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("written", json!(written))]))?;
+    }
     Ok(Outcome::from_bool(written))
 }
 
@@ -181,6 +226,10 @@ fn get(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> 
     let found = store.get(&key)?;
     finish(global, store)?;
     let Some(value) = found else {
+        if global.json {
+            let doc = key_doc(&key, &[("value", Json::Null), ("found", json!(false))]);
+            output::write_json(out, &doc)?;
+        }
         return Ok(Outcome::ConditionFalse);
     };
     if global.json {
@@ -212,6 +261,18 @@ fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Out
         writeln!(out, "{deleted}")?;
     }
     Ok(Outcome::from_bool(deleted > 0))
+}
+
+fn exists(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
+    let key = bytes(key);
+    check_key(&key)?;
+    let mut store = open(global, Access::Read)?;
+    let found = store.contains(&key)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("exists", json!(found))]))?;
+    }
+    Ok(Outcome::from_bool(found))
 }
 
 fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<Outcome> {
@@ -257,7 +318,7 @@ fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> 
     Ok(outcome)
 }
 
-fn expire(global: &Global, args: args::ExpireArgs) -> Result<Outcome> {
+fn expire(global: &Global, out: &mut impl Write, args: args::ExpireArgs) -> Result<Outcome> {
     let key = bytes(args.key);
     check_key(&key)?;
     let mut store = open(global, Access::Write)?;
@@ -266,6 +327,9 @@ fn expire(global: &Global, args: args::ExpireArgs) -> Result<Outcome> {
         _ => store.persist(&key)?,
     };
     finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("changed", json!(changed))]))?;
+    }
     Ok(Outcome::from_bool(changed))
 }
 
@@ -390,7 +454,7 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
         ),
     };
     let mut reader = EntryReader::new(input, args.format.into());
-    let mut store = open(global, Access::Write)?;
+    let mut store = open_creating(global)?;
     let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
     let result = transfer::import(&mut store, &mut reader, &source, now_ms);
     // Closing also rewrites the hint after a large load; do it even when
@@ -415,9 +479,21 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
 }
 
 fn export(global: &Global, out: &mut impl Write, args: args::ExportArgs) -> Result<Outcome> {
+    let format = match (args.format, global.json) {
+        (None, false) => args::FormatArg::Tsv,
+        (None, true) | (Some(args::FormatArg::Jsonl), _) => args::FormatArg::Jsonl,
+        (Some(other), false) => other,
+        (Some(other), true) => {
+            return Err(Error::InvalidInput(format!(
+                "--json exports JSON Lines; drop --json to export {}, or use --format jsonl",
+                hoardhaven::transfer::Format::from(other)
+            ))
+            .into());
+        }
+    };
     let prefix = args.prefix.map(bytes).unwrap_or_default();
     let mut store = open(global, Access::Read)?;
-    hoardhaven::transfer::export(&mut store, &prefix, args.format.into(), out)?;
+    hoardhaven::transfer::export(&mut store, &prefix, format.into(), out)?;
     finish(global, store)?;
     Ok(Outcome::Success)
 }

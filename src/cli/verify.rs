@@ -24,6 +24,7 @@ pub fn run(global: &Global, out: &mut impl Write, args: VerifyArgs) -> Result<Ou
     let options = OpenOptions {
         lock_timeout: global.lock_timeout,
         verify_only: true,
+        create_missing: false,
         ..OpenOptions::new(access)
     };
     let mut store = open_options(global, options)?;

@@ -53,12 +53,13 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;init' {
-            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'The storage engine')
-            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never')
-            [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)')
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'The storage engine [default: bitcask]')
+            [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never [default: always]')
+            [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096) [default: 64M]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--force-manifest', '--force-manifest', [CompletionResultType]::ParameterName, 'Replace the damaged manifest (HOARD) of an existing store: the engine is read off its files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')

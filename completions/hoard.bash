@@ -709,7 +709,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__init)
-            opts="-d -q -h -V --engine --sync --max-file-size --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --engine --sync --max-file-size --force-manifest --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

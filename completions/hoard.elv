@@ -49,12 +49,13 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hoard;init'= {
-            cand --engine 'The storage engine'
-            cand --sync 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never'
-            cand --max-file-size 'Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)'
+            cand --engine 'The storage engine [default: bitcask]'
+            cand --sync 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never [default: always]'
+            cand --max-file-size 'Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096) [default: 64M]'
             cand -d 'The store directory'
             cand --dir 'The store directory'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --force-manifest 'Replace the damaged manifest (HOARD) of an existing store: the engine is read off its files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'

@@ -49,12 +49,13 @@ complete -c hoard -n "__fish_hoard_needs_command" -f -a "bench" -d 'Run built-in
 complete -c hoard -n "__fish_hoard_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c hoard -n "__fish_hoard_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c hoard -n "__fish_hoard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c hoard -n "__fish_hoard_using_subcommand init" -l engine -d 'The storage engine' -r -f -a "bitcask\t'Append-only data files and an in-memory keydir'
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l engine -d 'The storage engine [default: bitcask]' -r -f -a "bitcask\t'Append-only data files and an in-memory keydir'
 memory\t'The whole data set in RAM, persisted by snapshot and log'"
-complete -c hoard -n "__fish_hoard_using_subcommand init" -l sync -d 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never' -r
-complete -c hoard -n "__fish_hoard_using_subcommand init" -l max-file-size -d 'Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l sync -d 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never [default: always]' -r
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l max-file-size -d 'Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096) [default: 64M]' -r
 complete -c hoard -n "__fish_hoard_using_subcommand init" -s d -l dir -d 'The store directory' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand init" -l force-manifest -d 'Replace the damaged manifest (HOARD) of an existing store: the engine is read off its files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched'
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand init" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'

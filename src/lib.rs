@@ -29,6 +29,7 @@ pub mod limits;
 pub mod lock;
 pub mod log;
 pub mod manifest;
+pub mod manifest_fix;
 pub mod memory;
 mod mmap;
 pub mod store;

@@ -185,7 +185,15 @@ impl Store {
             Ok(meta) if !meta.is_dir() => return Err(not_a_store(dir, "it is not a directory")),
             Ok(_) => {}
         }
-        if !dir.join(MANIFEST_FILE).exists() {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        // Only a manifest known to be missing makes "not a store"; a
+        // manifest hoard may not look at (EACCES) is reported as such.
+        if let Err(e) = std::fs::metadata(&manifest_path)
+            && e.kind() != ErrorKind::NotFound
+        {
+            return Err(Error::io("read", manifest_path, e));
+        }
+        if !manifest_path.exists() {
             return Err(not_a_store(
                 dir,
                 "it has no HOARD manifest, and hoard never writes to a directory it did \

@@ -117,68 +117,240 @@ fn json_run(
     (code, docs)
 }
 
-both_engines! {
-    fn every_command_prints_json_on_success_not_found_and_error(t: &TestDir) {
-        let engine = if t.dir().join("HOARD").exists()
-            && std::fs::read_to_string(t.dir().join("HOARD")).unwrap().contains("engine memory")
-        {
-            "memory"
-        } else {
-            "bitcask"
-        };
-        let ok = |args: &[&str]| json_run(t, args, "", false);
-        assert_eq!(ok(&["put", "k", "v"]).0, 0);
-        assert_eq!(ok(&["put", "k", "w", "--nx"]), (1, vec![serde_json::json!({"key": "k", "written": false})]));
-        assert_eq!(ok(&["get", "k"]).1[0]["value"], "v");
-        assert_eq!(ok(&["get", "nope"]), (1, vec![serde_json::json!({"key": "nope", "value": null, "found": false})]));
-        assert_eq!(ok(&["exists", "k"]).1[0]["exists"], true);
-        assert_eq!(ok(&["exists", "nope"]), (1, vec![serde_json::json!({"key": "nope", "exists": false})]));
-        assert_eq!(json_run(t, &["keys"], "", true).1.len(), 1);
-        assert_eq!(json_run(t, &["keys", "--prefix", "zz"], "", true), (0, vec![]));
-        assert_eq!(ok(&["ttl", "k"]).1[0]["ttl"], -1);
-        assert_eq!(ok(&["ttl", "nope"]).0, 1);
-        assert_eq!(ok(&["expire", "k", "1d"]).1[0]["changed"], true);
-        assert_eq!(ok(&["expire", "nope", "1d"]).1[0]["changed"], false);
-        assert_eq!(ok(&["expire", "k", "--persist"]).0, 0);
-        assert_eq!(ok(&["expire", "k", "--persist"]).0, 1);
-        assert_eq!(json_run(t, &["import", "--format", "tsv"], "a\tb\n", false).1[0]["imported"], 1);
-        let (code, docs) = json_run(t, &["export"], "", true);
-        assert_eq!(code, 0);
-        assert_eq!(docs.len(), 2, "--json exports JSON Lines");
-        assert_eq!(docs[0], serde_json::json!({"key": "a", "value": "b"}));
-        assert_eq!(ok(&["inspect"]).0, 0);
-        assert_eq!(ok(&["verify"]).1[0]["clean"], true);
-        assert_eq!(ok(&["verify", "--repair"]).0, 0);
-        assert_eq!(ok(&["del", "a", "nope"]).1[0]["deleted"], 1);
-        assert_eq!(ok(&["del", "nope"]).0, 1);
-        let copy = t.tmp.path().join("copy");
-        assert_eq!(ok(&["snapshot", "--to", copy.to_str().unwrap()]).0, 0);
-        if engine == "bitcask" {
-            assert!(ok(&["inspect", "--key", "k"]).1[0]["offset"].is_u64());
-            assert_eq!(ok(&["inspect", "--key", "nope"]), (1, vec![serde_json::json!({"key": "nope", "found": false})]));
-            assert_eq!(ok(&["hint"]).0, 0);
-            assert_eq!(ok(&["merge", "--dry-run"]).0, 0);
-            assert_eq!(ok(&["merge"]).0, 0);
-            assert_eq!(ok(&["snapshot"]).0, 2);
-        } else {
-            assert_eq!(ok(&["snapshot"]).0, 0);
-            assert_eq!(ok(&["hint"]).0, 2);
-            assert_eq!(ok(&["merge"]).0, 2);
-            assert_eq!(ok(&["inspect", "--key", "k"]).0, 2);
+mod json {
+    use super::*;
+
+    both_engines! {
+        fn every_command_prints_json_on_success_not_found_and_error(t: &TestDir) {
+            let engine = if t.dir().join("HOARD").exists()
+                && std::fs::read_to_string(t.dir().join("HOARD")).unwrap().contains("engine memory")
+            {
+                "memory"
+            } else {
+                "bitcask"
+            };
+            let ok = |args: &[&str]| json_run(t, args, "", false);
+            assert_eq!(ok(&["put", "k", "v"]).0, 0);
+            assert_eq!(ok(&["put", "k", "w", "--nx"]), (1, vec![serde_json::json!({"key": "k", "written": false})]));
+            assert_eq!(ok(&["get", "k"]).1[0]["value"], "v");
+            assert_eq!(ok(&["get", "nope"]), (1, vec![serde_json::json!({"key": "nope", "value": null, "found": false})]));
+            assert_eq!(ok(&["exists", "k"]).1[0]["exists"], true);
+            assert_eq!(ok(&["exists", "nope"]), (1, vec![serde_json::json!({"key": "nope", "exists": false})]));
+            assert_eq!(json_run(t, &["keys"], "", true).1.len(), 1);
+            assert_eq!(json_run(t, &["keys", "--prefix", "zz"], "", true), (0, vec![]));
+            assert_eq!(ok(&["ttl", "k"]).1[0]["ttl"], -1);
+            assert_eq!(ok(&["ttl", "nope"]).0, 1);
+            assert_eq!(ok(&["expire", "k", "1d"]).1[0]["changed"], true);
+            assert_eq!(ok(&["expire", "nope", "1d"]).1[0]["changed"], false);
+            assert_eq!(ok(&["expire", "k", "--persist"]).0, 0);
+            assert_eq!(ok(&["expire", "k", "--persist"]).0, 1);
+            assert_eq!(json_run(t, &["import", "--format", "tsv"], "a\tb\n", false).1[0]["imported"], 1);
+            let (code, docs) = json_run(t, &["export"], "", true);
+            assert_eq!(code, 0);
+            assert_eq!(docs.len(), 2, "--json exports JSON Lines");
+            assert_eq!(docs[0], serde_json::json!({"key": "a", "value": "b"}));
+            assert_eq!(ok(&["inspect"]).0, 0);
+            assert_eq!(ok(&["verify"]).1[0]["clean"], true);
+            assert_eq!(ok(&["verify", "--repair"]).0, 0);
+            assert_eq!(ok(&["del", "a", "nope"]).1[0]["deleted"], 1);
+            assert_eq!(ok(&["del", "nope"]).0, 1);
+            let copy = t.tmp.path().join("copy");
+            assert_eq!(ok(&["snapshot", "--to", copy.to_str().unwrap()]).0, 0);
+            if engine == "bitcask" {
+                assert!(ok(&["inspect", "--key", "k"]).1[0]["offset"].is_u64());
+                assert_eq!(ok(&["inspect", "--key", "nope"]), (1, vec![serde_json::json!({"key": "nope", "found": false})]));
+                assert_eq!(ok(&["hint"]).0, 0);
+                assert_eq!(ok(&["merge", "--dry-run"]).0, 0);
+                assert_eq!(ok(&["merge"]).0, 0);
+                assert_eq!(ok(&["snapshot"]).0, 2);
+            } else {
+                assert_eq!(ok(&["snapshot"]).0, 0);
+                assert_eq!(ok(&["hint"]).0, 2);
+                assert_eq!(ok(&["merge"]).0, 2);
+                assert_eq!(ok(&["inspect", "--key", "k"]).0, 2);
+            }
+            // Errors: invalid input, usage, not a store, already a store.
+            assert_eq!(ok(&["put", "", "v"]).0, 2);
+            assert_eq!(ok(&["get"]).0, 2);
+            assert_eq!(ok(&["get", "k", "--no-such-flag"]).0, 2);
+            assert_eq!(json_run(t, &["import", "--format", "tsv"], "no tab here\n", false).0, 2);
+            assert_eq!(ok(&["init"]).0, 2);
+            assert_eq!(ok(&["export", "--format", "tsv"]).0, 2);
+            assert_eq!(ok(&["completions", "bash"]).0, 2);
+            assert_eq!(ok(&["man"]).0, 2);
+            let other = TestDir::new();
+            assert_eq!(json_run(&other, &["get", "k"], "", false).0, 5);
+            let (code, docs) = json_run(&other, &["init", "--engine", engine], "", false);
+            assert_eq!(code, 0);
+            assert_eq!(docs[0]["engine"], engine);
         }
-        // Errors: invalid input, usage, not a store, already a store.
-        assert_eq!(ok(&["put", "", "v"]).0, 2);
-        assert_eq!(ok(&["get"]).0, 2);
-        assert_eq!(ok(&["get", "k", "--no-such-flag"]).0, 2);
-        assert_eq!(json_run(t, &["import", "--format", "tsv"], "no tab here\n", false).0, 2);
-        assert_eq!(ok(&["init"]).0, 2);
-        assert_eq!(ok(&["export", "--format", "tsv"]).0, 2);
-        assert_eq!(ok(&["completions", "bash"]).0, 2);
-        assert_eq!(ok(&["man"]).0, 2);
-        let other = TestDir::new();
-        assert_eq!(json_run(&other, &["get", "k"], "", false).0, 5);
-        let (code, docs) = json_run(&other, &["init", "--engine", engine], "", false);
-        assert_eq!(code, 0);
-        assert_eq!(docs[0]["engine"], engine);
     }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// `hoard -d DIR` as a user who may not enter DIR: nobody when run as root.
+fn hoard_as_other_user(dir: &std::path::Path) -> std::process::Command {
+    let hoard = assert_cmd::cargo::cargo_bin("hoard");
+    let mut cmd = if is_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(hoard);
+        c
+    } else {
+        std::process::Command::new(hoard)
+    };
+    cmd.env_remove("HOARD_DIR").arg("-d").arg(dir);
+    cmd
+}
+
+#[test]
+fn a_permission_error_is_reported_as_one_not_as_a_missing_manifest() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = TestDir::new();
+    t.put("k", "v");
+    // The parent may be entered; the store itself may not.
+    std::fs::set_permissions(t.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mode = if is_root() { 0o700 } else { 0o000 };
+    std::fs::set_permissions(t.dir(), std::fs::Permissions::from_mode(mode)).unwrap();
+    for args in [vec!["get", "k"], vec!["put", "k", "w"], vec!["verify"]] {
+        let out = hoard_as_other_user(&t.dir()).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("Permission denied")
+                && stderr.contains("HOARD")
+                && stderr.contains("permissions")
+                && !stderr.contains("no HOARD manifest")
+                && !stderr.contains("not a hoard store"),
+            "{args:?}: {stderr}"
+        );
+    }
+    std::fs::set_permissions(t.dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    t.hoard().args(["get", "k"]).assert().success().stdout("v");
+}
+
+/// Flips the manifest's checksum line into a wrong one.
+fn damage_manifest(t: &TestDir) {
+    let path = t.dir().join("HOARD");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("sync always", "sync never")).unwrap();
+}
+
+mod damaged_manifest {
+    use super::*;
+
+    both_engines! {
+        fn a_damaged_manifest_says_what_is_wrong_and_how_out(t: &TestDir) {
+            t.put("k", "v");
+            damage_manifest(t);
+            for args in [
+                vec!["get", "k"],
+                vec!["put", "k", "w"],
+                vec!["verify"],
+                vec!["verify", "--repair"],
+            ] {
+                t.hoard()
+                    .args(&args)
+                    .assert()
+                    .code(4)
+                    .stderr(
+                        predicate::str::contains("manifest")
+                            .and(predicate::str::contains("HOARD"))
+                            .and(predicate::str::contains("is damaged"))
+                            .and(predicate::str::contains("init --force-manifest"))
+                            .and(predicate::str::contains("verify --repair").not()),
+                    );
+            }
+            let damaged = std::fs::read(t.dir().join("HOARD")).unwrap();
+            // The engine comes from the files, not from a default.
+            t.hoard()
+                .args(["init", "--force-manifest"])
+                .assert()
+                .success()
+                .stderr(predicate::str::contains("wrote a fresh manifest"));
+            t.hoard().args(["get", "k"]).assert().success().stdout("v");
+            t.hoard().arg("verify").assert().success();
+            let kept: Vec<_> = std::fs::read_dir(t.dir())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with("HOARD.damaged-"))
+                .collect();
+            assert_eq!(kept.len(), 1, "{kept:?}");
+            assert_eq!(std::fs::read(t.dir().join(&kept[0])).unwrap(), damaged);
+            // An intact manifest is left alone.
+            let before = common::snapshot_dir(&t.dir());
+            t.hoard()
+                .args(["init", "--force-manifest"])
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains("is intact"));
+            assert_eq!(common::snapshot_dir(&t.dir()), before);
+        }
+    }
+}
+
+#[test]
+fn force_manifest_refuses_an_engine_the_files_contradict() {
+    let t = TestDir::with_engine("memory");
+    t.put("k", "v");
+    damage_manifest(&t);
+    let before = common::snapshot_dir(&t.dir());
+    t.hoard()
+        .args(["init", "--force-manifest", "--engine", "bitcask"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("belong to a memory store"));
+    assert_eq!(common::snapshot_dir(&t.dir()), before);
+    let missing = TestDir::new();
+    missing
+        .hoard()
+        .args(["init", "--force-manifest"])
+        .assert()
+        .code(5);
+    assert!(!missing.dir().exists());
+}
+
+#[test]
+fn a_manifest_with_a_damaged_first_line_points_at_force_manifest() {
+    let t = TestDir::new();
+    t.put("k", "v");
+    let path = t.dir().join("HOARD");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 0x20;
+    std::fs::write(&path, bytes).unwrap();
+    t.hoard()
+        .args(["get", "k"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("init --force-manifest"));
+    t.hoard()
+        .args(["-q", "init", "--force-manifest"])
+        .assert()
+        .success();
+    t.hoard().args(["get", "k"]).assert().success().stdout("v");
+}
+
+#[test]
+fn init_refuses_options_that_do_not_apply_to_the_engine() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["init", "--engine", "memory", "--max-file-size", "1M"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--max-file-size applies to bitcask",
+        ));
+    assert!(!t.dir().exists());
+    t.hoard()
+        .args(["-q", "init", "--engine", "memory"])
+        .assert()
+        .success();
 }

@@ -114,17 +114,24 @@ pub enum EngineArg {
 /// Arguments of `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The storage engine
-    #[arg(long, value_enum, default_value_t = EngineArg::Bitcask)]
-    pub engine: EngineArg,
+    /// The storage engine [default: bitcask]
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
 
     /// When writes reach the disk: always (before each write is acknowledged), interval:MS, never
-    #[arg(long, value_name = "POLICY", default_value = "always", value_parser = parse::sync_policy)]
-    pub sync: hoardhaven::SyncPolicy,
+    /// [default: always]
+    #[arg(long, value_name = "POLICY", value_parser = parse::sync_policy)]
+    pub sync: Option<hoardhaven::SyncPolicy>,
 
-    /// Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse::size)]
-    pub max_file_size: u64,
+    /// Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)
+    /// [default: 64M]
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    pub max_file_size: Option<u64>,
+
+    /// Replace the damaged manifest (HOARD) of an existing store: the engine is read off its
+    /// files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched
+    #[arg(long)]
+    pub force_manifest: bool,
 }
 
 /// Arguments of `put`.

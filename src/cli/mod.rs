@@ -154,13 +154,26 @@ pub(crate) fn finish(global: &Global, mut store: Store) -> Result<()> {
 }
 
 fn init(global: &Global, out: &mut impl Write, args: args::InitArgs) -> Result<Outcome> {
+    let engine = args.engine.map(|engine| match engine {
+        EngineArg::Bitcask => EngineKind::Bitcask,
+        EngineArg::Memory => EngineKind::Memory,
+    });
+    if engine == Some(EngineKind::Memory) && args.max_file_size.is_some() {
+        return Err(Error::InvalidInput(
+            "--max-file-size applies to bitcask stores; a memory store has no data files \
+             to rotate (drop the option)"
+                .to_string(),
+        )
+        .into());
+    }
+    if args.force_manifest {
+        return force_manifest(global, out, engine, args);
+    }
+    let defaults = InitOptions::default();
     let init = InitOptions {
-        engine: match args.engine {
-            EngineArg::Bitcask => EngineKind::Bitcask,
-            EngineArg::Memory => EngineKind::Memory,
-        },
-        sync: args.sync,
-        max_file_size: args.max_file_size,
+        engine: engine.unwrap_or(defaults.engine),
+        sync: args.sync.unwrap_or(defaults.sync),
+        max_file_size: args.max_file_size.unwrap_or(defaults.max_file_size),
     };
     Store::create(&global.dir, &init, &SystemClock)?;
     if global.json {
@@ -180,6 +193,58 @@ fn init(global: &Global, out: &mut impl Write, args: args::InitArgs) -> Result<O
                 "created a {} store in {}",
                 init.engine,
                 global.dir.display()
+            ),
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// `init --force-manifest`: a fresh manifest for a store whose HOARD is damaged.
+fn force_manifest(
+    global: &Global,
+    out: &mut impl Write,
+    engine: Option<EngineKind>,
+    args: args::InitArgs,
+) -> Result<Outcome> {
+    use hoardhaven::manifest_fix::{ManifestFix, force_manifest};
+    let fix = ManifestFix {
+        engine,
+        sync: args.sync,
+        max_file_size: args.max_file_size,
+    };
+    let fixed = force_manifest(&global.dir, &fix, global.lock_timeout, &SystemClock)?;
+    let manifest = &fixed.manifest;
+    if fixed.manifest.engine == EngineKind::Memory && args.max_file_size.is_some() {
+        output::notice(
+            global.quiet,
+            "warning: --max-file-size does not apply to memory stores; it was recorded but has no effect",
+        );
+    }
+    if global.json {
+        output::write_json(
+            out,
+            &json!({
+                "manifest_rewritten": global.dir.join("HOARD").display().to_string(),
+                "damaged_saved_as": fixed.saved_as.display().to_string(),
+                "engine": manifest.engine.to_string(),
+                "engine_from": fixed.engine_from,
+                "format": manifest.format_version,
+                "sync": manifest.sync.to_string(),
+                "max_file_size": manifest.max_file_size,
+            }),
+        )?;
+    } else {
+        output::notice(
+            global.quiet,
+            &format!(
+                "wrote a fresh manifest for the {} store in {} (engine from the {}; sync {}, \
+                 format {}); the damaged one is kept as {}. Run `hoard verify` to check the data",
+                manifest.engine,
+                global.dir.display(),
+                fixed.engine_from,
+                manifest.sync,
+                manifest.format_version,
+                fixed.saved_as.display()
             ),
         );
     }

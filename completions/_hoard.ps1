@@ -21,8 +21,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'hoard' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -56,8 +56,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'The storage engine [default: bitcask]')
             [CompletionResult]::new('--sync', '--sync', [CompletionResultType]::ParameterName, 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never [default: always]')
             [CompletionResult]::new('--max-file-size', '--max-file-size', [CompletionResultType]::ParameterName, 'Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096) [default: 64M]')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--force-manifest', '--force-manifest', [CompletionResultType]::ParameterName, 'Replace the damaged manifest (HOARD) of an existing store: the engine is read off its files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
@@ -71,8 +71,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         }
         'hoard;put' {
             [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Expire the key after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--nx', '--nx', [CompletionResultType]::ParameterName, 'Only write if the key does not exist (exit 1 if it does)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
@@ -85,8 +85,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;get' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -98,8 +98,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;del' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -111,8 +111,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;exists' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -126,8 +126,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         'hoard;keys' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with these bytes')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many keys')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)')
             [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)')
@@ -141,8 +141,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;ttl' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -154,8 +154,9 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;expire' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'Expire at this Unix time, in seconds (Redis EXPIREAT); a time already past deletes the key')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--persist', '--persist', [CompletionResultType]::ParameterName, 'Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
@@ -169,8 +170,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         }
         'hoard;import' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The input''s format')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -184,8 +185,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         'hoard;export' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The output''s format [default: tsv; jsonl with --json]')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with these bytes')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -197,8 +198,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;hint' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -211,8 +212,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         }
         'hoard;snapshot' {
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Write a consistent copy of the store into this new directory (either engine)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -224,8 +225,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;merge' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only report what a merge would reclaim; change nothing')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
@@ -239,8 +240,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         }
         'hoard;inspect' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Show where this key''s newest record lives instead (exit 1 if missing)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -252,8 +253,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;verify' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--repair', '--repair', [CompletionResultType]::ParameterName, 'Salvage: back up damaged files, keep every record that passes its checksum, rebuild the hint')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --repair: only say what the repair would do')
@@ -272,8 +273,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--key-size', '--key-size', [CompletionResultType]::ParameterName, 'Bytes per key (at least 8)')
             [CompletionResult]::new('--value-size', '--value-size', [CompletionResultType]::ParameterName, 'Bytes per value')
             [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'Workloads to run, in order')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -285,8 +286,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;completions' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -298,8 +299,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;man' {
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory')
-            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')

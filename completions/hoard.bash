@@ -287,12 +287,16 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__expire)
-            opts="-d -q -h -V --persist --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --at --persist --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -18,8 +18,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
     }
     var completions = [
         &'hoard'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -52,8 +52,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --engine 'The storage engine [default: bitcask]'
             cand --sync 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never [default: always]'
             cand --max-file-size 'Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096) [default: 64M]'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --force-manifest 'Replace the damaged manifest (HOARD) of an existing store: the engine is read off its files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -66,8 +66,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;put'= {
             cand --ttl 'Expire the key after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --nx 'Only write if the key does not exist (exit 1 if it does)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -79,8 +79,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;get'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -91,8 +91,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;del'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -103,8 +103,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;exists'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -117,8 +117,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;keys'= {
             cand --prefix 'Only keys starting with these bytes'
             cand --limit 'At most this many keys'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand -0 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
             cand --null 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
@@ -131,8 +131,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;ttl'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -143,8 +143,9 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;expire'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand --at 'Expire at this Unix time, in seconds (Redis EXPIREAT); a time already past deletes the key'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --persist 'Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -157,8 +158,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;import'= {
             cand --format 'The input''s format'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -171,8 +172,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;export'= {
             cand --format 'The output''s format [default: tsv; jsonl with --json]'
             cand --prefix 'Only keys starting with these bytes'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -183,8 +184,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;hint'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -196,8 +197,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;snapshot'= {
             cand --to 'Write a consistent copy of the store into this new directory (either engine)'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -208,8 +209,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;merge'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --dry-run 'Only report what a merge would reclaim; change nothing'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -222,8 +223,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;inspect'= {
             cand --key 'Show where this key''s newest record lives instead (exit 1 if missing)'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -234,8 +235,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;verify'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --repair 'Salvage: back up damaged files, keep every record that passes its checksum, rebuild the hint'
             cand --dry-run 'With --repair: only say what the repair would do'
@@ -253,8 +254,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --key-size 'Bytes per key (at least 8)'
             cand --value-size 'Bytes per value'
             cand --workload 'Workloads to run, in order'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -265,8 +266,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;completions'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -277,8 +278,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;man'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'

@@ -24,7 +24,7 @@ function __fish_hoard_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c hoard -n "__fish_hoard_needs_command" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_needs_command" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_needs_command" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_needs_command" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_needs_command" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
@@ -53,7 +53,7 @@ complete -c hoard -n "__fish_hoard_using_subcommand init" -l engine -d 'The stor
 memory\t'The whole data set in RAM, persisted by snapshot and log'"
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l sync -d 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never [default: always]' -r
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l max-file-size -d 'Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096) [default: 64M]' -r
-complete -c hoard -n "__fish_hoard_using_subcommand init" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand init" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l force-manifest -d 'Replace the damaged manifest (HOARD) of an existing store: the engine is read off its files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched'
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -61,26 +61,26 @@ complete -c hoard -n "__fish_hoard_using_subcommand init" -s q -l quiet -d 'Prin
 complete -c hoard -n "__fish_hoard_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hoard -n "__fish_hoard_using_subcommand init" -s V -l version -d 'Print version'
 complete -c hoard -n "__fish_hoard_using_subcommand put" -l ttl -d 'Expire the key after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)' -r
-complete -c hoard -n "__fish_hoard_using_subcommand put" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand put" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand put" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand put" -l nx -d 'Only write if the key does not exist (exit 1 if it does)'
 complete -c hoard -n "__fish_hoard_using_subcommand put" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand put" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand put" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand put" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand get" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand get" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand get" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand get" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand get" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand get" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand get" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand del" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand del" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand del" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand del" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand del" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand del" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand del" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand exists" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand exists" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand exists" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand exists" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand exists" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
@@ -88,20 +88,21 @@ complete -c hoard -n "__fish_hoard_using_subcommand exists" -s h -l help -d 'Pri
 complete -c hoard -n "__fish_hoard_using_subcommand exists" -s V -l version -d 'Print version'
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -l prefix -d 'Only keys starting with these bytes' -r
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -l limit -d 'At most this many keys' -r
-complete -c hoard -n "__fish_hoard_using_subcommand keys" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand keys" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -s 0 -l null -d 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand keys" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand ttl" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand ttl" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand ttl" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand expire" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -l at -d 'Expire at this Unix time, in seconds (Redis EXPIREAT); a time already past deletes the key' -r
+complete -c hoard -n "__fish_hoard_using_subcommand expire" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand expire" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand expire" -l persist -d 'Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)'
 complete -c hoard -n "__fish_hoard_using_subcommand expire" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -111,7 +112,7 @@ complete -c hoard -n "__fish_hoard_using_subcommand expire" -s V -l version -d '
 complete -c hoard -n "__fish_hoard_using_subcommand import" -l format -d 'The input\'s format' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
 jsonl\t'One JSON object a line; base64 for bytes that are not UTF-8'
 resp\t'Redis SET commands (PXAT for expiry), for `redis-cli --pipe`'"
-complete -c hoard -n "__fish_hoard_using_subcommand import" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand import" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand import" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand import" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
@@ -121,26 +122,26 @@ complete -c hoard -n "__fish_hoard_using_subcommand export" -l format -d 'The ou
 jsonl\t'One JSON object a line; base64 for bytes that are not UTF-8'
 resp\t'Redis SET commands (PXAT for expiry), for `redis-cli --pipe`'"
 complete -c hoard -n "__fish_hoard_using_subcommand export" -l prefix -d 'Only keys starting with these bytes' -r
-complete -c hoard -n "__fish_hoard_using_subcommand export" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand export" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand export" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand export" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand export" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hoard -n "__fish_hoard_using_subcommand export" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand hint" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand hint" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand hint" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand hint" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand hint" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand hint" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand hint" -s V -l version -d 'Print version'
 complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -l to -d 'Write a consistent copy of the store into this new directory (either engine)' -r -F
-complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand snapshot" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand merge" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand merge" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand merge" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand merge" -l dry-run -d 'Only report what a merge would reclaim; change nothing'
 complete -c hoard -n "__fish_hoard_using_subcommand merge" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -148,13 +149,13 @@ complete -c hoard -n "__fish_hoard_using_subcommand merge" -s q -l quiet -d 'Pri
 complete -c hoard -n "__fish_hoard_using_subcommand merge" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand merge" -s V -l version -d 'Print version'
 complete -c hoard -n "__fish_hoard_using_subcommand inspect" -l key -d 'Show where this key\'s newest record lives instead (exit 1 if missing)' -r
-complete -c hoard -n "__fish_hoard_using_subcommand inspect" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand inspect" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand inspect" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand inspect" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand inspect" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand inspect" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand verify" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand verify" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand verify" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand verify" -l repair -d 'Salvage: back up damaged files, keep every record that passes its checksum, rebuild the hint'
 complete -c hoard -n "__fish_hoard_using_subcommand verify" -l dry-run -d 'With --repair: only say what the repair would do'
@@ -174,19 +175,19 @@ mixed\t''
 overwrite\t''
 durable\t''
 open\t''"
-complete -c hoard -n "__fish_hoard_using_subcommand bench" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand bench" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand completions" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand completions" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand completions" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand completions" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand completions" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand man" -s d -l dir -d 'The store directory' -r -F
+complete -c hoard -n "__fish_hoard_using_subcommand man" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand man" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand man" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand man" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'

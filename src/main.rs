@@ -47,14 +47,18 @@ fn report_json_error(code: u8, kind: &str, message: &str) {
     eprintln!("{doc}");
 }
 
-/// Parses the command line, noting whether `--dir` was given or defaulted.
+/// Parses the command line and resolves the store directory: `--dir`,
+/// else `$HOARD_DIR`, else `./data`.
 fn parse() -> Result<cli::args::Cli, clap::Error> {
     let matches = cli::args::Cli::command().try_get_matches()?;
     let mut parsed = cli::args::Cli::from_arg_matches(&matches)?;
-    parsed.global.dir_given = !matches!(
-        matches.value_source("dir"),
-        None | Some(clap::parser::ValueSource::DefaultValue)
-    );
+    let global = &mut parsed.global;
+    global.dir_given = global.dir_arg.is_some();
+    global.dir = match (&global.dir_arg, std::env::var_os("HOARD_DIR")) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(env)) if !env.is_empty() => env.into(),
+        (None, _) => "./data".into(),
+    };
     Ok(parsed)
 }
 

@@ -325,6 +325,26 @@ impl Store {
         Ok(true)
     }
 
+    /// Makes `key` expire at `at_ms` (Unix ms, Redis PEXPIREAT); false if it
+    /// is not live. A time already past deletes the key, as Redis does.
+    pub fn expire_at(&mut self, key: &[u8], at_ms: u64) -> Result<bool> {
+        check_key(key)?;
+        if at_ms >= i64::MAX as u64 {
+            return Err(Error::InvalidInput(format!(
+                "an expiry at {at_ms} ms is too far in the future"
+            )));
+        }
+        let now_ms = self.clock.now_ms();
+        if at_ms <= now_ms {
+            return self.data()?.delete(key, now_ms);
+        }
+        let Some(value) = self.data()?.get(key, now_ms)? else {
+            return Ok(false);
+        };
+        self.data()?.put(key, &value.bytes, Some(at_ms))?;
+        Ok(true)
+    }
+
     /// Removes the expiry of `key`; false if it is not live or has no expiry (Redis PERSIST).
     pub fn persist(&mut self, key: &[u8]) -> Result<bool> {
         check_key(key)?;

@@ -354,3 +354,204 @@ fn init_refuses_options_that_do_not_apply_to_the_engine() {
         .assert()
         .success();
 }
+
+#[test]
+fn expire_usage_puts_the_key_first_and_names_every_form() {
+    let t = TestDir::new();
+    t.hoard().arg("expire").assert().code(2).stderr(
+        predicate::str::contains("Usage: hoard expire [OPTIONS] <KEY> <DURATION>")
+            .and(predicate::str::contains("<KEY> --persist"))
+            .and(predicate::str::contains("<KEY> --at <UNIX_SECONDS>"))
+            .and(predicate::str::contains("<DURATION|--persist> <KEY>").not()),
+    );
+}
+
+#[test]
+fn usage_lines_do_not_show_dir_as_given_when_hoard_dir_is_set() {
+    let t = TestDir::new();
+    let mut cmd = assert_cmd::Command::cargo_bin("hoard").unwrap();
+    cmd.env("HOARD_DIR", t.dir())
+        .arg("get")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("Usage: hoard get <KEY>")
+                .and(predicate::str::contains("--dir").not()),
+        );
+    // HOARD_DIR still chooses the store.
+    t.put("k", "v");
+    let mut cmd = assert_cmd::Command::cargo_bin("hoard").unwrap();
+    cmd.env("HOARD_DIR", t.dir())
+        .args(["get", "k"])
+        .assert()
+        .success()
+        .stdout("v");
+}
+
+#[test]
+fn clap_errors_carry_the_hoard_prefix() {
+    let t = TestDir::new();
+    for args in [vec!["--no-such-flag"], vec!["frobnicate"], vec!["get"]] {
+        t.hoard()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::starts_with("hoard: error: "));
+    }
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let t = TestDir::new();
+    t.put("first", "AAAAAAAA");
+    t.hoard().arg("verify").assert().success().stdout(
+        predicate::str::contains("1 file (1 record,")
+            .and(predicate::str::contains("1 records").not()),
+    );
+    t.hoard()
+        .args(["import", "--format", "tsv"])
+        .write_stdin("a\tb\n")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("imported 1 record from"));
+    let file = &t.data_files()[0];
+    let mut bytes = std::fs::read(file).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"AAAAAAAA").unwrap();
+    bytes[at] = b'Z';
+    std::fs::write(file, &bytes).unwrap();
+    // One damaged record, and no hint entry pointing at it.
+    let _ = std::fs::remove_file(t.dir().join("keydir.hint"));
+    t.hoard()
+        .arg("verify")
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains(": 1 problem\n"));
+    t.hoard()
+        .args(["verify", "--repair"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains(" in 1 region")
+                .and(predicate::str::contains("1 regions").not())
+                .and(predicate::str::contains("1 problems").not()),
+        );
+}
+
+#[test]
+fn an_oversized_key_states_its_size_once() {
+    let t = TestDir::new();
+    let key = "k".repeat(70_000);
+    let out = t.hoard().args(["put", &key, "v"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("70000").count(), 1, "{stderr}");
+    assert!(stderr.contains("over the limit of 65536 bytes"), "{stderr}");
+}
+
+#[test]
+fn a_resp_bulk_over_the_value_limit_is_called_oversized() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["import", "--format", "resp"])
+        .write_stdin("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$999999999999\r\n")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("999999999999 bytes is over the limit")
+                .and(predicate::str::contains("expected a bulk string header").not()),
+        );
+}
+
+#[test]
+fn put_without_a_value_says_it_reads_stdin_only_at_a_terminal() {
+    let t = TestDir::new();
+    // On a pipe: silent.
+    t.hoard()
+        .args(["put", "k"])
+        .write_stdin("piped")
+        .assert()
+        .success()
+        .stderr("");
+    // At a terminal (a pty from util-linux `script`): one line on stderr.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+        return;
+    }
+    let hoard = assert_cmd::cargo::cargo_bin("hoard");
+    let command = format!("{} -d {} put k2", hoard.display(), t.dir().display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("HOARD_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(b"typed\n\x04")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("hoard: reading the value of \"k2\" from stdin"),
+        "{shown:?}"
+    );
+    t.hoard()
+        .args(["get", "k2"])
+        .assert()
+        .success()
+        .stdout("typed\n");
+}
+
+#[test]
+fn bench_ignores_hoard_dir_and_leaves_that_store_alone() {
+    let t = TestDir::new();
+    t.put("k", "v");
+    let before = common::snapshot_dir(&t.dir());
+    let mut cmd = assert_cmd::Command::cargo_bin("hoard").unwrap();
+    cmd.env("HOARD_DIR", t.dir())
+        .current_dir(t.tmp.path())
+        .args([
+            "bench",
+            "-q",
+            "--engine",
+            "bitcask",
+            "--keys",
+            "50",
+            "--workload",
+            "load",
+        ])
+        .assert()
+        .success();
+    assert_eq!(common::snapshot_dir(&t.dir()), before);
+}
+
+mod expire_at {
+    use super::*;
+
+    both_engines! {
+        fn expire_at_sets_an_absolute_expiry_and_a_past_time_deletes(t: &TestDir) {
+            t.put("k", "v");
+            let now_s = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let at = (now_s + 3600).to_string();
+            t.hoard().args(["expire", "k", "--at", &at]).assert().success();
+            let out = t.hoard().args(["get", "k", "--json"]).output().unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["expires_at_ms"], (now_s + 3600) * 1000);
+            t.hoard().args(["expire", "nope", "--at", &at]).assert().code(1);
+            t.hoard()
+                .args(["expire", "k", "--at", &(now_s - 10).to_string()])
+                .assert()
+                .success();
+            t.hoard().args(["exists", "k"]).assert().code(1);
+            t.hoard().args(["expire", "k", "10s", "--at", &at]).assert().code(2);
+        }
+    }
+}

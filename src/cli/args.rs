@@ -31,19 +31,22 @@ pub struct Cli {
 /// Options accepted before or after the command.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The store directory
+    /// The store directory [default: $HOARD_DIR, else ./data]
     #[arg(
+        id = "dir",
         short = 'd',
         long = "dir",
         value_name = "DIR",
-        env = "HOARD_DIR",
-        hide_env_values = true,
-        default_value = "./data",
         global = true
     )]
+    pub dir_arg: Option<PathBuf>,
+
+    /// The store directory in use: `--dir`, else `$HOARD_DIR`, else `./data`
+    /// (resolved after parsing, so usage lines never show `--dir` as given).
+    #[arg(skip)]
     pub dir: PathBuf,
 
-    /// Whether `--dir` (or `HOARD_DIR`) was given rather than defaulted.
+    /// Whether `--dir` was given on the command line (not from `HOARD_DIR`).
     #[arg(skip)]
     pub dir_given: bool,
 
@@ -185,14 +188,24 @@ pub struct KeysArgs {
 
 /// Arguments of `expire`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("how").required(true).args(["duration", "persist"])))]
+#[command(override_usage = "hoard expire [OPTIONS] <KEY> <DURATION>\n       \
+    hoard expire [OPTIONS] <KEY> --at <UNIX_SECONDS>\n       \
+    hoard expire [OPTIONS] <KEY> --persist")]
 pub struct ExpireArgs {
     /// The key
     pub key: OsString,
 
     /// Expire after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)
-    #[arg(value_parser = parse::duration_ms)]
+    #[arg(
+        value_parser = parse::duration_ms,
+        required_unless_present_any = ["persist", "at"],
+        conflicts_with_all = ["persist", "at"]
+    )]
     pub duration: Option<u64>,
+
+    /// Expire at this Unix time, in seconds (Redis EXPIREAT); a time already past deletes the key
+    #[arg(long, value_name = "UNIX_SECONDS", conflicts_with = "persist")]
+    pub at: Option<u64>,
 
     /// Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)
     #[arg(long)]

@@ -10,7 +10,7 @@ mod parse;
 mod verify;
 
 use std::ffi::OsString;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::os::unix::ffi::OsStringExt;
 
 use anyhow::Result;
@@ -256,7 +256,7 @@ fn put(global: &Global, out: &mut impl Write, args: args::PutArgs) -> Result<Out
     check_key(&key)?;
     let value = match args.value {
         Some(v) if v != "-" => bytes(v),
-        _ => read_stdin_value(&key)?,
+        _ => read_stdin_value(global, &key)?,
     };
     check_value(&key, value.len())?;
     let mut store = open_creating(global)?;
@@ -273,7 +273,19 @@ fn put(global: &Global, out: &mut impl Write, args: args::PutArgs) -> Result<Out
 }
 
 /// Reads a value from stdin, refusing (before anything is written) one over the limit.
-fn read_stdin_value(key: &[u8]) -> Result<Vec<u8>> {
+/// At a terminal it first says so on stderr, so a forgotten VALUE does not
+/// look like a hang.
+fn read_stdin_value(global: &Global, key: &[u8]) -> Result<Vec<u8>> {
+    if io::stdin().is_terminal() {
+        output::notice(
+            global.quiet,
+            &format!(
+                "reading the value of {} from stdin; end it with Ctrl-D \
+                 (or give VALUE as an argument)",
+                hoardhaven::error::display_key(key)
+            ),
+        );
+    }
     let mut value = Vec::new();
     io::stdin()
         .lock()
@@ -387,9 +399,11 @@ fn expire(global: &Global, out: &mut impl Write, args: args::ExpireArgs) -> Resu
     let key = bytes(args.key);
     check_key(&key)?;
     let mut store = open(global, Access::Write)?;
-    let changed = match args.duration {
-        Some(ttl_ms) if !args.persist => store.expire(&key, ttl_ms)?,
-        _ => store.persist(&key)?,
+    let changed = match (args.duration, args.at) {
+        _ if args.persist => store.persist(&key)?,
+        (Some(ttl_ms), _) => store.expire(&key, ttl_ms)?,
+        (None, Some(at_s)) => store.expire_at(&key, at_s.saturating_mul(1000))?,
+        (None, None) => unreachable!("clap requires a duration, --at or --persist"),
     };
     finish(global, store)?;
     if global.json {
@@ -432,8 +446,9 @@ fn hint(global: &Global, out: &mut impl Write) -> Result<Outcome> {
         output::notice(
             global.quiet,
             &format!(
-                "wrote the hint: {} keys in {} bytes ({per_key:.1} bytes per key)",
-                written.entries, written.file_len
+                "wrote the hint: {} in {} ({per_key:.1} bytes per key)",
+                output::count(written.entries, "key", "keys"),
+                output::count(written.file_len, "byte", "bytes")
             ),
         );
     }
@@ -490,8 +505,9 @@ fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result
         )?;
         writeln!(
             out,
-            "live         {} records, {} bytes",
-            report.live_records, report.live_bytes
+            "live         {}, {}",
+            output::count(report.live_records, "record", "records"),
+            output::count(report.live_bytes, "byte", "bytes")
         )?;
         if args.dry_run {
             writeln!(out, "dry run: nothing was changed")?;
@@ -535,8 +551,9 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
         output::notice(
             global.quiet,
             &format!(
-                "imported {} records from {source} ({} already expired, skipped)",
-                report.imported, report.expired
+                "imported {} from {source} ({} already expired, skipped)",
+                output::count(report.imported, "record", "records"),
+                report.expired
             ),
         );
     }
@@ -606,8 +623,10 @@ fn snapshot(global: &Global, out: &mut impl Write, args: args::SnapshotArgs) -> 
         output::notice(
             global.quiet,
             &format!(
-                "wrote snapshot {generation}: {} keys in {} bytes ({} bytes before compression)",
-                info.entries, info.file_bytes, info.raw_bytes
+                "wrote snapshot {generation}: {} in {} ({} before compression)",
+                output::count(info.entries, "key", "keys"),
+                output::count(info.file_bytes, "byte", "bytes"),
+                output::count(info.raw_bytes, "byte", "bytes")
             ),
         );
     }

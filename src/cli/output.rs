@@ -8,6 +8,12 @@ use serde_json::Value as Json;
 
 pub use hoardhaven::transfer::put_json_bytes as put_bytes;
 
+/// `n` and the noun, singular for 1: "1 record", "2 records".
+pub fn count(n: impl Into<u64>, singular: &str, plural: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// Writes one JSON document and a newline.
 pub fn write_json(out: &mut impl Write, value: &Json) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;

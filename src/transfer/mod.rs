@@ -159,10 +159,14 @@ fn import_entries<R: BufRead>(
     report: &mut ImportReport,
 ) -> Result<()> {
     let malformed = |line: u64, message: String, imported: u64| {
-        Error::InvalidInput(format!(
-            "{source}: line {line}: {message}; the {imported} records before it were imported and synced, \
-             nothing after it was"
-        ))
+        let before = match imported {
+            0 => "nothing was imported".to_string(),
+            1 => "the 1 record before it was imported and synced, nothing after it was".to_string(),
+            n => {
+                format!("the {n} records before it were imported and synced, nothing after it was")
+            }
+        };
+        Error::InvalidInput(format!("{source}: line {line}: {message}; {before}"))
     };
     loop {
         let entry = match reader.next_entry() {

@@ -79,14 +79,19 @@ pub fn read(input: &mut impl BufRead, line: &mut u64) -> Result<Option<Entry>, R
         let Some(head) = header(input, line, start)? else {
             return Err(bad("the input ends inside a command".to_string()).into());
         };
-        let len = number(&head, b'$')
-            .filter(|n| *n <= VALUE_LEN_MAX)
-            .ok_or_else(|| {
-                bad(format!(
-                    "expected a bulk string header like $5, found {:?}",
-                    head.escape_ascii().to_string()
-                ))
-            })?;
+        let len = number(&head, b'$').ok_or_else(|| {
+            bad(format!(
+                "expected a bulk string header like $5, found {:?}",
+                head.escape_ascii().to_string()
+            ))
+        })?;
+        if len > VALUE_LEN_MAX {
+            return Err(bad(format!(
+                "a bulk string of {len} bytes is over the limit of {VALUE_LEN_MAX} bytes \
+                 (the largest value hoard stores)"
+            ))
+            .into());
+        }
         // Read through `take`: memory grows only as bytes actually arrive,
         // whatever length a header claims.
         let mut arg = Vec::new();

@@ -169,7 +169,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;import' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The input''s format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The input''s format [default: from FILE''s extension: .tsv, .jsonl/.ndjson, .resp; else tsv]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')

@@ -109,7 +109,7 @@ complete -c hoard -n "__fish_hoard_using_subcommand expire" -l json -d 'Print re
 complete -c hoard -n "__fish_hoard_using_subcommand expire" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand expire" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand expire" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand import" -l format -d 'The input\'s format' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
+complete -c hoard -n "__fish_hoard_using_subcommand import" -l format -d 'The input\'s format [default: from FILE\'s extension: .tsv, .jsonl/.ndjson, .resp; else tsv]' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
 jsonl\t'One JSON object a line; base64 for bytes that are not UTF-8'
 resp\t'Redis SET commands (PXAT for expiry), for `redis-cli --pipe`'"
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F

@@ -437,6 +437,7 @@ impl Store {
                 dest.display()
             )));
         }
+        refuse_copy_inside(&self.dir, dest)?;
         self.sync()?;
         let manifest = self.manifest.clone();
         let now_ms = self.clock.now_ms();
@@ -472,6 +473,28 @@ impl Store {
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// A copy inside the store would become part of what the next copy copies,
+/// and a file the engines might one day mistake for their own.
+fn refuse_copy_inside(dir: &Path, dest: &Path) -> Result<()> {
+    let Ok(store) = std::fs::canonicalize(dir) else {
+        return Ok(());
+    };
+    // The nearest ancestor of `dest` that exists says where it would land.
+    let absolute = std::path::absolute(dest).map_err(|e| Error::io("resolve", dest, e))?;
+    let landing = absolute
+        .ancestors()
+        .skip(1)
+        .find_map(|a| std::fs::canonicalize(a).ok());
+    if landing.is_some_and(|at| at.starts_with(&store)) {
+        return Err(Error::InvalidInput(format!(
+            "{} is inside the store {}; `--to` needs a directory outside it",
+            dest.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 fn not_a_store(dir: &Path, reason: &str) -> Error {

@@ -555,3 +555,166 @@ mod expire_at {
         }
     }
 }
+
+/// Runs `COMMAND` under a pseudo-terminal (util-linux `script`), returning
+/// what the terminal showed; `None` when `script` is not installed.
+fn at_a_terminal(command: &str) -> Option<String> {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: `script` (util-linux) is not installed");
+        return None;
+    }
+    let out = std::process::Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .env_remove("HOARD_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{command}: {out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn import_shows_progress_on_a_terminal_and_infers_its_format() {
+    let t = TestDir::new();
+    let file = t.tmp.path().join("load.tsv");
+    let mut text = String::new();
+    for i in 0..100_000 {
+        text.push_str(&format!("key-{i}\tvalue-{i}\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let hoard = assert_cmd::cargo::cargo_bin("hoard");
+    let command = format!(
+        "{} -d {} import {}",
+        hoard.display(),
+        t.dir().display(),
+        file.display()
+    );
+    if let Some(shown) = at_a_terminal(&command) {
+        assert!(shown.contains("importing ["), "no progress bar: {shown:?}");
+        assert!(shown.contains("imported 100000 records"), "{shown:?}");
+    }
+    // With -q, no bar even at a terminal.
+    if let Some(shown) = at_a_terminal(&format!("{command} -q")) {
+        assert!(!shown.contains("importing"), "{shown:?}");
+    }
+    // No --format: the extension decides, else tsv.
+    let jsonl = t.tmp.path().join("more.jsonl");
+    std::fs::write(&jsonl, "{\"key\":\"j\",\"value\":\"from jsonl\"}\n").unwrap();
+    t.hoard().arg("import").arg(&jsonl).assert().success();
+    t.hoard()
+        .args(["get", "j"])
+        .assert()
+        .success()
+        .stdout("from jsonl");
+    let resp = t.tmp.path().join("more.resp");
+    std::fs::write(&resp, "*3\r\n$3\r\nSET\r\n$1\r\nr\r\n$4\r\nresp\r\n").unwrap();
+    t.hoard().arg("import").arg(&resp).assert().success();
+    t.hoard()
+        .args(["get", "r"])
+        .assert()
+        .success()
+        .stdout("resp");
+    let other = t.tmp.path().join("more.txt");
+    std::fs::write(&other, "o\ttsv\n").unwrap();
+    t.hoard().arg("import").arg(&other).assert().success();
+    t.hoard()
+        .args(["get", "o"])
+        .assert()
+        .success()
+        .stdout("tsv");
+    t.hoard()
+        .arg("import")
+        .write_stdin("s\tstdin\n")
+        .assert()
+        .success();
+    t.hoard()
+        .args(["get", "s"])
+        .assert()
+        .success()
+        .stdout("stdin");
+    t.hoard()
+        .args(["import", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("extension").and(predicate::str::contains("else tsv")));
+}
+
+#[test]
+fn a_tsv_with_crlf_line_ends_imports_without_the_cr() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["import", "--format", "tsv"])
+        .write_stdin("a\tone\r\nb\ttwo\t4102444800000\r\nc\tthree\\r\r\n")
+        .assert()
+        .success();
+    t.hoard()
+        .args(["get", "a"])
+        .assert()
+        .success()
+        .stdout("one");
+    t.hoard()
+        .args(["get", "b"])
+        .assert()
+        .success()
+        .stdout("two");
+    // An escaped CR is data; only the line end's raw CR goes.
+    t.hoard()
+        .args(["get", "c"])
+        .assert()
+        .success()
+        .stdout("three\r");
+}
+
+#[test]
+fn a_jsonl_line_without_a_value_says_it_is_missing() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["import", "--format", "jsonl"])
+        .write_stdin("{\"key\":\"k\"}\n")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("line 1: missing \"value\"")
+                .and(predicate::str::contains("must be a string").not()),
+        );
+    t.hoard()
+        .args(["import", "--format", "jsonl"])
+        .write_stdin("{\"key\":\"k\",\"value\":5}\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("\"value\" must be a string"));
+}
+
+mod snapshot_inside {
+    use super::*;
+
+    both_engines! {
+        fn snapshot_to_a_directory_inside_the_store_is_refused(t: &TestDir) {
+            t.put("k", "v");
+            let before = common::snapshot_dir(&t.dir());
+            for dest in [t.dir().join("copy"), t.dir().join("sub/copy")] {
+                t.hoard()
+                    .args(["snapshot", "--to"])
+                    .arg(&dest)
+                    .assert()
+                    .code(2)
+                    .stderr(predicate::str::contains("inside the store"));
+            }
+            std::fs::create_dir(t.dir().join("sub")).unwrap();
+            t.hoard()
+                .args(["snapshot", "--to"])
+                .arg(t.dir().join("sub/copy"))
+                .assert()
+                .code(2);
+            std::fs::remove_dir(t.dir().join("sub")).unwrap();
+            assert_eq!(common::snapshot_dir(&t.dir()), before);
+            let outside = t.tmp.path().join("copy");
+            t.hoard().args(["-q", "snapshot", "--to"]).arg(&outside).assert().success();
+            common::hoard_at(&outside).args(["get", "k"]).assert().success().stdout("v");
+        }
+    }
+}

@@ -267,9 +267,9 @@ pub struct ImportArgs {
     /// The file to read; `-` or omitted reads stdin
     pub file: Option<PathBuf>,
 
-    /// The input's format
+    /// The input's format [default: from FILE's extension: .tsv, .jsonl/.ndjson, .resp; else tsv]
     #[arg(long, value_enum)]
-    pub format: FormatArg,
+    pub format: Option<FormatArg>,
 }
 
 /// Arguments of `export`.

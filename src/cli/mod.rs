@@ -521,23 +521,37 @@ fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result
 
 fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Result<Outcome> {
     use hoardhaven::transfer::{self, EntryReader};
-    let (input, source): (Box<dyn io::BufRead>, String) = match &args.file {
+    let format = args.format.unwrap_or_else(|| match &args.file {
+        Some(path) => format_of_extension(path),
+        None => args::FormatArg::Tsv,
+    });
+    let (input, source, total): (Box<dyn io::BufRead>, String, Option<u64>) = match &args.file {
         Some(path) if path.as_os_str() != "-" => {
             let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+            let total = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
             (
                 Box::new(io::BufReader::with_capacity(1 << 20, file)),
                 path.display().to_string(),
+                total,
             )
         }
         _ => (
             Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
             "stdin".to_string(),
+            None,
         ),
     };
-    let mut reader = EntryReader::new(input, args.format.into());
+    let bar = output::byte_progress(global.quiet || global.json, "importing", total);
+    let input = output::ProgressReader::new(input, bar);
+    let mut reader = EntryReader::new(input, format.into());
     let mut store = open_creating(global)?;
     let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
     let result = transfer::import(&mut store, &mut reader, &source, now_ms);
+    drop(reader); // clears the progress bar before any message
     // Closing also rewrites the hint after a large load; do it even when
     // the input was malformed, so what was imported opens fast.
     finish(global, store)?;
@@ -558,6 +572,19 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
         );
     }
     Ok(Outcome::Success)
+}
+
+/// The import format a file name implies: .tsv, .jsonl/.ndjson/.json,
+/// .resp; anything else is tsv.
+fn format_of_extension(path: &std::path::Path) -> args::FormatArg {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("jsonl" | "ndjson" | "json") => args::FormatArg::Jsonl,
+        Some("resp") => args::FormatArg::Resp,
+        _ => args::FormatArg::Tsv,
+    }
 }
 
 fn export(global: &Global, out: &mut impl Write, args: args::ExportArgs) -> Result<Outcome> {

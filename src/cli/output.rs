@@ -43,6 +43,81 @@ pub fn progress_bar(quiet: bool, label: &'static str) -> Option<indicatif::Progr
     Some(bar)
 }
 
+/// A bar of bytes read (a running count when the total is unknown), on
+/// stderr only when it is a terminal and not quiet.
+pub fn byte_progress(
+    quiet: bool,
+    label: &'static str,
+    total: Option<u64>,
+) -> Option<indicatif::ProgressBar> {
+    let bar = progress_bar(quiet, label)?;
+    match total {
+        Some(total) => bar.set_length(total),
+        None => bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} {bytes} ({bytes_per_sec})")
+                .expect("valid template"),
+        ),
+    }
+    Some(bar)
+}
+
+/// A reader that drives a progress bar with the bytes consumed through it.
+pub struct ProgressReader<R> {
+    inner: R,
+    bar: Option<indicatif::ProgressBar>,
+    done: u64,
+    shown: u64,
+}
+
+impl<R> ProgressReader<R> {
+    /// Wraps `inner`; with no bar it only passes bytes through.
+    pub fn new(inner: R, bar: Option<indicatif::ProgressBar>) -> ProgressReader<R> {
+        ProgressReader {
+            inner,
+            bar,
+            done: 0,
+            shown: 0,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.done += n as u64;
+        if let Some(bar) = &self.bar
+            && self.done - self.shown >= 1 << 16
+        {
+            bar.set_position(self.done);
+            self.shown = self.done;
+        }
+    }
+}
+
+impl<R> Drop for ProgressReader<R> {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl<R: io::Read> io::Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.advance(n);
+        Ok(n)
+    }
+}
+
+impl<R: io::BufRead> io::BufRead for ProgressReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+        self.advance(amount);
+    }
+}
+
 /// Runs `work` with a progress callback that drives a bar (when one is shown).
 pub fn with_progress<T>(
     quiet: bool,

@@ -48,7 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -302,6 +302,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'Print the names of the commands that have a page, one a line')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -329,7 +330,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check every checksum and hint entry; exit 4 if anything is corrupt')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
-            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }

@@ -815,7 +815,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__man)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --list --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -45,7 +45,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
             cand completions 'Print a shell completion script'
-            cand man 'Print the man page (roff)'
+            cand man 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hoard;init'= {
@@ -281,6 +281,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --list 'Print the names of the commands that have a page, one a line'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -307,7 +308,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
             cand completions 'Print a shell completion script'
-            cand man 'Print the man page (roff)'
+            cand man 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hoard;help;init'= {

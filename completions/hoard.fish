@@ -47,7 +47,7 @@ complete -c hoard -n "__fish_hoard_needs_command" -f -a "inspect" -d 'Show data 
 complete -c hoard -n "__fish_hoard_needs_command" -f -a "verify" -d 'Check every checksum and hint entry; exit 4 if anything is corrupt'
 complete -c hoard -n "__fish_hoard_needs_command" -f -a "bench" -d 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
 complete -c hoard -n "__fish_hoard_needs_command" -f -a "completions" -d 'Print a shell completion script'
-complete -c hoard -n "__fish_hoard_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c hoard -n "__fish_hoard_needs_command" -f -a "man" -d 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
 complete -c hoard -n "__fish_hoard_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c hoard -n "__fish_hoard_using_subcommand init" -l engine -d 'The storage engine [default: bitcask]' -r -f -a "bitcask\t'Append-only data files and an in-memory keydir'
 memory\t'The whole data set in RAM, persisted by snapshot and log'"
@@ -189,6 +189,7 @@ complete -c hoard -n "__fish_hoard_using_subcommand completions" -s h -l help -d
 complete -c hoard -n "__fish_hoard_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c hoard -n "__fish_hoard_using_subcommand man" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand man" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand man" -l list -d 'Print the names of the commands that have a page, one a line'
 complete -c hoard -n "__fish_hoard_using_subcommand man" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand man" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand man" -s h -l help -d 'Print help'
@@ -210,5 +211,5 @@ complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_su
 complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help" -f -a "verify" -d 'Check every checksum and hint entry; exit 4 if anything is corrupt'
 complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help" -f -a "bench" -d 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
 complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help" -f -a "man" -d 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
 complete -c hoard -n "__fish_hoard_using_subcommand help; and not __fish_seen_subcommand_from init put get del exists keys ttl expire import export hint snapshot merge inspect verify bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -101,8 +101,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
-    /// Print the man page (roff)
-    Man,
+    /// Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command
+    Man(ManArgs),
 }
 
 /// Engines selectable at `init`.
@@ -330,6 +330,18 @@ pub struct BenchArgs {
         value_parser = ["load", "read", "mixed", "overwrite", "durable", "open"]
     )]
     pub workload: Vec<String>,
+}
+
+/// Arguments of `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (omitted: the main page, hoard(1))
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// Print the names of the commands that have a page, one a line
+    #[arg(long, hide = true, conflicts_with = "command")]
+    pub list: bool,
 }
 
 /// Arguments of `completions`.

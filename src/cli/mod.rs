@@ -5,6 +5,7 @@
 pub mod args;
 mod bench;
 mod inspect;
+mod man;
 mod output;
 mod parse;
 mod verify;
@@ -71,9 +72,15 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success
         }
-        Command::Man => {
+        Command::Man(args) => {
             refuse_json(global, "man")?;
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            if args.list {
+                for name in man::names() {
+                    writeln!(out, "{name}")?;
+                }
+            } else {
+                man::render(&mut out, args.command.as_deref())?;
+            }
             Outcome::Success
         }
     };

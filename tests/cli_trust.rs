@@ -718,3 +718,23 @@ mod snapshot_inside {
         }
     }
 }
+
+#[test]
+fn the_readme_gives_a_working_cluster_path_and_says_get_adds_no_newline() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        !readme.contains("(or a Redis Cluster)"),
+        "redis-cli --pipe does not load a cluster"
+    );
+    assert!(readme.contains("redis-cli --cluster import"));
+    assert!(readme.contains("no trailing newline"));
+    // And get does add none.
+    let t = TestDir::new();
+    t.put("k", "line");
+    t.hoard()
+        .args(["get", "k"])
+        .assert()
+        .success()
+        .stdout("line");
+}

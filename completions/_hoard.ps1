@@ -33,12 +33,16 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a store')
             [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)')
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the exact bytes of KEY''s value (exit 1 if missing)')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the exact bytes of KEY''s value; several keys: one value a line (exit 1 if any is missing)')
             [CompletionResult]::new('del', 'del', [CompletionResultType]::ParameterValue, 'Delete keys and print how many existed (exit 1 if none did)')
             [CompletionResult]::new('exists', 'exists', [CompletionResultType]::ParameterValue, 'Exit 0 if KEY exists, 1 if not; prints nothing')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List keys in bytewise order, one a line')
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing')
             [CompletionResult]::new('expire', 'expire', [CompletionResultType]::ParameterValue, 'Set or remove KEY''s expiry (exit 1 if the key is missing)')
+            [CompletionResult]::new('count', 'count', [CompletionResultType]::ParameterValue, 'Count the live keys (or those under --prefix)')
+            [CompletionResult]::new('incr', 'incr', [CompletionResultType]::ParameterValue, 'Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)')
+            [CompletionResult]::new('decr', 'decr', [CompletionResultType]::ParameterValue, 'Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)')
+            [CompletionResult]::new('append', 'append', [CompletionResultType]::ParameterValue, 'Append VALUE to KEY''s value (creating it) and print the new length')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Load entries from FILE (or stdin) under one lock, with one sync at the end')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live entry (or those under --prefix) to stdout')
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
@@ -75,6 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--nx', '--nx', [CompletionResultType]::ParameterName, 'Only write if the key does not exist (exit 1 if it does)')
+            [CompletionResult]::new('--xx', '--xx', [CompletionResultType]::ParameterName, 'Only write if the key exists (exit 1 if it does not), as Redis SET XX')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -88,6 +93,8 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'End every value with NUL instead of newline (also with a single key)')
+            [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'End every value with NUL instead of newline (also with a single key)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -125,10 +132,12 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         }
         'hoard;keys' {
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with these bytes')
+            [CompletionResult]::new('--glob', '--glob', [CompletionResultType]::ParameterName, 'Only keys matching this pattern, with Redis''s rules: * ? [abc] [^a] [a-z] \x')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'At most this many keys')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--with-values', '--with-values', [CompletionResultType]::ParameterName, 'Print each key with its value: key<TAB>value[<TAB>expires_at_ms] as `export` writes TSV (JSON Lines with --json)')
             [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)')
             [CompletionResult]::new('--null', '--null', [CompletionResultType]::ParameterName, 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
@@ -144,6 +153,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--ms', '--ms', [CompletionResultType]::ParameterName, 'Print milliseconds instead of seconds (Redis PTTL)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -159,6 +169,59 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--persist', '--persist', [CompletionResultType]::ParameterName, 'Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hoard;count' {
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Only keys starting with these bytes')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hoard;incr' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hoard;decr' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hoard;append' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (JSON Lines for streams such as `keys`)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no warnings or notices on stderr (errors are still printed)')
@@ -315,12 +378,16 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
         'hoard;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a store')
             [CompletionResult]::new('put', 'put', [CompletionResultType]::ParameterValue, 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)')
-            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the exact bytes of KEY''s value (exit 1 if missing)')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print the exact bytes of KEY''s value; several keys: one value a line (exit 1 if any is missing)')
             [CompletionResult]::new('del', 'del', [CompletionResultType]::ParameterValue, 'Delete keys and print how many existed (exit 1 if none did)')
             [CompletionResult]::new('exists', 'exists', [CompletionResultType]::ParameterValue, 'Exit 0 if KEY exists, 1 if not; prints nothing')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'List keys in bytewise order, one a line')
             [CompletionResult]::new('ttl', 'ttl', [CompletionResultType]::ParameterValue, 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing')
             [CompletionResult]::new('expire', 'expire', [CompletionResultType]::ParameterValue, 'Set or remove KEY''s expiry (exit 1 if the key is missing)')
+            [CompletionResult]::new('count', 'count', [CompletionResultType]::ParameterValue, 'Count the live keys (or those under --prefix)')
+            [CompletionResult]::new('incr', 'incr', [CompletionResultType]::ParameterValue, 'Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)')
+            [CompletionResult]::new('decr', 'decr', [CompletionResultType]::ParameterValue, 'Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)')
+            [CompletionResult]::new('append', 'append', [CompletionResultType]::ParameterValue, 'Append VALUE to KEY''s value (creating it) and print the new length')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Load entries from FILE (or stdin) under one lock, with one sync at the end')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write every live entry (or those under --prefix) to stdout')
             [CompletionResult]::new('hint', 'hint', [CompletionResultType]::ParameterValue, 'Rebuild the hint (the on-disk index that makes opening fast) from the data files')
@@ -356,6 +423,18 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;help;expire' {
+            break
+        }
+        'hoard;help;count' {
+            break
+        }
+        'hoard;help;incr' {
+            break
+        }
+        'hoard;help;decr' {
+            break
+        }
+        'hoard;help;append' {
             break
         }
         'hoard;help;import' {

@@ -30,12 +30,16 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
             cand init 'Create a store'
             cand put 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)'
-            cand get 'Print the exact bytes of KEY''s value (exit 1 if missing)'
+            cand get 'Print the exact bytes of KEY''s value; several keys: one value a line (exit 1 if any is missing)'
             cand del 'Delete keys and print how many existed (exit 1 if none did)'
             cand exists 'Exit 0 if KEY exists, 1 if not; prints nothing'
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand count 'Count the live keys (or those under --prefix)'
+            cand incr 'Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)'
+            cand decr 'Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)'
+            cand append 'Append VALUE to KEY''s value (creating it) and print the new length'
             cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
             cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
@@ -70,6 +74,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --nx 'Only write if the key does not exist (exit 1 if it does)'
+            cand --xx 'Only write if the key exists (exit 1 if it does not), as Redis SET XX'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -82,6 +87,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand -0 'End every value with NUL instead of newline (also with a single key)'
+            cand --null 'End every value with NUL instead of newline (also with a single key)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -116,10 +123,12 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;keys'= {
             cand --prefix 'Only keys starting with these bytes'
+            cand --glob 'Only keys matching this pattern, with Redis''s rules: * ? [abc] [^a] [a-z] \x'
             cand --limit 'At most this many keys'
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --with-values 'Print each key with its value: key<TAB>value[<TAB>expires_at_ms] as `export` writes TSV (JSON Lines with --json)'
             cand -0 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
             cand --null 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -134,6 +143,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --ms 'Print milliseconds instead of seconds (Redis PTTL)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -148,6 +158,55 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --persist 'Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;count'= {
+            cand --prefix 'Only keys starting with these bytes'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;incr'= {
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;decr'= {
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;append'= {
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -293,12 +352,16 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help'= {
             cand init 'Create a store'
             cand put 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)'
-            cand get 'Print the exact bytes of KEY''s value (exit 1 if missing)'
+            cand get 'Print the exact bytes of KEY''s value; several keys: one value a line (exit 1 if any is missing)'
             cand del 'Delete keys and print how many existed (exit 1 if none did)'
             cand exists 'Exit 0 if KEY exists, 1 if not; prints nothing'
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand count 'Count the live keys (or those under --prefix)'
+            cand incr 'Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)'
+            cand decr 'Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)'
+            cand append 'Append VALUE to KEY''s value (creating it) and print the new length'
             cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
             cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
@@ -326,6 +389,14 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;ttl'= {
         }
         &'hoard;help;expire'= {
+        }
+        &'hoard;help;count'= {
+        }
+        &'hoard;help;incr'= {
+        }
+        &'hoard;help;decr'= {
+        }
+        &'hoard;help;append'= {
         }
         &'hoard;help;import'= {
         }

@@ -25,6 +25,7 @@ mod failpoint;
 pub mod faults;
 pub mod format;
 pub mod fs;
+pub mod glob;
 pub mod limits;
 pub mod lock;
 pub mod log;

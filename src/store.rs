@@ -371,6 +371,119 @@ impl Store {
         Ok(keys)
     }
 
+    // Shell conveniences (issue 10), built only on the `Engine` trait. Each
+    // runs under the lock the store was opened with, so a read-modify-write
+    // is atomic against every other hoard process.
+
+    /// The live values of `keys`, in order (`None` for a missing key), read
+    /// under the one lock this store holds (Redis MGET).
+    pub fn get_many(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<Value>>> {
+        for key in keys {
+            check_key(key)?;
+        }
+        let now_ms = self.clock.now_ms();
+        let engine = self.data()?;
+        keys.iter().map(|key| engine.get(key, now_ms)).collect()
+    }
+
+    /// How many live keys start with `prefix` (Redis DBSIZE for an empty prefix).
+    pub fn count(&mut self, prefix: &[u8]) -> Result<u64> {
+        let now_ms = self.clock.now_ms();
+        Ok(self.data()?.keys(prefix, now_ms)?.len() as u64)
+    }
+
+    /// Writes `key` = `value` only if `key` is live (Redis SET XX); false
+    /// otherwise. A `ttl_ms` sets a new expiry; without one the key's
+    /// expiry is removed, as a plain SET XX does.
+    pub fn put_if_present(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+    ) -> Result<bool> {
+        check_key(key)?;
+        check_value(key, value.len())?;
+        let now_ms = self.clock.now_ms();
+        let expiry_ms = ttl_ms.map(|ttl| expiry_after(now_ms, ttl)).transpose()?;
+        if self.data()?.meta(key, now_ms)?.is_none() {
+            return Ok(false);
+        }
+        self.data()?.put(key, value, expiry_ms)?;
+        Ok(true)
+    }
+
+    /// Adds `by` to the integer in `key` (0 when missing) and returns the
+    /// result, keeping the key's expiry (Redis INCRBY; DECRBY is a negative
+    /// `by`). A value that is not a base-10 64-bit integer, or a result
+    /// that would overflow, is `Error::InvalidInput` and changes nothing.
+    pub fn incr_by(&mut self, key: &[u8], by: i64) -> Result<i64> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        let current = self.data()?.get(key, now_ms)?;
+        let (number, expiry_ms) = match &current {
+            None => (0, None),
+            Some(value) => (
+                parse_redis_integer(&value.bytes).ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "the value of key {} is not an integer (a base-10 number that fits \
+                         in 64 bits); nothing was changed",
+                        crate::error::display_key(key)
+                    ))
+                })?,
+                value.expiry_ms,
+            ),
+        };
+        let result = number.checked_add(by).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "adding {by} to {number} (key {}) would overflow a 64-bit integer; \
+                 nothing was changed",
+                crate::error::display_key(key)
+            ))
+        })?;
+        self.data()?
+            .put(key, result.to_string().as_bytes(), expiry_ms)?;
+        Ok(result)
+    }
+
+    /// Appends `suffix` to the value of `key` (creating it when missing),
+    /// keeping its expiry; returns the new length (Redis APPEND).
+    pub fn append(&mut self, key: &[u8], suffix: &[u8]) -> Result<u64> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        let (mut bytes, expiry_ms) = match self.data()?.get(key, now_ms)? {
+            Some(value) => (value.bytes, value.expiry_ms),
+            None => (Vec::new(), None),
+        };
+        check_value(key, bytes.len().saturating_add(suffix.len()))?;
+        bytes.extend_from_slice(suffix);
+        self.data()?.put(key, &bytes, expiry_ms)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Live keys starting with `prefix` and matching the Redis glob
+    /// `pattern`, in bytewise order, at most `limit` of them.
+    pub fn keys_matching(
+        &mut self,
+        prefix: &[u8],
+        pattern: &[u8],
+        limit: Option<usize>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let now_ms = self.clock.now_ms();
+        // List by the longer of the two prefixes; both must hold.
+        let literal = crate::glob::literal_prefix(pattern);
+        let (listed, other) = if literal.len() > prefix.len() {
+            (&literal[..], prefix)
+        } else {
+            (prefix, &literal[..])
+        };
+        let keys = self.data()?.keys(listed, now_ms)?;
+        Ok(keys
+            .into_iter()
+            .filter(|key| key.starts_with(other) && crate::glob::matches(pattern, key))
+            .take(limit.unwrap_or(usize::MAX))
+            .collect())
+    }
+
     /// The bitcask engine, for its maintenance operations; `None` for other engines.
     pub fn bitcask(&mut self) -> Option<&mut Bitcask> {
         self.engine_mut().as_any_mut().downcast_mut::<Bitcask>()
@@ -495,6 +608,20 @@ fn refuse_copy_inside(dir: &Path, dest: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// A value as Redis reads an integer: optional `-`, base-10 digits, no
+/// leading zeros (but `0`), no spaces or `+`, within i64.
+pub fn parse_redis_integer(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let canonical = !digits.is_empty()
+        && digits.len() <= 20
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || bytes == b"0");
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 fn not_a_store(dir: &Path, reason: &str) -> Error {

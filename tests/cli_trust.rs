@@ -28,6 +28,13 @@ fn non_creating_commands() -> Vec<Vec<&'static str>> {
         vec!["verify"],
         vec!["verify", "--repair"],
         vec!["verify", "--repair", "--dry-run"],
+        vec!["count"],
+        vec!["incr", "k"],
+        vec!["decr", "k", "2"],
+        vec!["append", "k", "v"],
+        vec!["get", "k", "k2"],
+        vec!["ttl", "--ms", "k"],
+        vec!["keys", "--glob", "*", "--with-values"],
     ]
 }
 
@@ -169,6 +176,16 @@ mod json {
                 assert_eq!(ok(&["merge"]).0, 2);
                 assert_eq!(ok(&["inspect", "--key", "k"]).0, 2);
             }
+            // The shell conveniences.
+            assert!(ok(&["count"]).1[0]["count"].is_u64());
+            assert_eq!(ok(&["incr", "n", "5"]).1[0]["value"], 5);
+            assert_eq!(ok(&["decr", "n"]).1[0]["value"], 4);
+            assert_eq!(ok(&["append", "n", "x"]).1[0]["length"], 2);
+            assert_eq!(ok(&["incr", "n"]).0, 2);
+            assert_eq!(ok(&["get", "n", "nope"]).1.len(), 2);
+            assert_eq!(ok(&["put", "n", "v", "--xx"]).1[0]["written"], true);
+            assert_eq!(ok(&["ttl", "--ms", "n"]).1[0]["ttl_ms"], -1);
+            assert_eq!(json_run(t, &["keys", "--with-values", "--glob", "n"], "", true).1[0]["value"], "v");
             // Errors: invalid input, usage, not a store, already a store.
             assert_eq!(ok(&["put", "", "v"]).0, 2);
             assert_eq!(ok(&["get"]).0, 2);
@@ -737,4 +754,177 @@ fn the_readme_gives_a_working_cluster_path_and_says_get_adds_no_newline() {
         .assert()
         .success()
         .stdout("line");
+}
+
+mod conveniences {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt as _;
+
+    fn os(bytes: &[u8]) -> &OsStr {
+        OsStr::from_bytes(bytes)
+    }
+
+    both_engines! {
+        fn get_of_many_keys_prints_one_value_a_line_under_one_lock(t: &TestDir) {
+            t.put("a", "1");
+            t.put("b", "2");
+            t.hoard().args(["put"]).arg(os(b"\xffk")).arg(os(b"v\x01\xfe")).assert().success();
+            t.hoard().args(["get", "a", "b"]).assert().success().stdout("1\n2\n");
+            t.hoard()
+                .args(["get", "-0", "a"])
+                .arg(os(b"\xffk"))
+                .assert()
+                .success()
+                .stdout(&b"1\0v\x01\xfe\0"[..]);
+            // A missing key: an empty line in its place, and exit 1.
+            t.hoard().args(["get", "a", "nope", "b"]).assert().code(1).stdout("1\n\n2\n");
+            // One key alone: its exact bytes, nothing added.
+            t.hoard().args(["get", "a"]).assert().success().stdout("1");
+            let out = t
+                .hoard()
+                .args(["--json", "get", "a", "nope"])
+                .arg(os(b"\xffk"))
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1));
+            let docs: Vec<serde_json::Value> = out
+                .stdout
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).unwrap())
+                .collect();
+            assert_eq!(docs.len(), 3);
+            assert_eq!(docs[0]["value"], "1");
+            assert_eq!(docs[1]["found"], false);
+            assert_eq!(docs[2]["key_encoding"], "base64");
+            assert_eq!(docs[2]["value"], "dgH+");
+            assert_eq!(docs[2]["value_encoding"], "base64");
+        }
+
+        fn count_counts_live_keys_by_prefix(t: &TestDir) {
+            t.hoard().arg("count").assert().success().stdout("0\n");
+            t.put("user:1", "a");
+            t.put("user:2", "b");
+            t.put("other", "c");
+            t.hoard().args(["put", "user:3", "x", "--ttl", "1ms"]).assert().success();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            t.hoard().arg("count").assert().success().stdout("3\n");
+            t.hoard().args(["count", "--prefix", "user:"]).assert().success().stdout("2\n");
+            t.hoard().args(["count", "--prefix"]).arg(os(b"\xff")).assert().success().stdout("0\n");
+            t.hoard().args(["--json", "count"]).assert().success().stdout("{\"count\":3}\n");
+        }
+
+        fn incr_and_decr_follow_redis(t: &TestDir) {
+            t.hoard().args(["incr", "n"]).assert().success().stdout("1\n");
+            t.hoard().args(["incr", "n", "41"]).assert().success().stdout("42\n");
+            t.hoard().args(["decr", "n"]).assert().success().stdout("41\n");
+            t.hoard().args(["decr", "n", "50"]).assert().success().stdout("-9\n");
+            t.hoard().args(["incr", "n", "-1"]).assert().success().stdout("-10\n");
+            t.hoard().args(["get", "n"]).assert().success().stdout("-10");
+            // Not an integer (as Redis reads one): exit 2, nothing changed.
+            for bad in ["abc", " 1", "1 ", "+1", "01", "1.5", "", "-0", "99999999999999999999"] {
+                t.hoard().args(["put", "s", "--", bad]).assert().success();
+                t.hoard()
+                    .args(["incr", "s"])
+                    .assert()
+                    .code(2)
+                    .stderr(predicate::str::contains("not an integer"));
+                t.hoard().args(["get", "s"]).assert().success().stdout(bad.to_string());
+            }
+            t.hoard().args(["put", "big", &i64::MAX.to_string()]).assert().success();
+            t.hoard().args(["incr", "big"]).assert().code(2).stderr(predicate::str::contains("overflow"));
+            t.hoard().args(["decr", "x", &i64::MIN.to_string()]).assert().code(2);
+            // The expiry is kept, as Redis INCR keeps it.
+            t.hoard().args(["put", "t", "5", "--ttl", "1h"]).assert().success();
+            t.hoard().args(["incr", "t"]).assert().success().stdout("6\n");
+            t.hoard().args(["ttl", "t"]).assert().success().stdout("3600\n");
+            // Non-UTF-8 keys work.
+            t.hoard().arg("incr").arg(os(b"\xfe\xff")).assert().success().stdout("1\n");
+            t.hoard().args(["--json", "incr", "n"]).assert().success().stdout("{\"key\":\"n\",\"value\":-9}\n");
+        }
+
+        fn append_creates_or_extends_and_keeps_the_expiry(t: &TestDir) {
+            t.hoard().args(["append", "k", "hello"]).assert().success().stdout("5\n");
+            t.hoard().args(["append", "k", ", world"]).assert().success().stdout("12\n");
+            t.hoard().args(["get", "k"]).assert().success().stdout("hello, world");
+            t.hoard().args(["put", "t", "a", "--ttl", "1h"]).assert().success();
+            t.hoard().args(["append", "t", "b"]).assert().success();
+            t.hoard().args(["ttl", "t"]).assert().success().stdout("3600\n");
+            t.hoard().arg("append").arg(os(b"\x80")).arg(os(b"\x01\xff")).assert().success().stdout("2\n");
+            t.hoard().arg("append").arg(os(b"\x80")).arg(os(b"\xfe")).assert().success().stdout("3\n");
+            t.hoard().arg("get").arg(os(b"\x80")).assert().success().stdout(&b"\x01\xff\xfe"[..]);
+        }
+
+        fn put_xx_writes_only_an_existing_key(t: &TestDir) {
+            t.hoard().args(["put", "k", "v", "--xx"]).assert().code(1);
+            t.hoard().args(["exists", "k"]).assert().code(1);
+            t.put("k", "v");
+            t.hoard().args(["put", "k", "w", "--xx", "--ttl", "1h"]).assert().success();
+            t.hoard().args(["get", "k"]).assert().success().stdout("w");
+            t.hoard().args(["ttl", "k"]).assert().success().stdout("3600\n");
+            t.hoard().args(["put", "k", "v", "--xx", "--nx"]).assert().code(2);
+            t.hoard()
+                .args(["--json", "put", "nope", "v", "--xx"])
+                .assert()
+                .code(1)
+                .stdout("{\"key\":\"nope\",\"written\":false}\n");
+        }
+
+        fn keys_glob_and_with_values(t: &TestDir) {
+            for key in ["hello", "hallo", "hxllo", "hllo", "heeeello", "user:1", "user:2"] {
+                t.put(key, &format!("v-{key}"));
+            }
+            t.hoard().args(["put"]).arg(os(b"h\xffllo")).arg(os(b"\x01")).assert().success();
+            // `?` is any one byte, UTF-8 or not.
+            t.hoard()
+                .args(["keys", "--glob", "h?llo"])
+                .assert()
+                .success()
+                .stdout(&b"hallo\nhello\nhxllo\nh\xffllo\n"[..]);
+            t.hoard()
+                .args(["keys", "-0", "--glob", "h[^e]llo"])
+                .assert()
+                .success()
+                .stdout(&b"hallo\0hxllo\0h\xffllo\0"[..]);
+            t.hoard().args(["keys", "--glob", "h*llo", "--limit", "2"]).assert().success().stdout("hallo\nheeeello\n");
+            t.hoard().args(["keys", "--glob", "user:*", "--prefix", "user:2"]).assert().success().stdout("user:2\n");
+            t.hoard().args(["keys", "--glob", "user:[0-1]", "--with-values"]).assert().success().stdout("user:1\tv-user:1\n");
+            t.hoard()
+                .args(["keys", "--glob", "h?llo", "--prefix", "h\u{ff}", "--with-values"])
+                .assert()
+                .success()
+                .stdout("");
+            let out = t
+                .hoard()
+                .args(["--json", "keys", "--with-values", "--glob", "h[!-\u{7f}]llo"])
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            t.hoard()
+                .args(["keys", "--with-values", "--glob"])
+                .arg(os(b"h\xffllo"))
+                .assert()
+                .success()
+                .stdout("h\\xffllo\t\\x01\n");
+            let out = t
+                .hoard()
+                .args(["--json", "keys", "--with-values", "--glob", "user:1"])
+                .output()
+                .unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc, serde_json::json!({"key": "user:1", "value": "v-user:1"}));
+            t.hoard().args(["keys", "--with-values", "-0"]).assert().code(2);
+        }
+
+        fn ttl_ms_prints_milliseconds(t: &TestDir) {
+            t.put("k", "v");
+            t.hoard().args(["ttl", "--ms", "k"]).assert().success().stdout("-1\n");
+            t.hoard().args(["ttl", "--ms", "nope"]).assert().code(1).stdout("-2\n");
+            t.hoard().args(["expire", "k", "1h"]).assert().success();
+            let out = t.hoard().args(["ttl", "--ms", "k"]).output().unwrap();
+            let ms: u64 = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
+            assert!((3_590_000..=3_600_000).contains(&ms), "{ms}");
+        }
+    }
 }

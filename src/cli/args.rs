@@ -70,8 +70,8 @@ pub enum Command {
     Init(InitArgs),
     /// Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)
     Put(PutArgs),
-    /// Print the exact bytes of KEY's value (exit 1 if missing)
-    Get(KeyArg),
+    /// Print the exact bytes of KEY's value; several keys: one value a line (exit 1 if any is missing)
+    Get(GetArgs),
     /// Delete keys and print how many existed (exit 1 if none did)
     Del(DelArgs),
     /// Exit 0 if KEY exists, 1 if not; prints nothing
@@ -79,9 +79,17 @@ pub enum Command {
     /// List keys in bytewise order, one a line
     Keys(KeysArgs),
     /// Print KEY's time to live in seconds: -1 if it never expires, -2 (exit 1) if missing
-    Ttl(KeyArg),
+    Ttl(TtlArgs),
     /// Set or remove KEY's expiry (exit 1 if the key is missing)
     Expire(ExpireArgs),
+    /// Count the live keys (or those under --prefix)
+    Count(CountArgs),
+    /// Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)
+    Incr(IncrArgs),
+    /// Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)
+    Decr(IncrArgs),
+    /// Append VALUE to KEY's value (creating it) and print the new length
+    Append(AppendArgs),
     /// Load entries from FILE (or stdin) under one lock, with one sync at the end
     Import(ImportArgs),
     /// Write every live entry (or those under --prefix) to stdout
@@ -153,6 +161,62 @@ pub struct PutArgs {
     /// Only write if the key does not exist (exit 1 if it does)
     #[arg(long)]
     pub nx: bool,
+
+    /// Only write if the key exists (exit 1 if it does not), as Redis SET XX
+    #[arg(long, conflicts_with = "nx")]
+    pub xx: bool,
+}
+
+/// Arguments of `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The keys (any bytes); with several, values are printed one a line, a missing one as an empty line
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<OsString>,
+
+    /// End every value with NUL instead of newline (also with a single key)
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+}
+
+/// Arguments of `ttl`.
+#[derive(Debug, Args)]
+pub struct TtlArgs {
+    /// The key (any bytes)
+    pub key: OsString,
+
+    /// Print milliseconds instead of seconds (Redis PTTL)
+    #[arg(long)]
+    pub ms: bool,
+}
+
+/// Arguments of `count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Only keys starting with these bytes
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<OsString>,
+}
+
+/// Arguments of `incr` and `decr`.
+#[derive(Debug, Args)]
+pub struct IncrArgs {
+    /// The key; its value must be a base-10 64-bit integer (exit 2 otherwise)
+    pub key: OsString,
+
+    /// How much to add or subtract
+    #[arg(default_value_t = 1, allow_negative_numbers = true)]
+    pub by: i64,
+}
+
+/// Arguments of `append`.
+#[derive(Debug, Args)]
+pub struct AppendArgs {
+    /// The key (any bytes)
+    pub key: OsString,
+
+    /// The bytes to append
+    pub value: OsString,
 }
 
 /// A single key argument.
@@ -177,9 +241,18 @@ pub struct KeysArgs {
     #[arg(long, value_name = "P")]
     pub prefix: Option<OsString>,
 
+    /// Only keys matching this pattern, with Redis's rules: * ? [abc] [^a] [a-z] \x
+    #[arg(long, value_name = "PAT")]
+    pub glob: Option<OsString>,
+
     /// At most this many keys
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Print each key with its value: key<TAB>value[<TAB>expires_at_ms] as `export` writes TSV
+    /// (JSON Lines with --json)
+    #[arg(long, conflicts_with = "null")]
+    pub with_values: bool,
 
     /// Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)
     #[arg(short = '0', long = "null")]

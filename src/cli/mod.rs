@@ -12,7 +12,7 @@ mod verify;
 
 use std::ffi::OsString;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use anyhow::Result;
 use clap::CommandFactory;
@@ -53,11 +53,15 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let outcome = match cli.command {
         Command::Init(args) => init(global, &mut out, args)?,
         Command::Put(args) => put(global, &mut out, args)?,
-        Command::Get(args) => get(global, &mut out, args.key)?,
+        Command::Get(args) => get(global, &mut out, args)?,
         Command::Del(args) => del(global, &mut out, args.keys)?,
         Command::Exists(args) => exists(global, &mut out, args.key)?,
         Command::Keys(args) => keys(global, &mut out, args)?,
-        Command::Ttl(args) => ttl(global, &mut out, args.key)?,
+        Command::Ttl(args) => ttl(global, &mut out, args)?,
+        Command::Count(args) => count(global, &mut out, args)?,
+        Command::Incr(args) => incr(global, &mut out, args, false)?,
+        Command::Decr(args) => incr(global, &mut out, args, true)?,
+        Command::Append(args) => append(global, &mut out, args)?,
         Command::Expire(args) => expire(global, &mut out, args)?,
         Command::Import(args) => import(global, &mut out, args)?,
         Command::Export(args) => export(global, &mut out, args)?,
@@ -271,7 +275,11 @@ fn put(global: &Global, out: &mut impl Write, args: args::PutArgs) -> Result<Out
         ttl_ms: args.ttl,
         only_if_absent: args.nx,
     };
-    let written = store.put(&key, &value, options)?;
+    let written = if args.xx {
+        store.put_if_present(&key, &value, args.ttl)?
+    } else {
+        store.put(&key, &value, options)?
+    };
     finish(global, store)?;
     if global.json {
         output::write_json(out, &key_doc(&key, &[("written", json!(written))]))?;
@@ -303,29 +311,44 @@ fn read_stdin_value(global: &Global, key: &[u8]) -> Result<Vec<u8>> {
     Ok(value)
 }
 
-fn get(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
-    let key = bytes(key);
-    check_key(&key)?;
-    let mut store = open(global, Access::Read)?;
-    let found = store.get(&key)?;
-    finish(global, store)?;
-    let Some(value) = found else {
-        if global.json {
-            let doc = key_doc(&key, &[("value", Json::Null), ("found", json!(false))]);
-            output::write_json(out, &doc)?;
-        }
-        return Ok(Outcome::ConditionFalse);
-    };
-    if global.json {
-        let mut object = Map::new();
-        output::put_bytes(&mut object, "key", &key);
-        output::put_bytes(&mut object, "value", &value.bytes);
-        object.insert("expires_at_ms".to_string(), json!(value.expiry_ms));
-        output::write_json(out, &Json::Object(object))?;
-    } else {
-        out.write_all(&value.bytes)?;
+fn get(global: &Global, out: &mut impl Write, args: args::GetArgs) -> Result<Outcome> {
+    let keys: Vec<Vec<u8>> = args.keys.into_iter().map(bytes).collect();
+    for key in &keys {
+        check_key(key)?;
     }
-    Ok(Outcome::Success)
+    let mut store = open(global, Access::Read)?;
+    let values = store.get_many(&keys)?;
+    finish(global, store)?;
+    let all_found = values.iter().all(Option::is_some);
+    // One key prints its exact bytes; several (or -0) end each value.
+    let separator = match (args.null, keys.len()) {
+        (true, _) => Some(b'\0'),
+        (false, 1) => None,
+        (false, _) => Some(b'\n'),
+    };
+    for (key, value) in keys.iter().zip(values) {
+        if global.json {
+            let doc = match value {
+                Some(value) => {
+                    let mut object = Map::new();
+                    output::put_bytes(&mut object, "key", key);
+                    output::put_bytes(&mut object, "value", &value.bytes);
+                    object.insert("expires_at_ms".to_string(), json!(value.expiry_ms));
+                    Json::Object(object)
+                }
+                None => key_doc(key, &[("value", Json::Null), ("found", json!(false))]),
+            };
+            output::write_json(out, &doc)?;
+        } else {
+            if let Some(value) = value {
+                out.write_all(&value.bytes)?;
+            }
+            if let Some(separator) = separator {
+                out.write_all(&[separator])?;
+            }
+        }
+    }
+    Ok(Outcome::from_bool(all_found))
 }
 
 fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Outcome> {
@@ -363,7 +386,32 @@ fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<O
     let prefix = args.prefix.map(bytes).unwrap_or_default();
     let mut store = open(global, Access::Read)?;
     let separator = if args.null { b'\0' } else { b'\n' };
-    let keys = store.keys(&prefix, args.limit)?;
+    let keys = match &args.glob {
+        Some(pattern) => store.keys_matching(&prefix, pattern.as_bytes(), args.limit)?,
+        None => store.keys(&prefix, args.limit)?,
+    };
+    if args.with_values {
+        // One lock for the listing and the values: a consistent view.
+        use hoardhaven::transfer::{Entry, Format, write_entry};
+        let format = if global.json {
+            Format::Jsonl
+        } else {
+            Format::Tsv
+        };
+        for key in keys {
+            let Some(value) = store.get(&key)? else {
+                continue;
+            };
+            let entry = Entry {
+                key,
+                value: value.bytes,
+                expiry_ms: value.expiry_ms,
+            };
+            write_entry(out, format, &entry)?;
+        }
+        finish(global, store)?;
+        return Ok(Outcome::Success);
+    }
     finish(global, store)?;
     for key in keys {
         if global.json {
@@ -378,8 +426,8 @@ fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<O
     Ok(Outcome::Success)
 }
 
-fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
-    let key = bytes(key);
+fn ttl(global: &Global, out: &mut impl Write, args: args::TtlArgs) -> Result<Outcome> {
+    let key = bytes(args.key);
     check_key(&key)?;
     let mut store = open(global, Access::Read)?;
     // Redis TTL: -2 missing, -1 no expiry, else seconds rounded to nearest.
@@ -396,10 +444,70 @@ fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> 
         object.insert("ttl".to_string(), json!(seconds));
         object.insert("ttl_ms".to_string(), json!(ttl_ms));
         output::write_json(out, &Json::Object(object))?;
+    } else if args.ms {
+        writeln!(out, "{ttl_ms}")?;
     } else {
         writeln!(out, "{seconds}")?;
     }
     Ok(outcome)
+}
+
+fn count(global: &Global, out: &mut impl Write, args: args::CountArgs) -> Result<Outcome> {
+    let prefix = args.prefix.map(bytes).unwrap_or_default();
+    let mut store = open(global, Access::Read)?;
+    let count = store.count(&prefix)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &json!({ "count": count }))?;
+    } else {
+        writeln!(out, "{count}")?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn incr(
+    global: &Global,
+    out: &mut impl Write,
+    args: args::IncrArgs,
+    decrement: bool,
+) -> Result<Outcome> {
+    let key = bytes(args.key);
+    check_key(&key)?;
+    let by = if decrement {
+        args.by.checked_neg().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "cannot subtract {}: it has no positive counterpart in 64 bits",
+                args.by
+            ))
+        })?
+    } else {
+        args.by
+    };
+    let mut store = open(global, Access::Write)?;
+    let value = store.incr_by(&key, by)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("value", json!(value))]))?;
+    } else {
+        writeln!(out, "{value}")?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn append(global: &Global, out: &mut impl Write, args: args::AppendArgs) -> Result<Outcome> {
+    let key = bytes(args.key);
+    let suffix = bytes(args.value);
+    check_key(&key)?;
+    check_value(&key, suffix.len())?;
+    let mut store = open(global, Access::Write)?;
+    let length = store.append(&key, &suffix)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("length", json!(length))]))?;
+    } else {
+        writeln!(out, "{length}")?;
+    }
+    Ok(Outcome::Success)
 }
 
 fn expire(global: &Global, out: &mut impl Write, args: args::ExpireArgs) -> Result<Outcome> {

@@ -43,4 +43,6 @@ pub use engine::{Engine, KeyMeta, Value};
 pub use error::{CorruptKind, Error, Result};
 pub use manifest::{EngineKind, Manifest, SyncPolicy};
 pub use memory::Memory;
-pub use store::{Access, InitOptions, OpenOptions, PutOptions, Store, Ttl};
+pub use store::{
+    Access, InitOptions, OpenOptions, PutOptions, SetCondition, SetExpiry, Store, Ttl,
+};

@@ -94,6 +94,28 @@ pub struct PutOptions {
     pub only_if_absent: bool,
 }
 
+/// The expiry a `Store::set_with` gives the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetExpiry {
+    /// No expiry (a plain Redis SET).
+    Clear,
+    /// Expire at this Unix time in ms.
+    AtMs(u64),
+    /// Keep the key's current expiry (Redis KEEPTTL).
+    Keep,
+}
+
+/// When a `Store::set_with` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetCondition {
+    /// Always.
+    Always,
+    /// Only if the key is not live (Redis NX).
+    IfAbsent,
+    /// Only if the key is live (Redis XX).
+    IfPresent,
+}
+
 /// The time to live of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ttl {
@@ -458,6 +480,42 @@ impl Store {
         bytes.extend_from_slice(suffix);
         self.data()?.put(key, &bytes, expiry_ms)?;
         Ok(bytes.len() as u64)
+    }
+
+    /// Redis SET with its options: writes `key` = `value` with `expiry` if
+    /// `condition` holds; false when it did not.
+    pub fn set_with(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expiry: SetExpiry,
+        condition: SetCondition,
+    ) -> Result<bool> {
+        check_key(key)?;
+        check_value(key, value.len())?;
+        if let SetExpiry::AtMs(at) = expiry
+            && (at == 0 || at >= i64::MAX as u64)
+        {
+            return Err(Error::InvalidInput(format!("invalid expiry time {at} ms")));
+        }
+        let now_ms = self.clock.now_ms();
+        let meta = if condition == SetCondition::Always && expiry != SetExpiry::Keep {
+            None
+        } else {
+            self.data()?.meta(key, now_ms)?
+        };
+        match condition {
+            SetCondition::IfAbsent if meta.is_some() => return Ok(false),
+            SetCondition::IfPresent if meta.is_none() => return Ok(false),
+            _ => {}
+        }
+        let expiry_ms = match expiry {
+            SetExpiry::Clear => None,
+            SetExpiry::AtMs(at) => Some(at),
+            SetExpiry::Keep => meta.and_then(|m| m.expiry_ms),
+        };
+        self.data()?.put(key, value, expiry_ms)?;
+        Ok(true)
     }
 
     /// Live keys starting with `prefix` and matching the Redis glob

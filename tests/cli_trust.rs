@@ -928,3 +928,130 @@ mod conveniences {
         }
     }
 }
+
+mod batch {
+    use super::*;
+
+    /// RESP for `commands`, as `redis-cli --pipe` takes it.
+    fn resp(commands: &[&[&[u8]]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for args in commands {
+            out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for arg in *args {
+                out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+                out.extend_from_slice(arg);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
+
+    both_engines! {
+        fn a_resp_batch_applies_redis_write_commands_in_order(t: &TestDir) {
+            t.put("old", "gone soon");
+            t.put("keepttl", "v");
+            t.hoard().args(["expire", "keepttl", "1h"]).assert().success();
+            let far = (4_102_444_800u64).to_string();
+            let input = resp(&[
+                &[b"SET", b"a", b"1"],
+                &[b"set", b"\xffbin", b"\x00\xff"],
+                &[b"SET", b"ex", b"v", b"EX", b"100"],
+                &[b"SET", b"pxat", b"v", b"PXAT", b"4102444800000"],
+                &[b"SET", b"a", b"nx-loses", b"NX"],
+                &[b"SET", b"missing", b"xx-loses", b"XX"],
+                &[b"SET", b"keepttl", b"w", b"KEEPTTL"],
+                &[b"SET", b"past", b"v", b"PXAT", b"1000"],
+                &[b"MSET", b"m1", b"x", b"m2", b"y"],
+                &[b"DEL", b"old", b"nope"],
+                &[b"UNLINK", b"m2"],
+                &[b"INCR", b"n"],
+                &[b"INCRBY", b"n", b"10"],
+                &[b"DECR", b"n"],
+                &[b"DECRBY", b"n", b"3"],
+                &[b"APPEND", b"m1", b"z"],
+                &[b"EXPIRE", b"m1", b"60"],
+                &[b"PEXPIRE", b"a", b"60000"],
+                &[b"PERSIST", b"a"],
+                &[b"EXPIREAT", b"n", far.as_bytes()],
+                &[b"PEXPIREAT", b"ex", b"1"],
+                &[b"SETNX", b"sn", b"1"],
+                &[b"SETEX", b"se", b"100", b"v"],
+            ]);
+            t.hoard()
+                .args(["import", "--format", "resp"])
+                .write_stdin(input)
+                .assert()
+                .success()
+                .stderr(predicate::str::contains("errors: 0, replies: 23"));
+            let get = |key: &[u8]| {
+                let out = t
+                    .hoard()
+                    .arg("get")
+                    .arg(std::ffi::OsStr::from_bytes(key))
+                    .output()
+                    .unwrap();
+                (out.status.code().unwrap(), out.stdout)
+            };
+            use std::os::unix::ffi::OsStrExt as _;
+            assert_eq!(get(b"a"), (0, b"1".to_vec()));
+            assert_eq!(get(b"\xffbin"), (0, b"\x00\xff".to_vec()));
+            assert_eq!(get(b"missing").0, 1);
+            assert_eq!(get(b"keepttl"), (0, b"w".to_vec()));
+            assert_eq!(get(b"past").0, 1);
+            assert_eq!(get(b"old").0, 1);
+            assert_eq!(get(b"m1"), (0, b"xz".to_vec()));
+            assert_eq!(get(b"m2").0, 1);
+            assert_eq!(get(b"n"), (0, b"7".to_vec()));
+            assert_eq!(get(b"ex").0, 1, "PEXPIREAT in the past deletes");
+            assert_eq!(get(b"sn"), (0, b"1".to_vec()));
+            t.hoard().args(["ttl", "keepttl"]).assert().success().stdout("3600\n");
+            t.hoard().args(["ttl", "a"]).assert().success().stdout("-1\n");
+            t.hoard().args(["ttl", "m1"]).assert().success().stdout("60\n");
+            t.hoard().args(["ttl", "se"]).assert().success().stdout("100\n");
+            let out = t.hoard().args(["--json", "get", "n", "pxat"]).output().unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            let docs: Vec<serde_json::Value> =
+                text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            assert_eq!(docs[0]["expires_at_ms"], 4_102_444_800_000u64);
+            assert_eq!(docs[1]["expires_at_ms"], 4_102_444_800_000u64);
+        }
+
+        fn an_unsupported_command_stops_the_batch_naming_its_line(t: &TestDir) {
+            let input = resp(&[
+                &[b"SET", b"a", b"1"],
+                &[b"FLUSHALL"],
+                &[b"SET", b"b", b"2"],
+            ]);
+            t.hoard()
+                .args(["import", "--format", "resp"])
+                .write_stdin(input)
+                .assert()
+                .code(2)
+                .stderr(
+                    predicate::str::contains("line 8: unsupported command FLUSHALL")
+                        .and(predicate::str::contains("the 1 record before it was imported")),
+                );
+            t.hoard().args(["get", "a"]).assert().success().stdout("1");
+            t.hoard().args(["get", "b"]).assert().code(1);
+            // A command Redis would refuse at run time stops it too.
+            t.hoard()
+                .args(["import", "--format", "resp"])
+                .write_stdin(resp(&[&[b"INCR", b"a"], &[b"APPEND", b"a", b"x"], &[b"INCR", b"a"]]))
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains("line 13:").and(predicate::str::contains("not an integer")));
+            t.hoard().args(["get", "a"]).assert().success().stdout("2x");
+            for bad in [
+                resp(&[&[b"SET", b"a"]]),
+                resp(&[&[b"SET", b"a", b"v", b"EX"]]),
+                resp(&[&[b"SET", b"a", b"v", b"NX", b"XX"]]),
+                resp(&[&[b"SET", b"a", b"v", b"GET"]]),
+                resp(&[&[b"MSET", b"a"]]),
+                resp(&[&[b"EXPIRE", b"a", b"10", b"NX"]]),
+            ] {
+                t.hoard().args(["import", "--format", "resp"]).write_stdin(bad).assert().code(2);
+            }
+            t.hoard().args(["get", "a"]).assert().success().stdout("2x");
+        }
+    }
+}

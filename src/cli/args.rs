@@ -320,7 +320,8 @@ pub enum FormatArg {
     Tsv,
     /// One JSON object a line; base64 for bytes that are not UTF-8
     Jsonl,
-    /// Redis SET commands (PXAT for expiry), for `redis-cli --pipe`
+    /// Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies
+    /// SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order
     Resp,
 }
 

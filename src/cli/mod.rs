@@ -661,21 +661,41 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
         ),
     };
     let bar = output::byte_progress(global.quiet || global.json, "importing", total);
-    let input = output::ProgressReader::new(input, bar);
-    let mut reader = EntryReader::new(input, format.into());
+    let mut input = output::ProgressReader::new(input, bar);
     let mut store = open_creating(global)?;
     let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
-    let result = transfer::import(&mut store, &mut reader, &source, now_ms);
-    drop(reader); // clears the progress bar before any message
+    let batch = format == args::FormatArg::Resp;
+    let result = if batch {
+        // Redis write commands, applied in order (SET, DEL, INCRBY, ...).
+        transfer::import_commands(&mut store, &mut input, &source, now_ms)
+    } else {
+        let mut reader = EntryReader::new(&mut input, format.into());
+        transfer::import(&mut store, &mut reader, &source, now_ms)
+    };
+    drop(input); // clears the progress bar before any message
     // Closing also rewrites the hint after a large load; do it even when
     // the input was malformed, so what was imported opens fast.
     finish(global, store)?;
     let report = result?;
     if global.json {
-        output::write_json(
-            out,
-            &json!({ "imported": report.imported, "expired_skipped": report.expired }),
-        )?;
+        let mut doc = json!({ "imported": report.imported, "expired_skipped": report.expired });
+        if batch {
+            doc["errors"] = json!(0);
+            doc["replies"] = json!(report.imported + report.expired);
+        }
+        output::write_json(out, &doc)?;
+    } else if batch {
+        // As `redis-cli --pipe` ends: every command got its reply.
+        output::notice(
+            global.quiet,
+            &format!(
+                "imported {} from {source} ({} already expired, skipped); \
+                 errors: 0, replies: {}",
+                output::count(report.imported, "record", "records"),
+                report.expired,
+                report.imported + report.expired
+            ),
+        );
     } else {
         output::notice(
             global.quiet,

@@ -584,15 +584,19 @@ impl Store {
     pub fn repair(&mut self, dry_run: bool) -> Result<RepairReport> {
         let now_ms = self.clock.now_ms();
         let engine = self.engine_mut().as_any_mut();
-        if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
-            return bitcask.repair(now_ms, dry_run);
+        let mut report = if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
+            bitcask.repair(now_ms, dry_run)?
+        } else if let Some(memory) = engine.downcast_mut::<Memory>() {
+            memory.repair(now_ms, dry_run)?
+        } else {
+            return Err(Error::Unsupported(
+                "this engine cannot repair itself".to_string(),
+            ));
+        };
+        if let Some(backup) = report.backup_dir.take() {
+            report.backup_dir = Some(readable_backup_name(&self.dir, backup, now_ms)?);
         }
-        if let Some(memory) = engine.downcast_mut::<Memory>() {
-            return memory.repair(now_ms, dry_run);
-        }
-        Err(Error::Unsupported(
-            "this engine cannot repair itself".to_string(),
-        ))
+        Ok(report)
     }
 
     /// Writes a consistent copy of the store into `dest`, a directory that
@@ -680,6 +684,25 @@ pub fn parse_redis_integer(bytes: &[u8]) -> Option<i64> {
         return None;
     }
     std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// Renames a finished backup directory (`backup-<unix ms>`, as the engines
+/// name it) to `backup-<UTC time>`, e.g. `backup-20261126T171544Z`, which a
+/// person can read. The backup is complete before the rename, so a crash
+/// only leaves the old name.
+fn readable_backup_name(dir: &Path, backup: PathBuf, now_ms: u64) -> Result<PathBuf> {
+    let stamp = crate::clock::utc_stamp(now_ms);
+    let taken = fs::list_dir(dir)?;
+    let mut name = format!("backup-{stamp}");
+    let mut n = 1;
+    while taken.iter().any(|t| *t == *name) {
+        n += 1;
+        name = format!("backup-{stamp}-{n}");
+    }
+    let target = dir.join(name);
+    fs::rename(&backup, &target)?;
+    fs::sync_dir(dir)?;
+    Ok(target)
 }
 
 fn not_a_store(dir: &Path, reason: &str) -> Error {

@@ -1055,3 +1055,53 @@ mod batch {
         }
     }
 }
+
+mod human {
+    use super::*;
+
+    both_engines! {
+        fn inspect_shows_human_sizes_and_json_keeps_bytes(t: &TestDir) {
+            t.put("k", &"v".repeat(3000));
+            t.hoard()
+                .arg("inspect")
+                .assert()
+                .success()
+                .stdout(predicate::str::contains(" KiB"));
+            let out = t.hoard().args(["--json", "inspect"]).output().unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let bytes = doc["files"][0]["bytes"].as_u64().expect("bytes stay a number");
+            assert!(bytes > 3000, "{doc}");
+        }
+    }
+}
+
+#[test]
+fn repair_backups_have_a_readable_utc_name() {
+    let t = TestDir::new();
+    t.put("first", "AAAAAAAA");
+    t.put("second", "BBBBBBBB");
+    let file = &t.data_files()[0];
+    let mut bytes = std::fs::read(file).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"AAAAAAAA").unwrap();
+    bytes[at] = b'Z';
+    std::fs::write(file, &bytes).unwrap();
+    let out = t.hoard().args(["verify", "--repair"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let backups: Vec<String> = std::fs::read_dir(t.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("backup-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let stamp = backups[0].strip_prefix("backup-").unwrap();
+    // backup-YYYYMMDDTHHMMSSZ, not epoch milliseconds.
+    assert_eq!(stamp.len(), 16, "{stamp}");
+    assert!(
+        stamp.starts_with("20") && stamp.as_bytes()[8] == b'T' && stamp.ends_with('Z'),
+        "{stamp}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&backups[0]), "{stdout}");
+    let copy = std::fs::read(t.dir().join(&backups[0]).join(file.file_name().unwrap())).unwrap();
+    assert_eq!(copy, bytes, "the backup holds the damaged original");
+}

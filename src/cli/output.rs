@@ -14,6 +14,22 @@ pub fn count(n: impl Into<u64>, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
+/// A byte count for people: `812 B`, `4.0 KiB`, `1.5 MiB`, `2.3 GiB`
+/// (powers of 1024, as `--max-file-size` reads them). JSON keeps bytes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Writes one JSON document and a newline.
 pub fn write_json(out: &mut impl Write, value: &Json) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;

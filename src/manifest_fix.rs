@@ -40,7 +40,8 @@ pub struct ManifestFixed {
     pub manifest: Manifest,
     /// Where the damaged manifest was kept.
     pub saved_as: PathBuf,
-    /// Where the engine came from: "data files", "option", "old manifest" or "default".
+    /// Where the engine came from: "the store's files", "--engine", "the
+    /// damaged manifest" or "the default".
     pub engine_from: &'static str,
 }
 
@@ -95,13 +96,20 @@ pub fn force_manifest(
                 dir.display()
             )));
         }
-        (_, Some(found)) => (found, "data files"),
-        (Some(given), None) => (given, "option"),
+        (_, Some(found)) => (found, "the store's files"),
+        (Some(given), None) => (given, "--engine"),
         (None, None) => match old.engine {
-            Some(engine) => (engine, "old manifest"),
-            None => (EngineKind::Bitcask, "default"),
+            Some(engine) => (engine, "the damaged manifest"),
+            None => (EngineKind::Bitcask, "the default"),
         },
     };
+    if engine == EngineKind::Memory && fix.max_file_size.is_some() {
+        return Err(Error::InvalidInput(
+            "--max-file-size applies to bitcask stores, and this is a memory store; \
+             nothing was changed (drop the option)"
+                .to_string(),
+        ));
+    }
     let now_ms = clock.now_ms();
     let defaults = Manifest::new(engine, now_ms);
     let manifest = Manifest {

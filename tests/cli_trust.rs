@@ -325,6 +325,13 @@ fn force_manifest_refuses_an_engine_the_files_contradict() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("belong to a memory store"));
+    t.hoard()
+        .args(["init", "--force-manifest", "--max-file-size", "1M"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--max-file-size applies to bitcask",
+        ));
     assert_eq!(common::snapshot_dir(&t.dir()), before);
     let missing = TestDir::new();
     missing

@@ -225,12 +225,6 @@ fn force_manifest(
     };
     let fixed = force_manifest(&global.dir, &fix, global.lock_timeout, &SystemClock)?;
     let manifest = &fixed.manifest;
-    if fixed.manifest.engine == EngineKind::Memory && args.max_file_size.is_some() {
-        output::notice(
-            global.quiet,
-            "warning: --max-file-size does not apply to memory stores; it was recorded but has no effect",
-        );
-    }
     if global.json {
         output::write_json(
             out,
@@ -248,7 +242,7 @@ fn force_manifest(
         output::notice(
             global.quiet,
             &format!(
-                "wrote a fresh manifest for the {} store in {} (engine from the {}; sync {}, \
+                "wrote a fresh manifest for the {} store in {} (engine taken from {}; sync {}, \
                  format {}); the damaged one is kept as {}. Run `hoard verify` to check the data",
                 manifest.engine,
                 global.dir.display(),

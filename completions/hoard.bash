@@ -16,11 +16,20 @@ _hoard() {
             ",$1")
                 cmd="hoard"
                 ;;
+            hoard,append)
+                cmd="hoard__subcmd__append"
+                ;;
             hoard,bench)
                 cmd="hoard__subcmd__bench"
                 ;;
             hoard,completions)
                 cmd="hoard__subcmd__completions"
+                ;;
+            hoard,count)
+                cmd="hoard__subcmd__count"
+                ;;
+            hoard,decr)
+                cmd="hoard__subcmd__decr"
                 ;;
             hoard,del)
                 cmd="hoard__subcmd__del"
@@ -45,6 +54,9 @@ _hoard() {
                 ;;
             hoard,import)
                 cmd="hoard__subcmd__import"
+                ;;
+            hoard,incr)
+                cmd="hoard__subcmd__incr"
                 ;;
             hoard,init)
                 cmd="hoard__subcmd__init"
@@ -76,11 +88,20 @@ _hoard() {
             hoard,verify)
                 cmd="hoard__subcmd__verify"
                 ;;
+            hoard__subcmd__help,append)
+                cmd="hoard__subcmd__help__subcmd__append"
+                ;;
             hoard__subcmd__help,bench)
                 cmd="hoard__subcmd__help__subcmd__bench"
                 ;;
             hoard__subcmd__help,completions)
                 cmd="hoard__subcmd__help__subcmd__completions"
+                ;;
+            hoard__subcmd__help,count)
+                cmd="hoard__subcmd__help__subcmd__count"
+                ;;
+            hoard__subcmd__help,decr)
+                cmd="hoard__subcmd__help__subcmd__decr"
                 ;;
             hoard__subcmd__help,del)
                 cmd="hoard__subcmd__help__subcmd__del"
@@ -105,6 +126,9 @@ _hoard() {
                 ;;
             hoard__subcmd__help,import)
                 cmd="hoard__subcmd__help__subcmd__import"
+                ;;
+            hoard__subcmd__help,incr)
+                cmd="hoard__subcmd__help__subcmd__incr"
                 ;;
             hoard__subcmd__help,init)
                 cmd="hoard__subcmd__help__subcmd__init"
@@ -143,8 +167,34 @@ _hoard() {
 
     case "${cmd}" in
         hoard)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire import export hint snapshot merge upgrade inspect verify bench completions man help"
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version init put get del exists keys ttl expire count incr decr append import export hint snapshot merge upgrade inspect verify bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__append)
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -240,6 +290,62 @@ _hoard() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hoard__subcmd__count)
+            opts="-d -q -h -V --prefix --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__decr)
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hoard__subcmd__del)
             opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -293,12 +399,16 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__expire)
-            opts="-d -q -h -V --persist --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --at --persist --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -353,7 +463,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__get)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            opts="-0 -d -q -h -V --null --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,8 +489,22 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help)
-            opts="init put get del exists keys ttl expire import export hint snapshot merge upgrade inspect verify bench completions man help"
+            opts="init put get del exists keys ttl expire count incr decr append import export hint snapshot merge upgrade inspect verify bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__append)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -407,6 +531,34 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__count)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__decr)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -519,6 +671,20 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hoard__subcmd__help__subcmd__incr)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -728,8 +894,34 @@ _hoard() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hoard__subcmd__incr)
+            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hoard__subcmd__init)
-            opts="-d -q -h -V --engine --sync --max-file-size --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --engine --sync --max-file-size --force-manifest --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -797,13 +989,17 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__keys)
-            opts="-0 -d -q -h -V --prefix --limit --null --dir --lock-timeout --json --quiet --help --version"
+            opts="-0 -d -q -h -V --prefix --glob --limit --with-values --null --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --glob)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -831,7 +1027,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__man)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --list --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,7 +1079,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__put)
-            opts="-d -q -h -V --ttl --nx --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --ttl --nx --xx --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -943,7 +1139,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__ttl)
-            opts="-d -q -h -V --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --ms --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -18,8 +18,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
     }
     var completions = [
         &'hoard'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -30,12 +30,16 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
             cand init 'Create a store'
             cand put 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)'
-            cand get 'Print the exact bytes of KEY''s value (exit 1 if missing)'
+            cand get 'Print the exact bytes of KEY''s value; several keys: one value a line (exit 1 if any is missing)'
             cand del 'Delete keys and print how many existed (exit 1 if none did)'
             cand exists 'Exit 0 if KEY exists, 1 if not; prints nothing'
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand count 'Count the live keys (or those under --prefix)'
+            cand incr 'Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)'
+            cand decr 'Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)'
+            cand append 'Append VALUE to KEY''s value (creating it) and print the new length'
             cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
             cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
@@ -46,16 +50,17 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
             cand completions 'Print a shell completion script'
-            cand man 'Print the man page (roff)'
+            cand man 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hoard;init'= {
-            cand --engine 'The storage engine'
-            cand --sync 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never'
-            cand --max-file-size 'Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand --engine 'The storage engine [default: bitcask]'
+            cand --sync 'When writes reach the disk: always (before each write is acknowledged), interval:MS, never [default: always]'
+            cand --max-file-size 'Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096) [default: 64M]'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --force-manifest 'Replace the damaged manifest (HOARD) of an existing store: the engine is read off its files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -66,10 +71,11 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;put'= {
             cand --ttl 'Expire the key after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --nx 'Only write if the key does not exist (exit 1 if it does)'
+            cand --xx 'Only write if the key exists (exit 1 if it does not), as Redis SET XX'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -79,9 +85,11 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;get'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand -0 'End every value with NUL instead of newline (also with a single key)'
+            cand --null 'End every value with NUL instead of newline (also with a single key)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -91,8 +99,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;del'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -103,8 +111,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;exists'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -116,10 +124,12 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;keys'= {
             cand --prefix 'Only keys starting with these bytes'
+            cand --glob 'Only keys matching this pattern, with Redis''s rules: * ? [abc] [^a] [a-z] \x'
             cand --limit 'At most this many keys'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --with-values 'Print each key with its value: key<TAB>value[<TAB>expires_at_ms] as `export` writes TSV (JSON Lines with --json)'
             cand -0 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
             cand --null 'Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -131,9 +141,10 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;ttl'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --ms 'Print milliseconds instead of seconds (Redis PTTL)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -143,8 +154,9 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;expire'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand --at 'Expire at this Unix time, in seconds (Redis EXPIREAT); a time already past deletes the key'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --persist 'Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -155,10 +167,59 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;count'= {
+            cand --prefix 'Only keys starting with these bytes'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;incr'= {
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;decr'= {
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hoard;append'= {
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;import'= {
-            cand --format 'The input''s format'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand --format 'The input''s format [default: from FILE''s extension: .tsv, .jsonl/.ndjson, .resp; else tsv]'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -169,10 +230,10 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;export'= {
-            cand --format 'The output''s format'
+            cand --format 'The output''s format [default: tsv; jsonl with --json]'
             cand --prefix 'Only keys starting with these bytes'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -183,8 +244,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;hint'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -196,8 +257,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;snapshot'= {
             cand --to 'Write a consistent copy of the store into this new directory (either engine)'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -208,8 +269,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;merge'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --dry-run 'Only report what a merge would reclaim; change nothing'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
@@ -221,8 +282,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;upgrade'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -234,8 +295,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         }
         &'hoard;inspect'= {
             cand --key 'Show where this key''s newest record lives instead (exit 1 if missing)'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -246,8 +307,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;verify'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --repair 'Salvage: back up damaged files, keep every record that passes its checksum, rebuild the hint'
             cand --dry-run 'With --repair: only say what the repair would do'
@@ -265,8 +326,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --key-size 'Bytes per key (at least 8)'
             cand --value-size 'Bytes per value'
             cand --workload 'Workloads to run, in order'
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -277,8 +338,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;completions'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
@@ -289,9 +350,10 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;man'= {
-            cand -d 'The store directory'
-            cand --dir 'The store directory'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --list 'Print the names of the commands that have a page, one a line'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
@@ -303,12 +365,16 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help'= {
             cand init 'Create a store'
             cand put 'Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)'
-            cand get 'Print the exact bytes of KEY''s value (exit 1 if missing)'
+            cand get 'Print the exact bytes of KEY''s value; several keys: one value a line (exit 1 if any is missing)'
             cand del 'Delete keys and print how many existed (exit 1 if none did)'
             cand exists 'Exit 0 if KEY exists, 1 if not; prints nothing'
             cand keys 'List keys in bytewise order, one a line'
             cand ttl 'Print KEY''s time to live in seconds: -1 if it never expires, -2 (exit 1) if missing'
             cand expire 'Set or remove KEY''s expiry (exit 1 if the key is missing)'
+            cand count 'Count the live keys (or those under --prefix)'
+            cand incr 'Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)'
+            cand decr 'Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)'
+            cand append 'Append VALUE to KEY''s value (creating it) and print the new length'
             cand import 'Load entries from FILE (or stdin) under one lock, with one sync at the end'
             cand export 'Write every live entry (or those under --prefix) to stdout'
             cand hint 'Rebuild the hint (the on-disk index that makes opening fast) from the data files'
@@ -319,7 +385,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
             cand completions 'Print a shell completion script'
-            cand man 'Print the man page (roff)'
+            cand man 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'hoard;help;init'= {
@@ -337,6 +403,14 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;ttl'= {
         }
         &'hoard;help;expire'= {
+        }
+        &'hoard;help;count'= {
+        }
+        &'hoard;help;incr'= {
+        }
+        &'hoard;help;decr'= {
+        }
+        &'hoard;help;append'= {
         }
         &'hoard;help;import'= {
         }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Result with the library's error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -112,6 +112,20 @@ impl Error {
         }
     }
 
+    /// A short, stable name for the kind of error, for scripts (`--json`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidInput(_) => "invalid_input",
+            Error::Busy { .. } => "busy",
+            Error::Corrupt { .. } => "corrupt",
+            Error::NotAStore { .. } => "not_a_store",
+            Error::AlreadyAStore { .. } => "already_a_store",
+            Error::Unsupported(_) => "unsupported",
+            Error::Io { .. } => "io",
+            Error::Poisoned { .. } => "poisoned",
+        }
+    }
+
     /// Wraps an I/O error with the operation and path it came from.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error::Io {
@@ -137,6 +151,22 @@ impl fmt::Display for Error {
                 path.display(),
                 *waited_ms as f64 / 1000.0
             ),
+            Error::Corrupt { path, offset, kind }
+                if path
+                    .file_name()
+                    .is_some_and(|n| n == crate::manifest::MANIFEST_FILE) =>
+            {
+                write!(
+                    f,
+                    "the store's manifest {} is damaged ({kind} at offset {offset}), so hoard \
+                     cannot tell how to open the store; the data files are not affected. \
+                     `hoard -d {} init --force-manifest` writes a fresh manifest (it reads \
+                     the engine off the data files and keeps the damaged file beside it); \
+                     add --sync or --max-file-size if the store was created with other options",
+                    path.display(),
+                    path.parent().unwrap_or(Path::new(".")).display()
+                )
+            }
             Error::Corrupt { path, offset, kind } => write!(
                 f,
                 "corruption in {} at offset {offset}: {kind}; no data from it was returned \
@@ -153,7 +183,16 @@ impl fmt::Display for Error {
             ),
             Error::Unsupported(msg) => f.write_str(msg),
             Error::Io { op, path, source } => {
-                write!(f, "cannot {op} {}: {source}", path.display())
+                write!(f, "cannot {op} {}: {source}", path.display())?;
+                if source.kind() == io::ErrorKind::PermissionDenied {
+                    write!(
+                        f,
+                        " (this user may not access it: check the permissions of it and \
+                         of the directories above it with `ls -ld`, or run hoard as the \
+                         store's owner)"
+                    )?;
+                }
+                Ok(())
             }
             Error::Poisoned { path } => write!(
                 f,

@@ -26,11 +26,13 @@ pub mod faults;
 pub mod file_list;
 pub mod format;
 pub mod fs;
+pub mod glob;
 pub mod layout;
 pub mod limits;
 pub mod lock;
 pub mod log;
 pub mod manifest;
+pub mod manifest_fix;
 pub mod memory;
 mod mmap;
 pub mod store;
@@ -44,4 +46,6 @@ pub use engine::{Engine, KeyMeta, Value};
 pub use error::{CorruptKind, Error, Result};
 pub use manifest::{EngineKind, Manifest, SyncPolicy};
 pub use memory::Memory;
-pub use store::{Access, InitOptions, OpenOptions, PutOptions, Store, Ttl};
+pub use store::{
+    Access, InitOptions, OpenOptions, PutOptions, SetCondition, SetExpiry, Store, Ttl,
+};

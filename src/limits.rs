@@ -3,6 +3,14 @@
 
 use crate::error::{Error, Result, display_key};
 
+/// The start of an oversized key for a message (its size is said once, by the caller).
+fn key_start(key: &[u8]) -> String {
+    const SHOWN_MAX: usize = 64;
+    let shown = &key[..key.len().min(SHOWN_MAX)];
+    let more = if key.len() > SHOWN_MAX { "..." } else { "" };
+    format!("\"{}\"{more}", shown.escape_ascii())
+}
+
 /// Largest key accepted, in bytes (64 KiB).
 pub const KEY_LEN_MAX: usize = 64 * 1024;
 
@@ -58,7 +66,7 @@ pub fn check_key(key: &[u8]) -> Result<()> {
     if key.len() > KEY_LEN_MAX {
         return Err(Error::InvalidInput(format!(
             "key {} is {} bytes, over the limit of {KEY_LEN_MAX} bytes",
-            display_key(key),
+            key_start(key),
             key.len()
         )));
     }

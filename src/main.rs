@@ -11,47 +11,78 @@ fn main() -> ExitCode {
     install_injected_faults();
     let parsed = match parse() {
         Ok(parsed) => parsed,
-        Err(e) => {
-            // Help and version go to stdout with 0; usage errors to stderr with 2.
+        Err(e) if !e.use_stderr() => {
+            // Help and version go to stdout with 0.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // Usage errors go to stderr with 2, prefixed like every message.
+            let json = std::env::args_os()
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json");
+            let message = e.render().to_string();
+            let message = message.trim_end();
+            if json {
+                let message = message.strip_prefix("error: ").unwrap_or(message);
+                report_json_error(2, "usage", message);
+            } else {
+                eprintln!("hoard: {message}");
+            }
+            return ExitCode::from(2);
         }
     };
+    let json = parsed.global.json;
     match cli::run(parsed) {
         Ok(cli::Outcome::Success) => ExitCode::SUCCESS,
         Ok(cli::Outcome::ConditionFalse) => ExitCode::from(1),
         Ok(cli::Outcome::Corrupt) => ExitCode::from(4),
-        Err(err) => ExitCode::from(exit_code_for(&err)),
+        Err(err) => ExitCode::from(exit_code_for(&err, json)),
     }
 }
 
-/// Parses the command line, noting whether `--dir` was given or defaulted.
+/// An error as one JSON object on stderr: exit code, stable kind, message.
+fn report_json_error(code: u8, kind: &str, message: &str) {
+    let doc = serde_json::json!({ "exit_code": code, "kind": kind, "message": message });
+    eprintln!("{doc}");
+}
+
+/// Parses the command line and resolves the store directory: `--dir`,
+/// else `$HOARD_DIR`, else `./data`.
 fn parse() -> Result<cli::args::Cli, clap::Error> {
     let matches = cli::args::Cli::command().try_get_matches()?;
     let mut parsed = cli::args::Cli::from_arg_matches(&matches)?;
-    parsed.global.dir_given = !matches!(
-        matches.value_source("dir"),
-        None | Some(clap::parser::ValueSource::DefaultValue)
-    );
+    let global = &mut parsed.global;
+    global.dir_given = global.dir_arg.is_some();
+    global.dir = match (&global.dir_arg, std::env::var_os("HOARD_DIR")) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(env)) if !env.is_empty() => env.into(),
+        (None, _) => "./data".into(),
+    };
     Ok(parsed)
 }
 
-/// Reports a failed command on stderr and picks its exit code.
-fn exit_code_for(err: &anyhow::Error) -> u8 {
+/// Reports a failed command on stderr (one JSON object with `--json`) and
+/// picks its exit code.
+fn exit_code_for(err: &anyhow::Error, json: bool) -> u8 {
     if is_broken_pipe(err) {
         return 0;
     }
-    if let Some(e) = err.downcast_ref::<hoardhaven::Error>() {
-        eprintln!("hoard: error: {e}");
-        return e.exit_code();
+    let (code, kind, message) = if let Some(e) = err.downcast_ref::<hoardhaven::Error>() {
+        (e.exit_code(), e.kind(), e.to_string())
+    } else if let Some(e) = err.downcast_ref::<std::io::Error>() {
+        // Every file the library touches is named in its own errors; a bare
+        // I/O error can only come from writing results to stdout.
+        (5, "io", format!("cannot write to stdout: {e}"))
+    } else {
+        (5, "other", format!("{err:#}"))
+    };
+    if json {
+        report_json_error(code, kind, &message);
+    } else {
+        eprintln!("hoard: error: {message}");
     }
-    // Every file the library touches is named in its own errors; a bare
-    // I/O error can only come from writing results to stdout.
-    match err.downcast_ref::<std::io::Error>() {
-        Some(e) => eprintln!("hoard: error: cannot write to stdout: {e}"),
-        None => eprintln!("hoard: error: {err:#}"),
-    }
-    5
+    code
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -177,7 +177,9 @@ impl Manifest {
         };
         if !bytes.starts_with(format!("{MANIFEST_MAGIC}\n").as_bytes()) {
             return Err(not_a_store(
-                "its HOARD file is not a hoard manifest; hoard will not write to it",
+                "its HOARD file is not a hoard manifest; hoard will not write to it (if this \
+                 is a hoard store whose manifest was damaged, `hoard init --force-manifest` \
+                 writes a fresh one and keeps the damaged file)",
             ));
         }
         let corrupt = |offset: usize, kind| Error::Corrupt {

@@ -65,6 +65,10 @@ pub struct OpenOptions {
     /// Open without reading any record, for `verify` and repair only: the
     /// store then refuses every data operation.
     pub verify_only: bool,
+    /// With `Access::Write`, create a default bitcask store when the
+    /// directory is missing (`put`, `import`); otherwise a missing
+    /// directory is `Error::NotAStore` and nothing is created.
+    pub create_missing: bool,
 }
 
 impl OpenOptions {
@@ -76,6 +80,7 @@ impl OpenOptions {
             clock: Arc::new(SystemClock),
             trust_hint: true,
             verify_only: false,
+            create_missing: access == Access::Write,
         }
     }
 }
@@ -87,6 +92,28 @@ pub struct PutOptions {
     pub ttl_ms: Option<u64>,
     /// Only write if the key is not live (Redis NX).
     pub only_if_absent: bool,
+}
+
+/// The expiry a `Store::set_with` gives the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetExpiry {
+    /// No expiry (a plain Redis SET).
+    Clear,
+    /// Expire at this Unix time in ms.
+    AtMs(u64),
+    /// Keep the key's current expiry (Redis KEEPTTL).
+    Keep,
+}
+
+/// When a `Store::set_with` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetCondition {
+    /// Always.
+    Always,
+    /// Only if the key is not live (Redis NX).
+    IfAbsent,
+    /// Only if the key is live (Redis XX).
+    IfPresent,
 }
 
 /// The time to live of a key.
@@ -159,15 +186,16 @@ impl Store {
     }
 
     /// Opens the store at `dir`. A missing directory is created as a default
-    /// bitcask store for `Access::Write`, and is `Error::NotAStore` for reads.
+    /// bitcask store for `Access::Write` with `create_missing`, and is
+    /// `Error::NotAStore` otherwise.
     pub fn open(dir: &Path, options: &OpenOptions) -> Result<Store> {
         match std::fs::metadata(dir) {
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                if options.access == Access::Read {
+                if options.access == Access::Read || !options.create_missing {
                     return Err(not_a_store(
                         dir,
-                        "the directory does not exist (create a store with `hoard init` \
-                         or any write command)",
+                        "there is no store there: the directory does not exist (check the \
+                         path; `hoard init`, `hoard put` and `hoard import` create a store)",
                     ));
                 }
                 match Store::create(dir, &InitOptions::default(), options.clock.as_ref()) {
@@ -179,7 +207,15 @@ impl Store {
             Ok(meta) if !meta.is_dir() => return Err(not_a_store(dir, "it is not a directory")),
             Ok(_) => {}
         }
-        if !dir.join(MANIFEST_FILE).exists() {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        // Only a manifest known to be missing makes "not a store"; a
+        // manifest hoard may not look at (EACCES) is reported as such.
+        if let Err(e) = std::fs::metadata(&manifest_path)
+            && e.kind() != ErrorKind::NotFound
+        {
+            return Err(Error::io("read", manifest_path, e));
+        }
+        if !manifest_path.exists() {
             return Err(not_a_store(
                 dir,
                 "it has no HOARD manifest, and hoard never writes to a directory it did \
@@ -317,6 +353,26 @@ impl Store {
         Ok(true)
     }
 
+    /// Makes `key` expire at `at_ms` (Unix ms, Redis PEXPIREAT); false if it
+    /// is not live. A time already past deletes the key, as Redis does.
+    pub fn expire_at(&mut self, key: &[u8], at_ms: u64) -> Result<bool> {
+        check_key(key)?;
+        if at_ms >= i64::MAX as u64 {
+            return Err(Error::InvalidInput(format!(
+                "an expiry at {at_ms} ms is too far in the future"
+            )));
+        }
+        let now_ms = self.clock.now_ms();
+        if at_ms <= now_ms {
+            return self.data()?.delete(key, now_ms);
+        }
+        let Some(value) = self.data()?.get(key, now_ms)? else {
+            return Ok(false);
+        };
+        self.data()?.put(key, &value.bytes, Some(at_ms))?;
+        Ok(true)
+    }
+
     /// Removes the expiry of `key`; false if it is not live or has no expiry (Redis PERSIST).
     pub fn persist(&mut self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
@@ -341,6 +397,155 @@ impl Store {
             keys.truncate(limit);
         }
         Ok(keys)
+    }
+
+    // Shell conveniences (issue 10), built only on the `Engine` trait. Each
+    // runs under the lock the store was opened with, so a read-modify-write
+    // is atomic against every other hoard process.
+
+    /// The live values of `keys`, in order (`None` for a missing key), read
+    /// under the one lock this store holds (Redis MGET).
+    pub fn get_many(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<Value>>> {
+        for key in keys {
+            check_key(key)?;
+        }
+        let now_ms = self.clock.now_ms();
+        let engine = self.data()?;
+        keys.iter().map(|key| engine.get(key, now_ms)).collect()
+    }
+
+    /// How many live keys start with `prefix` (Redis DBSIZE for an empty prefix).
+    pub fn count(&mut self, prefix: &[u8]) -> Result<u64> {
+        let now_ms = self.clock.now_ms();
+        Ok(self.data()?.keys(prefix, now_ms)?.len() as u64)
+    }
+
+    /// Writes `key` = `value` only if `key` is live (Redis SET XX); false
+    /// otherwise. A `ttl_ms` sets a new expiry; without one the key's
+    /// expiry is removed, as a plain SET XX does.
+    pub fn put_if_present(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        ttl_ms: Option<u64>,
+    ) -> Result<bool> {
+        check_key(key)?;
+        check_value(key, value.len())?;
+        let now_ms = self.clock.now_ms();
+        let expiry_ms = ttl_ms.map(|ttl| expiry_after(now_ms, ttl)).transpose()?;
+        if self.data()?.meta(key, now_ms)?.is_none() {
+            return Ok(false);
+        }
+        self.data()?.put(key, value, expiry_ms)?;
+        Ok(true)
+    }
+
+    /// Adds `by` to the integer in `key` (0 when missing) and returns the
+    /// result, keeping the key's expiry (Redis INCRBY; DECRBY is a negative
+    /// `by`). A value that is not a base-10 64-bit integer, or a result
+    /// that would overflow, is `Error::InvalidInput` and changes nothing.
+    pub fn incr_by(&mut self, key: &[u8], by: i64) -> Result<i64> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        let current = self.data()?.get(key, now_ms)?;
+        let (number, expiry_ms) = match &current {
+            None => (0, None),
+            Some(value) => (
+                parse_redis_integer(&value.bytes).ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "the value of key {} is not an integer (a base-10 number that fits \
+                         in 64 bits); nothing was changed",
+                        crate::error::display_key(key)
+                    ))
+                })?,
+                value.expiry_ms,
+            ),
+        };
+        let result = number.checked_add(by).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "adding {by} to {number} (key {}) would overflow a 64-bit integer; \
+                 nothing was changed",
+                crate::error::display_key(key)
+            ))
+        })?;
+        self.data()?
+            .put(key, result.to_string().as_bytes(), expiry_ms)?;
+        Ok(result)
+    }
+
+    /// Appends `suffix` to the value of `key` (creating it when missing),
+    /// keeping its expiry; returns the new length (Redis APPEND).
+    pub fn append(&mut self, key: &[u8], suffix: &[u8]) -> Result<u64> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        let (mut bytes, expiry_ms) = match self.data()?.get(key, now_ms)? {
+            Some(value) => (value.bytes, value.expiry_ms),
+            None => (Vec::new(), None),
+        };
+        check_value(key, bytes.len().saturating_add(suffix.len()))?;
+        bytes.extend_from_slice(suffix);
+        self.data()?.put(key, &bytes, expiry_ms)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Redis SET with its options: writes `key` = `value` with `expiry` if
+    /// `condition` holds; false when it did not.
+    pub fn set_with(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expiry: SetExpiry,
+        condition: SetCondition,
+    ) -> Result<bool> {
+        check_key(key)?;
+        check_value(key, value.len())?;
+        if let SetExpiry::AtMs(at) = expiry
+            && (at == 0 || at >= i64::MAX as u64)
+        {
+            return Err(Error::InvalidInput(format!("invalid expiry time {at} ms")));
+        }
+        let now_ms = self.clock.now_ms();
+        let meta = if condition == SetCondition::Always && expiry != SetExpiry::Keep {
+            None
+        } else {
+            self.data()?.meta(key, now_ms)?
+        };
+        match condition {
+            SetCondition::IfAbsent if meta.is_some() => return Ok(false),
+            SetCondition::IfPresent if meta.is_none() => return Ok(false),
+            _ => {}
+        }
+        let expiry_ms = match expiry {
+            SetExpiry::Clear => None,
+            SetExpiry::AtMs(at) => Some(at),
+            SetExpiry::Keep => meta.and_then(|m| m.expiry_ms),
+        };
+        self.data()?.put(key, value, expiry_ms)?;
+        Ok(true)
+    }
+
+    /// Live keys starting with `prefix` and matching the Redis glob
+    /// `pattern`, in bytewise order, at most `limit` of them.
+    pub fn keys_matching(
+        &mut self,
+        prefix: &[u8],
+        pattern: &[u8],
+        limit: Option<usize>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let now_ms = self.clock.now_ms();
+        // List by the longer of the two prefixes; both must hold.
+        let literal = crate::glob::literal_prefix(pattern);
+        let (listed, other) = if literal.len() > prefix.len() {
+            (&literal[..], prefix)
+        } else {
+            (prefix, &literal[..])
+        };
+        let keys = self.data()?.keys(listed, now_ms)?;
+        Ok(keys
+            .into_iter()
+            .filter(|key| key.starts_with(other) && crate::glob::matches(pattern, key))
+            .take(limit.unwrap_or(usize::MAX))
+            .collect())
     }
 
     /// The bitcask engine, for its maintenance operations; `None` for other engines.
@@ -385,15 +590,19 @@ impl Store {
     pub fn repair(&mut self, dry_run: bool) -> Result<RepairReport> {
         let now_ms = self.clock.now_ms();
         let engine = self.engine_mut().as_any_mut();
-        if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
-            return bitcask.repair(now_ms, dry_run);
+        let mut report = if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
+            bitcask.repair(now_ms, dry_run)?
+        } else if let Some(memory) = engine.downcast_mut::<Memory>() {
+            memory.repair(now_ms, dry_run)?
+        } else {
+            return Err(Error::Unsupported(
+                "this engine cannot repair itself".to_string(),
+            ));
+        };
+        if let Some(backup) = report.backup_dir.take() {
+            report.backup_dir = Some(readable_backup_name(&self.dir, backup, now_ms)?);
         }
-        if let Some(memory) = engine.downcast_mut::<Memory>() {
-            return memory.repair(now_ms, dry_run);
-        }
-        Err(Error::Unsupported(
-            "this engine cannot repair itself".to_string(),
-        ))
+        Ok(report)
     }
 
     /// Writes a consistent copy of the store into `dest`, a directory that
@@ -409,6 +618,7 @@ impl Store {
                 dest.display()
             )));
         }
+        refuse_copy_inside(&self.dir, dest)?;
         self.sync()?;
         let manifest = self.manifest.clone();
         let now_ms = self.clock.now_ms();
@@ -444,6 +654,61 @@ impl Store {
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// A copy inside the store would become part of what the next copy copies,
+/// and a file the engines might one day mistake for their own.
+fn refuse_copy_inside(dir: &Path, dest: &Path) -> Result<()> {
+    let Ok(store) = std::fs::canonicalize(dir) else {
+        return Ok(());
+    };
+    // The nearest ancestor of `dest` that exists says where it would land.
+    let absolute = std::path::absolute(dest).map_err(|e| Error::io("resolve", dest, e))?;
+    let landing = absolute
+        .ancestors()
+        .skip(1)
+        .find_map(|a| std::fs::canonicalize(a).ok());
+    if landing.is_some_and(|at| at.starts_with(&store)) {
+        return Err(Error::InvalidInput(format!(
+            "{} is inside the store {}; `--to` needs a directory outside it",
+            dest.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A value as Redis reads an integer: optional `-`, base-10 digits, no
+/// leading zeros (but `0`), no spaces or `+`, within i64.
+pub fn parse_redis_integer(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let canonical = !digits.is_empty()
+        && digits.len() <= 20
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || bytes == b"0");
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// Renames a finished backup directory (`backup-<unix ms>`, as the engines
+/// name it) to `backup-<UTC time>`, e.g. `backup-20261126T171544Z`, which a
+/// person can read. The backup is complete before the rename, so a crash
+/// only leaves the old name.
+fn readable_backup_name(dir: &Path, backup: PathBuf, now_ms: u64) -> Result<PathBuf> {
+    let stamp = crate::clock::utc_stamp(now_ms);
+    let taken = fs::list_dir(dir)?;
+    let mut name = format!("backup-{stamp}");
+    let mut n = 1;
+    while taken.iter().any(|t| *t == *name) {
+        n += 1;
+        name = format!("backup-{stamp}-{n}");
+    }
+    let target = dir.join(name);
+    fs::rename(&backup, &target)?;
+    fs::sync_dir(dir)?;
+    Ok(target)
 }
 
 fn not_a_store(dir: &Path, reason: &str) -> Error {

@@ -51,6 +51,13 @@ pub struct UpgradeReport {
 
 /// Upgrades the store at `dir` to the current format (a no-op on a current store).
 pub fn upgrade(dir: &Path, lock_timeout: Duration, now_ms: u64) -> Result<UpgradeReport> {
+    if !dir.join(crate::layout::MANIFEST_FILE).exists() {
+        return Err(Error::NotAStore {
+            path: dir.to_path_buf(),
+            reason: "there is no store there (it has no HOARD manifest); `upgrade` creates nothing"
+                .to_string(),
+        });
+    }
     let manifest = Manifest::read(dir)?;
     let _lock = StoreLock::acquire(dir, LockMode::Exclusive, lock_timeout)?;
     let manifest = Manifest::read(dir).unwrap_or(manifest);

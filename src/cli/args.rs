@@ -31,19 +31,22 @@ pub struct Cli {
 /// Options accepted before or after the command.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The store directory
+    /// The store directory [default: $HOARD_DIR, else ./data]
     #[arg(
+        id = "dir",
         short = 'd',
         long = "dir",
         value_name = "DIR",
-        env = "HOARD_DIR",
-        hide_env_values = true,
-        default_value = "./data",
         global = true
     )]
+    pub dir_arg: Option<PathBuf>,
+
+    /// The store directory in use: `--dir`, else `$HOARD_DIR`, else `./data`
+    /// (resolved after parsing, so usage lines never show `--dir` as given).
+    #[arg(skip)]
     pub dir: PathBuf,
 
-    /// Whether `--dir` (or `HOARD_DIR`) was given rather than defaulted.
+    /// Whether `--dir` was given on the command line (not from `HOARD_DIR`).
     #[arg(skip)]
     pub dir_given: bool,
 
@@ -67,8 +70,8 @@ pub enum Command {
     Init(InitArgs),
     /// Set KEY to VALUE (read from stdin when VALUE is omitted or `-`)
     Put(PutArgs),
-    /// Print the exact bytes of KEY's value (exit 1 if missing)
-    Get(KeyArg),
+    /// Print the exact bytes of KEY's value; several keys: one value a line (exit 1 if any is missing)
+    Get(GetArgs),
     /// Delete keys and print how many existed (exit 1 if none did)
     Del(DelArgs),
     /// Exit 0 if KEY exists, 1 if not; prints nothing
@@ -76,9 +79,17 @@ pub enum Command {
     /// List keys in bytewise order, one a line
     Keys(KeysArgs),
     /// Print KEY's time to live in seconds: -1 if it never expires, -2 (exit 1) if missing
-    Ttl(KeyArg),
+    Ttl(TtlArgs),
     /// Set or remove KEY's expiry (exit 1 if the key is missing)
     Expire(ExpireArgs),
+    /// Count the live keys (or those under --prefix)
+    Count(CountArgs),
+    /// Add 1 (or BY) to the integer in KEY and print the result (a missing key counts as 0)
+    Incr(IncrArgs),
+    /// Subtract 1 (or BY) from the integer in KEY and print the result (a missing key counts as 0)
+    Decr(IncrArgs),
+    /// Append VALUE to KEY's value (creating it) and print the new length
+    Append(AppendArgs),
     /// Load entries from FILE (or stdin) under one lock, with one sync at the end
     Import(ImportArgs),
     /// Write every live entry (or those under --prefix) to stdout
@@ -100,8 +111,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
-    /// Print the man page (roff)
-    Man,
+    /// Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command
+    Man(ManArgs),
 }
 
 /// Engines selectable at `init`.
@@ -116,17 +127,24 @@ pub enum EngineArg {
 /// Arguments of `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The storage engine
-    #[arg(long, value_enum, default_value_t = EngineArg::Bitcask)]
-    pub engine: EngineArg,
+    /// The storage engine [default: bitcask]
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
 
     /// When writes reach the disk: always (before each write is acknowledged), interval:MS, never
-    #[arg(long, value_name = "POLICY", default_value = "always", value_parser = parse::sync_policy)]
-    pub sync: hoardhaven::SyncPolicy,
+    /// [default: always]
+    #[arg(long, value_name = "POLICY", value_parser = parse::sync_policy)]
+    pub sync: Option<hoardhaven::SyncPolicy>,
 
-    /// Size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse::size)]
-    pub max_file_size: u64,
+    /// Bitcask only: size at which a data file is closed and a new one begun (e.g. 64M, 1G, 4096)
+    /// [default: 64M]
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    pub max_file_size: Option<u64>,
+
+    /// Replace the damaged manifest (HOARD) of an existing store: the engine is read off its
+    /// files, the damaged file is kept as HOARD.damaged-TIME; the data files are not touched
+    #[arg(long)]
+    pub force_manifest: bool,
 }
 
 /// Arguments of `put`.
@@ -145,6 +163,62 @@ pub struct PutArgs {
     /// Only write if the key does not exist (exit 1 if it does)
     #[arg(long)]
     pub nx: bool,
+
+    /// Only write if the key exists (exit 1 if it does not), as Redis SET XX
+    #[arg(long, conflicts_with = "nx")]
+    pub xx: bool,
+}
+
+/// Arguments of `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The keys (any bytes); with several, values are printed one a line, a missing one as an empty line
+    #[arg(required = true, value_name = "KEY")]
+    pub keys: Vec<OsString>,
+
+    /// End every value with NUL instead of newline (also with a single key)
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+}
+
+/// Arguments of `ttl`.
+#[derive(Debug, Args)]
+pub struct TtlArgs {
+    /// The key (any bytes)
+    pub key: OsString,
+
+    /// Print milliseconds instead of seconds (Redis PTTL)
+    #[arg(long)]
+    pub ms: bool,
+}
+
+/// Arguments of `count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Only keys starting with these bytes
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<OsString>,
+}
+
+/// Arguments of `incr` and `decr`.
+#[derive(Debug, Args)]
+pub struct IncrArgs {
+    /// The key; its value must be a base-10 64-bit integer (exit 2 otherwise)
+    pub key: OsString,
+
+    /// How much to add or subtract
+    #[arg(default_value_t = 1, allow_negative_numbers = true)]
+    pub by: i64,
+}
+
+/// Arguments of `append`.
+#[derive(Debug, Args)]
+pub struct AppendArgs {
+    /// The key (any bytes)
+    pub key: OsString,
+
+    /// The bytes to append
+    pub value: OsString,
 }
 
 /// A single key argument.
@@ -169,9 +243,18 @@ pub struct KeysArgs {
     #[arg(long, value_name = "P")]
     pub prefix: Option<OsString>,
 
+    /// Only keys matching this pattern, with Redis's rules: * ? [abc] [^a] [a-z] \x
+    #[arg(long, value_name = "PAT")]
+    pub glob: Option<OsString>,
+
     /// At most this many keys
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Print each key with its value: key<TAB>value[<TAB>expires_at_ms] as `export` writes TSV
+    /// (JSON Lines with --json)
+    #[arg(long, conflicts_with = "null")]
+    pub with_values: bool,
 
     /// Separate keys with NUL instead of newline (for keys holding newlines; pairs with `xargs -0`)
     #[arg(short = '0', long = "null")]
@@ -180,14 +263,24 @@ pub struct KeysArgs {
 
 /// Arguments of `expire`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("how").required(true).args(["duration", "persist"])))]
+#[command(override_usage = "hoard expire [OPTIONS] <KEY> <DURATION>\n       \
+    hoard expire [OPTIONS] <KEY> --at <UNIX_SECONDS>\n       \
+    hoard expire [OPTIONS] <KEY> --persist")]
 pub struct ExpireArgs {
     /// The key
     pub key: OsString,
 
     /// Expire after this long: 500ms, 30s, 5m, 2h, 1d (a bare number is seconds)
-    #[arg(value_parser = parse::duration_ms)]
+    #[arg(
+        value_parser = parse::duration_ms,
+        required_unless_present_any = ["persist", "at"],
+        conflicts_with_all = ["persist", "at"]
+    )]
     pub duration: Option<u64>,
+
+    /// Expire at this Unix time, in seconds (Redis EXPIREAT); a time already past deletes the key
+    #[arg(long, value_name = "UNIX_SECONDS", conflicts_with = "persist")]
+    pub at: Option<u64>,
 
     /// Remove the expiry instead (exit 1 if the key had none, as Redis PERSIST)
     #[arg(long)]
@@ -229,7 +322,8 @@ pub enum FormatArg {
     Tsv,
     /// One JSON object a line; base64 for bytes that are not UTF-8
     Jsonl,
-    /// Redis SET commands (PXAT for expiry), for `redis-cli --pipe`
+    /// Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies
+    /// SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order
     Resp,
 }
 
@@ -249,17 +343,17 @@ pub struct ImportArgs {
     /// The file to read; `-` or omitted reads stdin
     pub file: Option<PathBuf>,
 
-    /// The input's format
+    /// The input's format [default: from FILE's extension: .tsv, .jsonl/.ndjson, .resp; else tsv]
     #[arg(long, value_enum)]
-    pub format: FormatArg,
+    pub format: Option<FormatArg>,
 }
 
 /// Arguments of `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The output's format
-    #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
-    pub format: FormatArg,
+    /// The output's format [default: tsv; jsonl with --json]
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
 
     /// Only keys starting with these bytes
     #[arg(long, value_name = "P")]
@@ -312,6 +406,18 @@ pub struct BenchArgs {
         value_parser = ["load", "read", "mixed", "overwrite", "durable", "open"]
     )]
     pub workload: Vec<String>,
+}
+
+/// Arguments of `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (omitted: the main page, hoard(1))
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+
+    /// Print the names of the commands that have a page, one a line
+    #[arg(long, hide = true, conflicts_with = "command")]
+    pub list: bool,
 }
 
 /// Arguments of `completions`.

@@ -24,6 +24,12 @@ pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<O
         let location = bitcask(&mut store, "inspect --key")?.locate_key(&key, now_ms)?;
         finish(global, store)?;
         let Some(location) = location else {
+            if global.json {
+                let mut doc = Map::new();
+                output::put_bytes(&mut doc, "key", &key);
+                doc.insert("found".into(), json!(false));
+                output::write_json(out, &Json::Object(doc))?;
+            }
             return Ok(Outcome::ConditionFalse);
         };
         if global.json {
@@ -99,8 +105,8 @@ fn advice(report: &InspectReport) -> String {
     let share = percent(report.dead_bytes, report.total_bytes);
     if report.merge_advised {
         format!(
-            "merge advised: {} bytes ({share:.1}%) are dead; run `hoard merge`",
-            report.dead_bytes
+            "merge advised: {} ({share:.1}%) are dead; run `hoard merge`",
+            output::human_bytes(report.dead_bytes)
         )
     } else {
         format!(
@@ -114,12 +120,12 @@ fn hint_summary(report: &InspectReport) -> String {
     let hint = &report.hint;
     match hint.watermark {
         Some((file, offset)) => format!(
-            "{} keys, {} bytes, watermark {}@{offset}; {} bytes after it ({} keys in the overlay)",
-            hint.entries,
-            hint.file_len,
+            "{}, {}, watermark {}@{offset}; {} after it ({} in the overlay)",
+            output::count(hint.entries, "key", "keys"),
+            output::human_bytes(hint.file_len),
             file.file_name(),
-            hint.tail_bytes,
-            hint.overlay_keys
+            output::human_bytes(hint.tail_bytes),
+            output::count(hint.overlay_keys, "key", "keys")
         ),
         None => "missing or not usable (see the warning above); the next write command rewrites it"
             .to_string(),
@@ -129,21 +135,21 @@ fn hint_summary(report: &InspectReport) -> String {
 fn render(out: &mut impl Write, report: &InspectReport) -> Result<()> {
     let mut files = table(&[
         "data file",
-        "bytes",
+        "size",
         "records",
         "live",
         "tombstones",
-        "dead bytes",
+        "dead",
         "dead %",
     ]);
     for f in &report.files {
         files.add_row(vec![
             Cell::new(f.id.file_name()),
-            Cell::new(f.bytes).set_alignment(CellAlignment::Right),
+            Cell::new(output::human_bytes(f.bytes)).set_alignment(CellAlignment::Right),
             Cell::new(f.records).set_alignment(CellAlignment::Right),
             Cell::new(f.live_records).set_alignment(CellAlignment::Right),
             Cell::new(f.tombstones).set_alignment(CellAlignment::Right),
-            Cell::new(f.dead_bytes).set_alignment(CellAlignment::Right),
+            Cell::new(output::human_bytes(f.dead_bytes)).set_alignment(CellAlignment::Right),
             Cell::new(format!("{:.1}", percent(f.dead_bytes, f.bytes)))
                 .set_alignment(CellAlignment::Right),
         ]);
@@ -153,11 +159,11 @@ fn render(out: &mut impl Write, report: &InspectReport) -> Result<()> {
     let tombstones: u64 = report.files.iter().map(|f| f.tombstones).sum();
     files.add_row(vec![
         Cell::new("total"),
-        Cell::new(report.total_bytes).set_alignment(CellAlignment::Right),
+        Cell::new(output::human_bytes(report.total_bytes)).set_alignment(CellAlignment::Right),
         Cell::new(records).set_alignment(CellAlignment::Right),
         Cell::new(live).set_alignment(CellAlignment::Right),
         Cell::new(tombstones).set_alignment(CellAlignment::Right),
-        Cell::new(report.dead_bytes).set_alignment(CellAlignment::Right),
+        Cell::new(output::human_bytes(report.dead_bytes)).set_alignment(CellAlignment::Right),
         Cell::new(format!(
             "{:.1}",
             percent(report.dead_bytes, report.total_bytes)
@@ -172,8 +178,8 @@ fn render(out: &mut impl Write, report: &InspectReport) -> Result<()> {
         report.expired_keys.to_string(),
     ]);
     summary.add_row(vec![
-        "live bytes".to_string(),
-        report.live_bytes.to_string(),
+        "live data".to_string(),
+        output::human_bytes(report.live_bytes),
     ]);
     summary.add_row(vec!["hint".to_string(), hint_summary(report)]);
     summary.add_row(vec!["advice".to_string(), advice(report)]);
@@ -231,13 +237,13 @@ fn memory_advice(report: &MemoryReport) -> &'static str {
 }
 
 fn render_memory(out: &mut impl Write, report: &MemoryReport) -> Result<()> {
-    let mut files = table(&["file", "bytes", "records", "before compression"]);
+    let mut files = table(&["file", "size", "records", "before compression"]);
     for f in &report.files {
         files.add_row(vec![
             Cell::new(&f.name),
-            Cell::new(f.bytes).set_alignment(CellAlignment::Right),
+            Cell::new(output::human_bytes(f.bytes)).set_alignment(CellAlignment::Right),
             Cell::new(f.records).set_alignment(CellAlignment::Right),
-            Cell::new(f.raw_bytes.map_or(String::new(), |b| b.to_string()))
+            Cell::new(f.raw_bytes.map_or(String::new(), output::human_bytes))
                 .set_alignment(CellAlignment::Right),
         ]);
     }
@@ -249,12 +255,12 @@ fn render_memory(out: &mut impl Write, report: &MemoryReport) -> Result<()> {
         report.expired_keys.to_string(),
     ]);
     summary.add_row(vec![
-        "key and value bytes in RAM".to_string(),
-        report.data_bytes.to_string(),
+        "keys and values in RAM".to_string(),
+        output::human_bytes(report.data_bytes),
     ]);
     summary.add_row(vec![
-        "table bytes allocated".to_string(),
-        report.table_bytes.to_string(),
+        "table allocated".to_string(),
+        output::human_bytes(report.table_bytes),
     ]);
     summary.add_row(vec![
         "advice".to_string(),

@@ -5,13 +5,14 @@
 pub mod args;
 mod bench;
 mod inspect;
+mod man;
 mod output;
 mod parse;
 mod verify;
 
 use std::ffi::OsString;
-use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::ffi::OsStringExt;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use anyhow::Result;
 use clap::CommandFactory;
@@ -50,21 +51,18 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let outcome = match cli.command {
-        Command::Init(args) => init(global, args)?,
-        Command::Put(args) => put(global, args)?,
-        Command::Get(args) => get(global, &mut out, args.key)?,
+        Command::Init(args) => init(global, &mut out, args)?,
+        Command::Put(args) => put(global, &mut out, args)?,
+        Command::Get(args) => get(global, &mut out, args)?,
         Command::Del(args) => del(global, &mut out, args.keys)?,
-        Command::Exists(args) => {
-            let key = bytes(args.key);
-            check_key(&key)?;
-            let mut store = open(global, Access::Read)?;
-            let found = store.contains(&key)?;
-            finish(global, store)?;
-            Outcome::from_bool(found)
-        }
+        Command::Exists(args) => exists(global, &mut out, args.key)?,
         Command::Keys(args) => keys(global, &mut out, args)?,
-        Command::Ttl(args) => ttl(global, &mut out, args.key)?,
-        Command::Expire(args) => expire(global, args)?,
+        Command::Ttl(args) => ttl(global, &mut out, args)?,
+        Command::Count(args) => count(global, &mut out, args)?,
+        Command::Incr(args) => incr(global, &mut out, args, false)?,
+        Command::Decr(args) => incr(global, &mut out, args, true)?,
+        Command::Append(args) => append(global, &mut out, args)?,
+        Command::Expire(args) => expire(global, &mut out, args)?,
         Command::Import(args) => import(global, &mut out, args)?,
         Command::Export(args) => export(global, &mut out, args)?,
         Command::Hint => hint(global, &mut out)?,
@@ -75,11 +73,19 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Verify(args) => verify::run(global, &mut out, args)?,
         Command::Bench(args) => bench::run(global, &mut out, args)?,
         Command::Completions(args) => {
+            refuse_json(global, "completions")?;
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
             Outcome::Success
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+        Command::Man(args) => {
+            refuse_json(global, "man")?;
+            if args.list {
+                for name in man::names() {
+                    writeln!(out, "{name}")?;
+                }
+            } else {
+                man::render(&mut out, args.command.as_deref())?;
+            }
             Outcome::Success
         }
     };
@@ -91,7 +97,30 @@ pub(crate) fn bytes(arg: OsString) -> Vec<u8> {
     arg.into_vec()
 }
 
+/// `completions` and `man` print generated text, never JSON.
+fn refuse_json(global: &Global, command: &str) -> Result<()> {
+    if global.json {
+        return Err(Error::InvalidInput(format!(
+            "`hoard {command}` prints generated text, not JSON; run it without --json"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `{"key": .., <field>: <value>}`, the shape of most one-key answers.
+fn key_doc(key: &[u8], fields: &[(&str, Json)]) -> Json {
+    let mut object = Map::new();
+    output::put_bytes(&mut object, "key", key);
+    for (name, value) in fields {
+        object.insert((*name).to_string(), value.clone());
+    }
+    Json::Object(object)
+}
+
 /// Opens the store and reports what opening noticed (a dropped torn tail).
+/// A missing store is an error (exit 5): only `init`, `put` and `import`
+/// create one.
 pub(crate) fn open(global: &Global, access: Access) -> Result<Store> {
     open_with(global, access, true)
 }
@@ -100,7 +129,19 @@ pub(crate) fn open_with(global: &Global, access: Access, trust_hint: bool) -> Re
     let options = OpenOptions {
         lock_timeout: global.lock_timeout,
         trust_hint,
+        create_missing: false,
         ..OpenOptions::new(access)
+    };
+    open_options(global, options)
+}
+
+/// Opens the store for writing, creating a default bitcask store when the
+/// directory is missing (`put` and `import` only).
+pub(crate) fn open_creating(global: &Global) -> Result<Store> {
+    let options = OpenOptions {
+        lock_timeout: global.lock_timeout,
+        create_missing: true,
+        ..OpenOptions::new(Access::Write)
     };
     open_options(global, options)
 }
@@ -124,47 +165,137 @@ pub(crate) fn finish(global: &Global, mut store: Store) -> Result<()> {
     Ok(())
 }
 
-fn init(global: &Global, args: args::InitArgs) -> Result<Outcome> {
+fn init(global: &Global, out: &mut impl Write, args: args::InitArgs) -> Result<Outcome> {
+    let engine = args.engine.map(|engine| match engine {
+        EngineArg::Bitcask => EngineKind::Bitcask,
+        EngineArg::Memory => EngineKind::Memory,
+    });
+    if engine == Some(EngineKind::Memory) && args.max_file_size.is_some() {
+        return Err(Error::InvalidInput(
+            "--max-file-size applies to bitcask stores; a memory store has no data files \
+             to rotate (drop the option)"
+                .to_string(),
+        )
+        .into());
+    }
+    if args.force_manifest {
+        return force_manifest(global, out, engine, args);
+    }
+    let defaults = InitOptions::default();
     let init = InitOptions {
-        engine: match args.engine {
-            EngineArg::Bitcask => EngineKind::Bitcask,
-            EngineArg::Memory => EngineKind::Memory,
-        },
-        sync: args.sync,
-        max_file_size: args.max_file_size,
+        engine: engine.unwrap_or(defaults.engine),
+        sync: args.sync.unwrap_or(defaults.sync),
+        max_file_size: args.max_file_size.unwrap_or(defaults.max_file_size),
     };
     Store::create(&global.dir, &init, &SystemClock)?;
-    output::notice(
-        global.quiet,
-        &format!(
-            "created a {} store in {}",
-            init.engine,
-            global.dir.display()
-        ),
-    );
+    if global.json {
+        output::write_json(
+            out,
+            &json!({
+                "created": global.dir.display().to_string(),
+                "engine": init.engine.to_string(),
+                "sync": init.sync.to_string(),
+                "max_file_size": init.max_file_size,
+            }),
+        )?;
+    } else {
+        output::notice(
+            global.quiet,
+            &format!(
+                "created a {} store in {}",
+                init.engine,
+                global.dir.display()
+            ),
+        );
+    }
     Ok(Outcome::Success)
 }
 
-fn put(global: &Global, args: args::PutArgs) -> Result<Outcome> {
+/// `init --force-manifest`: a fresh manifest for a store whose HOARD is damaged.
+fn force_manifest(
+    global: &Global,
+    out: &mut impl Write,
+    engine: Option<EngineKind>,
+    args: args::InitArgs,
+) -> Result<Outcome> {
+    use hoardhaven::manifest_fix::{ManifestFix, force_manifest};
+    let fix = ManifestFix {
+        engine,
+        sync: args.sync,
+        max_file_size: args.max_file_size,
+    };
+    let fixed = force_manifest(&global.dir, &fix, global.lock_timeout, &SystemClock)?;
+    let manifest = &fixed.manifest;
+    if global.json {
+        output::write_json(
+            out,
+            &json!({
+                "manifest_rewritten": global.dir.join("HOARD").display().to_string(),
+                "damaged_saved_as": fixed.saved_as.display().to_string(),
+                "engine": manifest.engine.to_string(),
+                "engine_from": fixed.engine_from,
+                "format": manifest.format_version,
+                "sync": manifest.sync.to_string(),
+                "max_file_size": manifest.max_file_size,
+            }),
+        )?;
+    } else {
+        output::notice(
+            global.quiet,
+            &format!(
+                "wrote a fresh manifest for the {} store in {} (engine taken from {}; sync {}, \
+                 format {}); the damaged one is kept as {}. Run `hoard verify` to check the data",
+                manifest.engine,
+                global.dir.display(),
+                fixed.engine_from,
+                manifest.sync,
+                manifest.format_version,
+                fixed.saved_as.display()
+            ),
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+fn put(global: &Global, out: &mut impl Write, args: args::PutArgs) -> Result<Outcome> {
     let key = bytes(args.key);
     check_key(&key)?;
     let value = match args.value {
         Some(v) if v != "-" => bytes(v),
-        _ => read_stdin_value(&key)?,
+        _ => read_stdin_value(global, &key)?,
     };
     check_value(&key, value.len())?;
-    let mut store = open(global, Access::Write)?;
+    let mut store = open_creating(global)?;
     let options = PutOptions {
         ttl_ms: args.ttl,
         only_if_absent: args.nx,
     };
-    let written = store.put(&key, &value, options)?;
+    let written = if args.xx {
+        store.put_if_present(&key, &value, args.ttl)?
+    } else {
+        store.put(&key, &value, options)?
+    };
     finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("written", json!(written))]))?;
+    }
     Ok(Outcome::from_bool(written))
 }
 
 /// Reads a value from stdin, refusing (before anything is written) one over the limit.
-fn read_stdin_value(key: &[u8]) -> Result<Vec<u8>> {
+/// At a terminal it first says so on stderr, so a forgotten VALUE does not
+/// look like a hang.
+fn read_stdin_value(global: &Global, key: &[u8]) -> Result<Vec<u8>> {
+    if io::stdin().is_terminal() {
+        output::notice(
+            global.quiet,
+            &format!(
+                "reading the value of {} from stdin; end it with Ctrl-D \
+                 (or give VALUE as an argument)",
+                hoardhaven::error::display_key(key)
+            ),
+        );
+    }
     let mut value = Vec::new();
     io::stdin()
         .lock()
@@ -175,25 +306,44 @@ fn read_stdin_value(key: &[u8]) -> Result<Vec<u8>> {
     Ok(value)
 }
 
-fn get(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
-    let key = bytes(key);
-    check_key(&key)?;
-    let mut store = open(global, Access::Read)?;
-    let found = store.get(&key)?;
-    finish(global, store)?;
-    let Some(value) = found else {
-        return Ok(Outcome::ConditionFalse);
-    };
-    if global.json {
-        let mut object = Map::new();
-        output::put_bytes(&mut object, "key", &key);
-        output::put_bytes(&mut object, "value", &value.bytes);
-        object.insert("expires_at_ms".to_string(), json!(value.expiry_ms));
-        output::write_json(out, &Json::Object(object))?;
-    } else {
-        out.write_all(&value.bytes)?;
+fn get(global: &Global, out: &mut impl Write, args: args::GetArgs) -> Result<Outcome> {
+    let keys: Vec<Vec<u8>> = args.keys.into_iter().map(bytes).collect();
+    for key in &keys {
+        check_key(key)?;
     }
-    Ok(Outcome::Success)
+    let mut store = open(global, Access::Read)?;
+    let values = store.get_many(&keys)?;
+    finish(global, store)?;
+    let all_found = values.iter().all(Option::is_some);
+    // One key prints its exact bytes; several (or -0) end each value.
+    let separator = match (args.null, keys.len()) {
+        (true, _) => Some(b'\0'),
+        (false, 1) => None,
+        (false, _) => Some(b'\n'),
+    };
+    for (key, value) in keys.iter().zip(values) {
+        if global.json {
+            let doc = match value {
+                Some(value) => {
+                    let mut object = Map::new();
+                    output::put_bytes(&mut object, "key", key);
+                    output::put_bytes(&mut object, "value", &value.bytes);
+                    object.insert("expires_at_ms".to_string(), json!(value.expiry_ms));
+                    Json::Object(object)
+                }
+                None => key_doc(key, &[("value", Json::Null), ("found", json!(false))]),
+            };
+            output::write_json(out, &doc)?;
+        } else {
+            if let Some(value) = value {
+                out.write_all(&value.bytes)?;
+            }
+            if let Some(separator) = separator {
+                out.write_all(&[separator])?;
+            }
+        }
+    }
+    Ok(Outcome::from_bool(all_found))
 }
 
 fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Outcome> {
@@ -215,11 +365,48 @@ fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Out
     Ok(Outcome::from_bool(deleted > 0))
 }
 
+fn exists(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
+    let key = bytes(key);
+    check_key(&key)?;
+    let mut store = open(global, Access::Read)?;
+    let found = store.contains(&key)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("exists", json!(found))]))?;
+    }
+    Ok(Outcome::from_bool(found))
+}
+
 fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<Outcome> {
     let prefix = args.prefix.map(bytes).unwrap_or_default();
     let mut store = open(global, Access::Read)?;
     let separator = if args.null { b'\0' } else { b'\n' };
-    let keys = store.keys(&prefix, args.limit)?;
+    let keys = match &args.glob {
+        Some(pattern) => store.keys_matching(&prefix, pattern.as_bytes(), args.limit)?,
+        None => store.keys(&prefix, args.limit)?,
+    };
+    if args.with_values {
+        // One lock for the listing and the values: a consistent view.
+        use hoardhaven::transfer::{Entry, Format, write_entry};
+        let format = if global.json {
+            Format::Jsonl
+        } else {
+            Format::Tsv
+        };
+        for key in keys {
+            let Some(value) = store.get(&key)? else {
+                continue;
+            };
+            let entry = Entry {
+                key,
+                value: value.bytes,
+                expiry_ms: value.expiry_ms,
+            };
+            write_entry(out, format, &entry)?;
+        }
+        finish(global, store)?;
+        return Ok(Outcome::Success);
+    }
     finish(global, store)?;
     for key in keys {
         if global.json {
@@ -234,8 +421,8 @@ fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<O
     Ok(Outcome::Success)
 }
 
-fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
-    let key = bytes(key);
+fn ttl(global: &Global, out: &mut impl Write, args: args::TtlArgs) -> Result<Outcome> {
+    let key = bytes(args.key);
     check_key(&key)?;
     let mut store = open(global, Access::Read)?;
     // Redis TTL: -2 missing, -1 no expiry, else seconds rounded to nearest.
@@ -252,21 +439,86 @@ fn ttl(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> 
         object.insert("ttl".to_string(), json!(seconds));
         object.insert("ttl_ms".to_string(), json!(ttl_ms));
         output::write_json(out, &Json::Object(object))?;
+    } else if args.ms {
+        writeln!(out, "{ttl_ms}")?;
     } else {
         writeln!(out, "{seconds}")?;
     }
     Ok(outcome)
 }
 
-fn expire(global: &Global, args: args::ExpireArgs) -> Result<Outcome> {
+fn count(global: &Global, out: &mut impl Write, args: args::CountArgs) -> Result<Outcome> {
+    let prefix = args.prefix.map(bytes).unwrap_or_default();
+    let mut store = open(global, Access::Read)?;
+    let count = store.count(&prefix)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &json!({ "count": count }))?;
+    } else {
+        writeln!(out, "{count}")?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn incr(
+    global: &Global,
+    out: &mut impl Write,
+    args: args::IncrArgs,
+    decrement: bool,
+) -> Result<Outcome> {
+    let key = bytes(args.key);
+    check_key(&key)?;
+    let by = if decrement {
+        args.by.checked_neg().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "cannot subtract {}: it has no positive counterpart in 64 bits",
+                args.by
+            ))
+        })?
+    } else {
+        args.by
+    };
+    let mut store = open(global, Access::Write)?;
+    let value = store.incr_by(&key, by)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("value", json!(value))]))?;
+    } else {
+        writeln!(out, "{value}")?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn append(global: &Global, out: &mut impl Write, args: args::AppendArgs) -> Result<Outcome> {
+    let key = bytes(args.key);
+    let suffix = bytes(args.value);
+    check_key(&key)?;
+    check_value(&key, suffix.len())?;
+    let mut store = open(global, Access::Write)?;
+    let length = store.append(&key, &suffix)?;
+    finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("length", json!(length))]))?;
+    } else {
+        writeln!(out, "{length}")?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn expire(global: &Global, out: &mut impl Write, args: args::ExpireArgs) -> Result<Outcome> {
     let key = bytes(args.key);
     check_key(&key)?;
     let mut store = open(global, Access::Write)?;
-    let changed = match args.duration {
-        Some(ttl_ms) if !args.persist => store.expire(&key, ttl_ms)?,
-        _ => store.persist(&key)?,
+    let changed = match (args.duration, args.at) {
+        _ if args.persist => store.persist(&key)?,
+        (Some(ttl_ms), _) => store.expire(&key, ttl_ms)?,
+        (None, Some(at_s)) => store.expire_at(&key, at_s.saturating_mul(1000))?,
+        (None, None) => unreachable!("clap requires a duration, --at or --persist"),
     };
     finish(global, store)?;
+    if global.json {
+        output::write_json(out, &key_doc(&key, &[("changed", json!(changed))]))?;
+    }
     Ok(Outcome::from_bool(changed))
 }
 
@@ -304,8 +556,9 @@ fn hint(global: &Global, out: &mut impl Write) -> Result<Outcome> {
         output::notice(
             global.quiet,
             &format!(
-                "wrote the hint: {} keys in {} bytes ({per_key:.1} bytes per key)",
-                written.entries, written.file_len
+                "wrote the hint: {} in {} ({per_key:.1} bytes per key)",
+                output::count(written.entries, "key", "keys"),
+                output::count(written.file_len, "byte", "bytes")
             ),
         );
     }
@@ -362,8 +615,9 @@ fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result
         )?;
         writeln!(
             out,
-            "live         {} records, {} bytes",
-            report.live_records, report.live_bytes
+            "live         {}, {}",
+            output::count(report.live_records, "record", "records"),
+            output::count(report.live_bytes, "byte", "bytes")
         )?;
         if args.dry_run {
             writeln!(out, "dry run: nothing was changed")?;
@@ -377,48 +631,108 @@ fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result
 
 fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Result<Outcome> {
     use hoardhaven::transfer::{self, EntryReader};
-    let (input, source): (Box<dyn io::BufRead>, String) = match &args.file {
+    let format = args.format.unwrap_or_else(|| match &args.file {
+        Some(path) => format_of_extension(path),
+        None => args::FormatArg::Tsv,
+    });
+    let (input, source, total): (Box<dyn io::BufRead>, String, Option<u64>) = match &args.file {
         Some(path) if path.as_os_str() != "-" => {
             let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+            let total = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
             (
                 Box::new(io::BufReader::with_capacity(1 << 20, file)),
                 path.display().to_string(),
+                total,
             )
         }
         _ => (
             Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
             "stdin".to_string(),
+            None,
         ),
     };
-    let mut reader = EntryReader::new(input, args.format.into());
-    let mut store = open(global, Access::Write)?;
+    let bar = output::byte_progress(global.quiet || global.json, "importing", total);
+    let mut input = output::ProgressReader::new(input, bar);
+    let mut store = open_creating(global)?;
     let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
-    let result = transfer::import(&mut store, &mut reader, &source, now_ms);
+    let batch = format == args::FormatArg::Resp;
+    let result = if batch {
+        // Redis write commands, applied in order (SET, DEL, INCRBY, ...).
+        transfer::import_commands(&mut store, &mut input, &source, now_ms)
+    } else {
+        let mut reader = EntryReader::new(&mut input, format.into());
+        transfer::import(&mut store, &mut reader, &source, now_ms)
+    };
+    drop(input); // clears the progress bar before any message
     // Closing also rewrites the hint after a large load; do it even when
     // the input was malformed, so what was imported opens fast.
     finish(global, store)?;
     let report = result?;
     if global.json {
-        output::write_json(
-            out,
-            &json!({ "imported": report.imported, "expired_skipped": report.expired }),
-        )?;
+        let mut doc = json!({ "imported": report.imported, "expired_skipped": report.expired });
+        if batch {
+            doc["errors"] = json!(0);
+            doc["replies"] = json!(report.imported + report.expired);
+        }
+        output::write_json(out, &doc)?;
+    } else if batch {
+        // As `redis-cli --pipe` ends: every command got its reply.
+        output::notice(
+            global.quiet,
+            &format!(
+                "imported {} from {source} ({} already expired, skipped); \
+                 errors: 0, replies: {}",
+                output::count(report.imported, "record", "records"),
+                report.expired,
+                report.imported + report.expired
+            ),
+        );
     } else {
         output::notice(
             global.quiet,
             &format!(
-                "imported {} records from {source} ({} already expired, skipped)",
-                report.imported, report.expired
+                "imported {} from {source} ({} already expired, skipped)",
+                output::count(report.imported, "record", "records"),
+                report.expired
             ),
         );
     }
     Ok(Outcome::Success)
 }
 
+/// The import format a file name implies: .tsv, .jsonl/.ndjson/.json,
+/// .resp; anything else is tsv.
+fn format_of_extension(path: &std::path::Path) -> args::FormatArg {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("jsonl" | "ndjson" | "json") => args::FormatArg::Jsonl,
+        Some("resp") => args::FormatArg::Resp,
+        _ => args::FormatArg::Tsv,
+    }
+}
+
 fn export(global: &Global, out: &mut impl Write, args: args::ExportArgs) -> Result<Outcome> {
+    let format = match (args.format, global.json) {
+        (None, false) => args::FormatArg::Tsv,
+        (None, true) | (Some(args::FormatArg::Jsonl), _) => args::FormatArg::Jsonl,
+        (Some(other), false) => other,
+        (Some(other), true) => {
+            return Err(Error::InvalidInput(format!(
+                "--json exports JSON Lines; drop --json to export {}, or use --format jsonl",
+                hoardhaven::transfer::Format::from(other)
+            ))
+            .into());
+        }
+    };
     let prefix = args.prefix.map(bytes).unwrap_or_default();
     let mut store = open(global, Access::Read)?;
-    hoardhaven::transfer::export(&mut store, &prefix, args.format.into(), out)?;
+    hoardhaven::transfer::export(&mut store, &prefix, format.into(), out)?;
     finish(global, store)?;
     Ok(Outcome::Success)
 }
@@ -509,8 +823,10 @@ fn snapshot(global: &Global, out: &mut impl Write, args: args::SnapshotArgs) -> 
         output::notice(
             global.quiet,
             &format!(
-                "wrote snapshot {generation}: {} keys in {} bytes ({} bytes before compression)",
-                info.entries, info.file_bytes, info.raw_bytes
+                "wrote snapshot {generation}: {} in {} ({} before compression)",
+                output::count(info.entries, "key", "keys"),
+                output::count(info.file_bytes, "byte", "bytes"),
+                output::count(info.raw_bytes, "byte", "bytes")
             ),
         );
     }

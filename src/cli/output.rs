@@ -8,6 +8,28 @@ use serde_json::Value as Json;
 
 pub use hoardhaven::transfer::put_json_bytes as put_bytes;
 
+/// `n` and the noun, singular for 1: "1 record", "2 records".
+pub fn count(n: impl Into<u64>, singular: &str, plural: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
+/// A byte count for people: `812 B`, `4.0 KiB`, `1.5 MiB`, `2.3 GiB`
+/// (powers of 1024, as `--max-file-size` reads them). JSON keeps bytes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Writes one JSON document and a newline.
 pub fn write_json(out: &mut impl Write, value: &Json) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
@@ -35,6 +57,81 @@ pub fn progress_bar(quiet: bool, label: &'static str) -> Option<indicatif::Progr
     bar.set_style(style);
     bar.set_prefix(label);
     Some(bar)
+}
+
+/// A bar of bytes read (a running count when the total is unknown), on
+/// stderr only when it is a terminal and not quiet.
+pub fn byte_progress(
+    quiet: bool,
+    label: &'static str,
+    total: Option<u64>,
+) -> Option<indicatif::ProgressBar> {
+    let bar = progress_bar(quiet, label)?;
+    match total {
+        Some(total) => bar.set_length(total),
+        None => bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} {bytes} ({bytes_per_sec})")
+                .expect("valid template"),
+        ),
+    }
+    Some(bar)
+}
+
+/// A reader that drives a progress bar with the bytes consumed through it.
+pub struct ProgressReader<R> {
+    inner: R,
+    bar: Option<indicatif::ProgressBar>,
+    done: u64,
+    shown: u64,
+}
+
+impl<R> ProgressReader<R> {
+    /// Wraps `inner`; with no bar it only passes bytes through.
+    pub fn new(inner: R, bar: Option<indicatif::ProgressBar>) -> ProgressReader<R> {
+        ProgressReader {
+            inner,
+            bar,
+            done: 0,
+            shown: 0,
+        }
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.done += n as u64;
+        if let Some(bar) = &self.bar
+            && self.done - self.shown >= 1 << 16
+        {
+            bar.set_position(self.done);
+            self.shown = self.done;
+        }
+    }
+}
+
+impl<R> Drop for ProgressReader<R> {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl<R: io::Read> io::Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.advance(n);
+        Ok(n)
+    }
+}
+
+impl<R: io::BufRead> io::BufRead for ProgressReader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+        self.advance(amount);
+    }
 }
 
 /// Runs `work` with a progress callback that drives a bar (when one is shown).

@@ -24,6 +24,7 @@ pub fn run(global: &Global, out: &mut impl Write, args: VerifyArgs) -> Result<Ou
     let options = OpenOptions {
         lock_timeout: global.lock_timeout,
         verify_only: true,
+        create_missing: false,
         ..OpenOptions::new(access)
     };
     let mut store = open_options(global, options)?;
@@ -115,19 +116,24 @@ fn write_report(out: &mut impl Write, report: &VerifyReport) -> Result<()> {
     }
     let corrupt = report.problems.iter().filter(|p| p.corruption).count();
     let hint = if report.hint_entries > 0 {
-        format!(" and {} hint entries", report.hint_entries)
+        format!(
+            " and {}",
+            output::count(report.hint_entries, "hint entry", "hint entries")
+        )
     } else {
         String::new()
     };
     let verdict = if corrupt == 0 {
         "clean".to_string()
     } else {
-        format!("{corrupt} problems")
+        output::count(corrupt as u64, "problem", "problems")
     };
     writeln!(
         out,
-        "verified {} files ({} records, {} bytes){hint}: {verdict}",
-        report.files, report.records, report.bytes
+        "verified {} ({}, {}){hint}: {verdict}",
+        output::count(report.files, "file", "files"),
+        output::count(report.records, "record", "records"),
+        output::count(report.bytes, "byte", "bytes")
     )?;
     Ok(())
 }
@@ -156,11 +162,12 @@ fn write_repair(out: &mut impl Write, repair: &RepairReport, dry_run: bool) -> R
         };
         writeln!(
             out,
-            "{}: {what}; {verb} {} records ({} bytes), dropped {lost} bytes in {} regions{}",
+            "{}: {what}; {verb} {} ({}), dropped {} in {}{}",
             f.file,
-            f.kept_records,
-            f.kept_bytes,
-            f.lost.len(),
+            output::count(f.kept_records, "record", "records"),
+            output::count(f.kept_bytes, "byte", "bytes"),
+            output::count(lost, "byte", "bytes"),
+            output::count(f.lost.len() as u64, "region", "regions"),
             if f.header_damaged {
                 ", wrote a fresh header"
             } else {
@@ -176,7 +183,11 @@ fn write_repair(out: &mut impl Write, repair: &RepairReport, dry_run: bool) -> R
         }
     }
     match repair.hint_entries {
-        Some(entries) => writeln!(out, "rebuilt the index ({entries} keys)")?,
+        Some(entries) => writeln!(
+            out,
+            "rebuilt the index ({})",
+            output::count(entries, "key", "keys")
+        )?,
         None if dry_run => writeln!(out, "dry run: nothing was changed")?,
         None => {}
     }

@@ -40,10 +40,12 @@ pub fn write(out: &mut impl Write, entry: &Entry) -> std::io::Result<()> {
 }
 
 fn get_bytes(object: &Map<String, Json>, field: &str) -> Result<Vec<u8>, String> {
-    let text = object
-        .get(field)
-        .and_then(Json::as_str)
-        .ok_or_else(|| format!("\"{field}\" must be a string"))?;
+    let text = match object.get(field) {
+        None => return Err(format!("missing \"{field}\"")),
+        Some(value) => value
+            .as_str()
+            .ok_or_else(|| format!("\"{field}\" must be a string"))?,
+    };
     match object.get(&format!("{field}_encoding")).map(|e| e.as_str()) {
         None | Some(Some("utf-8" | "utf8")) => Ok(text.as_bytes().to_vec()),
         Some(Some("base64")) => base64::engine::general_purpose::STANDARD

@@ -3,6 +3,7 @@
 //! between a store and a stream. Every format round-trips every byte and
 //! carries expiry as an absolute time.
 
+mod batch;
 mod jsonl;
 
 pub use jsonl::put_bytes as put_json_bytes;
@@ -137,6 +138,65 @@ pub fn import<R: BufRead>(
     let mut report = ImportReport::default();
     store.defer_sync(true);
     let outcome = import_entries(store, reader, source, now_ms, &mut report);
+    finish_import(store, outcome, report)
+}
+
+/// Applies a batch of Redis write commands (RESP, as `redis-cli --pipe`
+/// takes them) to `store` in order, with one sync at the end; see
+/// `batch` for the commands. `imported` counts the commands applied. An
+/// unsupported or malformed command stops the batch like a malformed
+/// line: the commands before it stay applied and synced.
+pub fn import_commands<R: BufRead>(
+    store: &mut Store,
+    input: &mut R,
+    source: &str,
+    now_ms: u64,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::default();
+    store.defer_sync(true);
+    let outcome = apply_commands(store, input, source, now_ms, &mut report);
+    finish_import(store, outcome, report)
+}
+
+fn apply_commands<R: BufRead>(
+    store: &mut Store,
+    input: &mut R,
+    source: &str,
+    now_ms: u64,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let mut line = 0;
+    loop {
+        let (start, args) = match resp::read_command(input, &mut line, resp::BATCH_ARGS_MAX) {
+            Ok(Some(command)) => command,
+            Ok(None) => return Ok(()),
+            Err(ReadError::Io(io)) => return Err(Error::io("read", source, io)),
+            Err(ReadError::Parse(parse)) => {
+                return Err(malformed(
+                    source,
+                    parse.line,
+                    &parse.message,
+                    report.imported,
+                ));
+            }
+        };
+        match batch::apply(store, &args, now_ms) {
+            Ok(batch::Applied::Done) => report.imported += 1,
+            Ok(batch::Applied::Expired) => report.expired += 1,
+            Err(Error::InvalidInput(message)) => {
+                return Err(malformed(source, start, &message, report.imported));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Ends a bulk load: syncs whatever was written, also when the input was bad.
+fn finish_import(
+    store: &mut Store,
+    outcome: Result<()>,
+    report: ImportReport,
+) -> Result<ImportReport> {
     store.defer_sync(false);
     // Whatever was written is made durable, also when the input was bad.
     let synced = store.sync();
@@ -158,12 +218,8 @@ fn import_entries<R: BufRead>(
     now_ms: u64,
     report: &mut ImportReport,
 ) -> Result<()> {
-    let malformed = |line: u64, message: String, imported: u64| {
-        Error::InvalidInput(format!(
-            "{source}: line {line}: {message}; the {imported} records before it were imported and synced, \
-             nothing after it was"
-        ))
-    };
+    let malformed =
+        |line: u64, message: String, imported: u64| malformed(source, line, &message, imported);
     loop {
         let entry = match reader.next_entry() {
             Ok(Some(entry)) => entry,
@@ -186,6 +242,16 @@ fn import_entries<R: BufRead>(
             }
         }
     }
+}
+
+/// The error for a malformed entry at `line` of `source`, saying what was kept.
+fn malformed(source: &str, line: u64, message: &str, imported: u64) -> Error {
+    let before = match imported {
+        0 => "nothing was imported".to_string(),
+        1 => "the 1 record before it was imported and synced, nothing after it was".to_string(),
+        n => format!("the {n} records before it were imported and synced, nothing after it was"),
+    };
+    Error::InvalidInput(format!("{source}: line {line}: {message}; {before}"))
 }
 
 /// Writes every live entry whose key starts with `prefix`, in key order;

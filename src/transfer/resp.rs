@@ -57,7 +57,20 @@ fn number(text: &[u8], prefix: u8) -> Option<usize> {
     std::str::from_utf8(rest).ok()?.parse().ok()
 }
 
-pub fn read(input: &mut impl BufRead, line: &mut u64) -> Result<Option<Entry>, ReadError> {
+/// Most arguments one command of a batch may have (an MSET of half a
+/// million pairs); memory grows only as their bytes arrive.
+pub const BATCH_ARGS_MAX: usize = 1 << 20;
+
+/// One command of a batch: the line it starts on, and its arguments.
+pub type Command = (u64, Vec<Vec<u8>>);
+
+/// Reads one command (an array of bulk strings) of at most `args_max`
+/// arguments; `Ok(None)` at the end. Returns the line it starts on.
+pub fn read_command(
+    input: &mut impl BufRead,
+    line: &mut u64,
+    args_max: usize,
+) -> Result<Option<Command>, ReadError> {
     let start = *line + 1;
     let bad = |message: String| ParseError {
         line: start,
@@ -67,26 +80,31 @@ pub fn read(input: &mut impl BufRead, line: &mut u64) -> Result<Option<Entry>, R
         return Ok(None);
     };
     let count = number(&head, b'*')
-        .filter(|n| (1..=ARGS_MAX).contains(n))
+        .filter(|n| (1..=args_max).contains(n))
         .ok_or_else(|| {
             bad(format!(
                 "expected an array header like *3, found {:?}",
                 head.escape_ascii().to_string()
             ))
         })?;
-    let mut args: Vec<Vec<u8>> = Vec::with_capacity(count);
+    let mut args: Vec<Vec<u8>> = Vec::with_capacity(count.min(64));
     for _ in 0..count {
         let Some(head) = header(input, line, start)? else {
             return Err(bad("the input ends inside a command".to_string()).into());
         };
-        let len = number(&head, b'$')
-            .filter(|n| *n <= VALUE_LEN_MAX)
-            .ok_or_else(|| {
-                bad(format!(
-                    "expected a bulk string header like $5, found {:?}",
-                    head.escape_ascii().to_string()
-                ))
-            })?;
+        let len = number(&head, b'$').ok_or_else(|| {
+            bad(format!(
+                "expected a bulk string header like $5, found {:?}",
+                head.escape_ascii().to_string()
+            ))
+        })?;
+        if len > VALUE_LEN_MAX {
+            return Err(bad(format!(
+                "a bulk string of {len} bytes is over the limit of {VALUE_LEN_MAX} bytes \
+                 (the largest value hoard stores)"
+            ))
+            .into());
+        }
         // Read through `take`: memory grows only as bytes actually arrive,
         // whatever length a header claims.
         let mut arg = Vec::new();
@@ -101,6 +119,17 @@ pub fn read(input: &mut impl BufRead, line: &mut u64) -> Result<Option<Entry>, R
         arg.truncate(len);
         args.push(arg);
     }
+    Ok(Some((start, args)))
+}
+
+pub fn read(input: &mut impl BufRead, line: &mut u64) -> Result<Option<Entry>, ReadError> {
+    let Some((start, args)) = read_command(input, line, ARGS_MAX)? else {
+        return Ok(None);
+    };
+    let bad = |message: String| ParseError {
+        line: start,
+        message,
+    };
     if !args[0].eq_ignore_ascii_case(b"SET") {
         return Err(bad(format!(
             "only SET commands can be imported, found {}",

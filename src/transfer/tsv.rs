@@ -1,7 +1,8 @@
 //! TSV: `key<TAB>value[<TAB>expires_at_ms]`, one entry a line. In keys and
 //! values, `\\`, `\t`, `\n` and `\r` stand for backslash, tab, newline and
 //! carriage return, and `\xHH` for any other byte that is not printable
-//! ASCII or part of valid UTF-8. Blank lines are skipped.
+//! ASCII or part of valid UTF-8. Blank lines are skipped, and a line may
+//! end in CRLF (the CR is dropped: a CR in a key or value is always `\r`).
 
 use std::io::{BufRead, Write};
 
@@ -75,9 +76,14 @@ fn unescape(field: &[u8]) -> Result<Vec<u8>, String> {
 
 pub fn read(input: &mut impl BufRead, line: &mut u64) -> Result<Option<Entry>, ReadError> {
     loop {
-        let Some(text) = read_line(input, line)? else {
+        let Some(mut text) = read_line(input, line)? else {
             return Ok(None);
         };
+        // CRLF line ends (a file from Windows): a raw CR is never part of
+        // an entry, since the writer escapes every CR as `\r`.
+        if text.last() == Some(&b'\r') {
+            text.pop();
+        }
         if text.is_empty() {
             continue;
         }

@@ -64,11 +64,15 @@ pub struct ScanEnd {
     pub torn: Option<Torn>,
 }
 
-/// Reads a file through a bounded window.
+/// Reads a file through a bounded window: a memory map of it when the file
+/// is real (no copy, and page faults in 64 KiB steps), else positioned
+/// reads into a buffer of at most `WINDOW_LEN` bytes (or one record).
+/// Neither takes heap memory in proportion to the file.
 pub struct Window<'a> {
     file: &'a File,
     path: &'a Path,
     end: u64,
+    map: Option<memmap2::Mmap>,
     start: u64,
     buf: Vec<u8>,
 }
@@ -76,10 +80,17 @@ pub struct Window<'a> {
 impl<'a> Window<'a> {
     /// A window over bytes `..end` of `file`.
     pub fn new(file: &'a File, path: &'a Path, end: u64) -> Window<'a> {
+        // The map is dropped with the window, before any truncation.
+        let map = file
+            .std_file()
+            .filter(|_| end > 0)
+            .and_then(|f| crate::mmap::map_read_only(f, path).ok())
+            .filter(|m| m.len() as u64 >= end);
         Window {
             file,
             path,
             end,
+            map,
             start: 0,
             buf: Vec::new(),
         }
@@ -89,6 +100,9 @@ impl<'a> Window<'a> {
     pub fn at(&mut self, offset: u64, len: usize) -> Result<&[u8]> {
         let want_end = offset.saturating_add(len as u64).min(self.end);
         let offset = offset.min(want_end);
+        if let Some(map) = &self.map {
+            return Ok(&map[offset as usize..want_end as usize]);
+        }
         let have_end = self.start + self.buf.len() as u64;
         if offset < self.start || want_end > have_end {
             let read_end = want_end.max(offset + WINDOW_LEN as u64).min(self.end);

@@ -20,9 +20,10 @@ pub fn map_read_only(file: &std::fs::File, path: &Path) -> Result<Mmap> {
     // files are never written again by any hoard process (merge writes new
     // files and removes old ones, and removal keeps mapped pages alive), and
     // a reader maps the newest file only under the shared lock, which
-    // excludes every writer. The only truncation hoard performs (dropping a
-    // torn tail) happens under the exclusive lock, before that file is
-    // mapped by the process doing it. Every record read from the map is
+    // excludes every writer. A writer maps a log only for the length of one
+    // scan or survey (`log::Window`), before it appends anything, and drops
+    // that map before the only truncation hoard performs (cutting a torn
+    // tail), which happens under the exclusive lock. Every record read from the map is
     // still checked against its CRC, so even a foreign writer breaking this
     // rule cannot make hoard return damaged bytes as data.
     unsafe { Mmap::map(file) }.map_err(|e| Error::io("memory-map", path, e))

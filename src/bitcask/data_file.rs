@@ -88,6 +88,9 @@ pub struct DataFile {
     preallocate: bool,
     /// Whether the file ends with its footer: it takes no more records.
     sealed: bool,
+    /// Whether reads go through a memory map: sealed files, and every file
+    /// of a reader (which holds the shared lock, so nothing changes them).
+    mapped: bool,
     /// What is wrong with the header, when opened for a survey despite it.
     header_problem: Option<CorruptKind>,
     map: OnceLock<Image>,
@@ -123,6 +126,7 @@ impl DataFile {
             allocated: HEADER_LEN as u64,
             preallocate: false,
             sealed: false,
+            mapped: false,
             header_problem: None,
             map: OnceLock::new(),
         })
@@ -185,6 +189,7 @@ impl DataFile {
             allocated: size,
             preallocate: false,
             sealed,
+            mapped: sealed || !writable,
             header_problem,
             map: OnceLock::new(),
         })
@@ -370,6 +375,7 @@ impl DataFile {
         self.durable = self.allocated;
         self.records = Some(records);
         self.sealed = true;
+        self.mapped = true;
         Ok(())
     }
 
@@ -385,7 +391,7 @@ impl DataFile {
                 kind: CorruptKind::Truncated,
             });
         };
-        if self.sealed {
+        if self.mapped {
             Ok(Cow::Borrowed(&self.map()?[offset as usize..end as usize]))
         } else if let Some(at) = offset.checked_sub(self.len - self.pending.len() as u64) {
             // Still in the buffer (records never straddle its start).

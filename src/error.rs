@@ -68,6 +68,16 @@ pub enum Error {
         /// What check failed.
         kind: CorruptKind,
     },
+    /// A file of a store in an older format failed a check while `hoard
+    /// upgrade` read it; nothing was changed.
+    CorruptOlderFormat {
+        /// The damaged file.
+        path: PathBuf,
+        /// Byte offset of the damage.
+        offset: u64,
+        /// The store's format version.
+        version: u32,
+    },
     /// The directory is not a hoard store (or does not exist).
     NotAStore {
         /// The directory that was to be opened.
@@ -104,7 +114,7 @@ impl Error {
         match self {
             Error::InvalidInput(_) | Error::AlreadyAStore { .. } => 2,
             Error::Busy { .. } => 3,
-            Error::Corrupt { .. } => 4,
+            Error::Corrupt { .. } | Error::CorruptOlderFormat { .. } => 4,
             Error::NotAStore { .. }
             | Error::Unsupported(_)
             | Error::Io { .. }
@@ -117,7 +127,7 @@ impl Error {
         match self {
             Error::InvalidInput(_) => "invalid_input",
             Error::Busy { .. } => "busy",
-            Error::Corrupt { .. } => "corrupt",
+            Error::Corrupt { .. } | Error::CorruptOlderFormat { .. } => "corrupt",
             Error::NotAStore { .. } => "not_a_store",
             Error::AlreadyAStore { .. } => "already_a_store",
             Error::Unsupported(_) => "unsupported",
@@ -171,6 +181,17 @@ impl fmt::Display for Error {
                 f,
                 "corruption in {} at offset {offset}: {kind}; no data from it was returned \
                  (run `hoard verify` for a full report, `hoard verify --repair` to salvage)",
+                path.display()
+            ),
+            Error::CorruptOlderFormat {
+                path,
+                offset,
+                version,
+            } => write!(
+                f,
+                "corruption in {} at offset {offset}: the format-{version} store is damaged and \
+                 `upgrade` changed nothing; repair it with the hoard release that wrote it \
+                 (`hoard verify --repair`), then run `hoard upgrade` again",
                 path.display()
             ),
             Error::NotAStore { path, reason } => {

@@ -27,6 +27,11 @@ pub const FILE_LIST_FILE: &str = "FILES";
 pub const HINT_FILE: &str = "keydir.hint";
 /// The directory where cut torn tails are kept.
 pub const TORN_DIR: &str = "torn";
+/// Left by a writer whose write or sync failed; the next writer rewrites
+/// what it cannot vouch for, syncs, and removes it.
+pub const SYNC_FAILED_FILE: &str = "sync-failed";
+/// The directory where a writer moves engine files the file list does not name.
+pub const UNLISTED_DIR: &str = "unlisted";
 /// Suffix of files being written before their atomic rename.
 pub const TEMP_SUFFIX: &str = ".tmp";
 
@@ -51,7 +56,9 @@ pub fn parse_data_file_name(name: &str) -> Option<u64> {
     if generation >= 1 << (64 - MINOR_BITS) || minor >= 1 << MINOR_BITS {
         return None;
     }
-    Some(generation << MINOR_BITS | minor)
+    let id = generation << MINOR_BITS | minor;
+    // Only the names hoard writes: a user's `2024-01.data` is not ours.
+    (data_file_name(id) == name).then_some(id)
 }
 
 /// The bits of a data file id below its generation (merge outputs' minor numbers).
@@ -67,14 +74,16 @@ pub fn snapshot_file_name(generation: u64) -> String {
     format!("memory-{generation:010}.snapshot")
 }
 
-/// The generation of an AOF's name.
+/// The generation of an AOF's name (only the names hoard writes).
 pub fn parse_aof_file_name(name: &str) -> Option<u64> {
     parse_digits(name.strip_prefix("memory-")?.strip_suffix(".aof")?)
+        .filter(|g| aof_file_name(*g) == name)
 }
 
-/// The generation of a snapshot's name.
+/// The generation of a snapshot's name (only the names hoard writes).
 pub fn parse_snapshot_file_name(name: &str) -> Option<u64> {
     parse_digits(name.strip_prefix("memory-")?.strip_suffix(".snapshot")?)
+        .filter(|g| snapshot_file_name(*g) == name)
 }
 
 /// The name under which a torn tail cut at `offset` of `file` is kept in `TORN_DIR`.
@@ -126,6 +135,8 @@ mod tests {
             "x-00000.data",
             "0000000001-00000.data.tmp",
             "-1.data",
+            "2024-01.data",
+            "1-00000.data",
         ] {
             assert_eq!(parse_data_file_name(bad), None, "{bad}");
         }
@@ -134,6 +145,7 @@ mod tests {
         assert_eq!(parse_snapshot_file_name(&snapshot_file_name(7)), Some(7));
         assert_eq!(parse_aof_file_name("memory-.aof"), None);
         assert_eq!(parse_aof_file_name("memory-0000000007.aof.tmp"), None);
+        assert_eq!(parse_aof_file_name("memory-7.aof"), None);
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct ScanEnd {
     pub footer: Option<Footer>,
     /// A torn tail found after the records.
     pub torn: Option<Torn>,
+    /// The durable length the last valid record claims (`from` if the scan
+    /// read none): the bytes after it were never known to be durable.
+    pub last_durable: u64,
 }
 
 /// Reads a file through a bounded window: a memory map of it when the file
@@ -238,6 +241,7 @@ pub fn scan(
         records: 0,
         footer: None,
         torn: None,
+        last_durable: from,
     };
     let records_end = match role {
         Role::Sealed => {
@@ -254,6 +258,7 @@ pub fn scan(
     while at < records_end {
         let kind = match win.decode(uid, at)? {
             Decoded::Record(rec, rec_len) if at + rec_len as u64 <= records_end => {
+                end.last_durable = rec.durable_len.min(at);
                 apply(at, &rec);
                 end.records += 1;
                 at += rec_len as u64;
@@ -268,9 +273,15 @@ pub fn scan(
         }
         if let Some(footer) = footer_at(&mut win, uid, at)? {
             // Sealed after all (a crash between sealing it and listing the
-            // next file): nothing but zeros may follow.
+            // next file): nothing but zeros may follow, and the footer must
+            // count the records (when this scan saw them all).
             if !win.zeros_from(at + FOOTER_LEN as u64)? {
                 return Err(corrupt(at + FOOTER_LEN as u64, CorruptKind::Footer));
+            }
+            if from <= crate::format::file_header::HEADER_LEN as u64
+                && footer.record_count != end.records
+            {
+                return Err(corrupt(at, CorruptKind::Footer));
             }
             end.footer = Some(footer);
             return Ok(end);
@@ -417,7 +428,7 @@ pub fn survey(
         match survey.footer {
             None => survey.damage.push((
                 footer_offset.max(from),
-                len - footer_offset.max(from),
+                len.saturating_sub(footer_offset.max(from)),
                 CorruptKind::Footer,
             )),
             Some(footer)
@@ -476,4 +487,43 @@ pub fn keep_torn(
     save_range(file, path, torn.offset, torn.len, &dest)?;
     fs::sync_dir(&torn_dir)?;
     Ok(dest)
+}
+
+/// Writes bytes `from..to` of `file` again, as read: after a failed sync the
+/// kernel may hold bytes in its cache, marked clean, that never reached the
+/// disk; rewriting them makes the next sync cover them for real. A writer
+/// does this for the bytes no record vouches for as durable before it
+/// claims them durable itself.
+pub fn rewrite_range(file: &File, path: &Path, from: u64, to: u64) -> Result<()> {
+    let mut at = from;
+    let mut buf = Vec::new();
+    while at < to {
+        let n = (to - at).min(WINDOW_LEN as u64) as usize;
+        buf.resize(n, 0);
+        fs::read_exact_at(file, path, &mut buf, at)?;
+        fs::write_all_at(file, path, &buf, at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Leaves the mark of a failed write or sync in store `dir` (best effort:
+/// the disk may be failing). Its presence makes the next writer rewrite
+/// the bytes no record vouches for before it syncs and trusts them.
+pub fn mark_sync_failed(dir: &Path) {
+    let path = dir.join(crate::layout::SYNC_FAILED_FILE);
+    if !fs::exists(&path) {
+        let _ = fs::create_new_private(&path);
+    }
+}
+
+/// Whether an earlier writer of store `dir` saw a write or sync fail.
+pub fn sync_failed_before(dir: &Path) -> bool {
+    fs::exists(&dir.join(crate::layout::SYNC_FAILED_FILE))
+}
+
+/// Clears the mark once the bytes it was about are durable.
+pub fn clear_sync_failed(dir: &Path) -> Result<()> {
+    fs::remove_file(&dir.join(crate::layout::SYNC_FAILED_FILE))?;
+    fs::sync_dir(dir)
 }

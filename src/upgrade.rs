@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::bitcask::{Bitcask, BitcaskOptions};
 use crate::engine::Engine;
-use crate::error::{CorruptKind, Error, Result};
+use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::format::file_header::{self, V1_HEADER_LEN};
 use crate::format::v1;
@@ -69,13 +69,16 @@ pub fn upgrade(dir: &Path, lock_timeout: Duration, now_ms: u64) -> Result<Upgrad
         });
     }
     let backup = dir.join(FORMAT1_BACKUP_DIR);
+    // Everything is read before anything moves: a damaged format-1 store is
+    // refused while its files are still where format 1 looks for them.
+    let v1_files = format1_files(dir, &backup)?;
+    let entries = match manifest.engine {
+        EngineKind::Bitcask => read_bitcask_v1(&v1_files)?,
+        EngineKind::Memory => read_memory_v1(&v1_files)?,
+    };
     move_format1_files(dir, &backup)?;
     failpoint::hit("upgrade-after-move");
     remove_current_files(dir)?;
-    let entries = match manifest.engine {
-        EngineKind::Bitcask => read_bitcask_v1(&backup)?,
-        EngineKind::Memory => read_memory_v1(&backup)?,
-    };
     let live: Vec<_> = entries
         .into_iter()
         .filter_map(|(k, v)| v.map(|(value, expiry)| (k, value, expiry)))
@@ -196,11 +199,14 @@ fn remove_current_files(dir: &Path) -> Result<()> {
 /// Key -> newest (value, expiry), or `None` for a deletion.
 type V1State = HashMap<Vec<u8>, Option<(Vec<u8>, u64)>>;
 
-fn corrupt(path: &Path, offset: u64, kind: CorruptKind) -> Error {
-    Error::Corrupt {
+/// Damage in a format-1 file. This build does not salvage format 1 (it
+/// would have to trust format 1's unbound checksums while resynchronising);
+/// the release that wrote the store can, and nothing has moved yet.
+fn damaged_v1(path: &Path, offset: u64) -> Error {
+    Error::CorruptOlderFormat {
         path: path.to_path_buf(),
         offset,
-        kind,
+        version: 1,
     }
 }
 
@@ -210,7 +216,7 @@ fn corrupt(path: &Path, offset: u64, kind: CorruptKind) -> Error {
 fn replay_v1_log(path: &Path, magic: [u8; 8], newest: bool, state: &mut V1State) -> Result<()> {
     let bytes = fs::read_all(&fs::open_read(path)?, path)?;
     if file_header::decode_v1(&bytes, magic).is_none() {
-        return Err(corrupt(path, 0, CorruptKind::Header));
+        return Err(damaged_v1(path, 0));
     }
     let mut at = V1_HEADER_LEN;
     while at < bytes.len() {
@@ -220,59 +226,81 @@ fn replay_v1_log(path: &Path, magic: [u8; 8], newest: bool, state: &mut V1State)
             at += len;
             continue;
         }
+        // Format 1 ended only its newest file with zeros or a torn tail.
         let rest_zero = bytes[at..].iter().all(|b| *b == 0);
         let valid_later = (at + 1..bytes.len()).any(|i| v1::decode_record(&bytes[i..]).is_some());
-        if rest_zero || (newest && !valid_later) {
+        if newest && (rest_zero || !valid_later) {
             break;
         }
-        return Err(corrupt(path, at as u64, CorruptKind::Checksum));
+        return Err(damaged_v1(path, at as u64));
     }
     Ok(())
 }
 
-fn read_bitcask_v1(backup: &Path) -> Result<V1State> {
-    let mut ids: Vec<u64> = fs::list_dir(backup)?
-        .iter()
-        .filter_map(|n| n.to_str().and_then(layout::parse_data_file_name))
+/// The format-1 engine files, by name, wherever an interrupted step 1 left
+/// each: still in the store, or already in the backup.
+type V1Files = std::collections::BTreeMap<String, std::path::PathBuf>;
+
+fn format1_files(dir: &Path, backup: &Path) -> Result<V1Files> {
+    let mut files = V1Files::new();
+    if fs::exists(backup) {
+        for name in fs::list_dir(backup)? {
+            if let Some(name) = name.to_str().filter(|n| is_engine_file(n)) {
+                files.insert(name.to_string(), backup.join(name));
+            }
+        }
+    }
+    for name in fs::list_dir(dir)? {
+        let Some(name) = name.to_str() else { continue };
+        if is_engine_file(name) && !is_current_format(&dir.join(name))? {
+            files.insert(name.to_string(), dir.join(name));
+        }
+    }
+    Ok(files)
+}
+
+fn read_bitcask_v1(files: &V1Files) -> Result<V1State> {
+    let mut ids: Vec<u64> = files
+        .keys()
+        .filter_map(|n| layout::parse_data_file_name(n))
         .collect();
     ids.sort_unstable();
     let mut state = V1State::new();
     for (i, id) in ids.iter().enumerate() {
-        let path = backup.join(layout::data_file_name(*id));
-        replay_v1_log(&path, DATA_MAGIC, i + 1 == ids.len(), &mut state)?;
+        let path = &files[&layout::data_file_name(*id)];
+        replay_v1_log(path, DATA_MAGIC, i + 1 == ids.len(), &mut state)?;
     }
     Ok(state)
 }
 
-fn read_memory_v1(backup: &Path) -> Result<V1State> {
-    let names = fs::list_dir(backup)?;
-    let mut snapshots: Vec<u64> = names
-        .iter()
-        .filter_map(|n| n.to_str().and_then(layout::parse_snapshot_file_name))
+fn read_memory_v1(files: &V1Files) -> Result<V1State> {
+    let mut snapshots: Vec<u64> = files
+        .keys()
+        .filter_map(|n| layout::parse_snapshot_file_name(n))
         .collect();
     snapshots.sort_unstable();
-    let mut aofs: Vec<u64> = names
-        .iter()
-        .filter_map(|n| n.to_str().and_then(layout::parse_aof_file_name))
+    let mut aofs: Vec<u64> = files
+        .keys()
+        .filter_map(|n| layout::parse_aof_file_name(n))
         .collect();
     aofs.sort_unstable();
     let base = snapshots.last().copied().unwrap_or(0);
     let mut state = V1State::new();
     if base > 0 {
-        let path = backup.join(layout::snapshot_file_name(base));
-        let bytes = fs::read_all(&fs::open_read(&path)?, &path)?;
+        let path = &files[&layout::snapshot_file_name(base)];
+        let bytes = fs::read_all(&fs::open_read(path)?, path)?;
         let ok = file_header::decode_v1(&bytes, SNAPSHOT_MAGIC).is_some()
             && v1::decode_snapshot(&bytes, |k, v, e| {
                 state.insert(k.to_vec(), Some((v.to_vec(), e)));
             });
         if !ok {
-            return Err(corrupt(&path, 0, CorruptKind::Checksum));
+            return Err(damaged_v1(path, 0));
         }
     }
     let live: Vec<u64> = aofs.into_iter().filter(|g| *g >= base).collect();
     for (i, generation) in live.iter().enumerate() {
-        let path = backup.join(layout::aof_file_name(*generation));
-        replay_v1_log(&path, AOF_MAGIC, i + 1 == live.len(), &mut state)?;
+        let path = &files[&layout::aof_file_name(*generation)];
+        replay_v1_log(path, AOF_MAGIC, i + 1 == live.len(), &mut state)?;
     }
     Ok(state)
 }

@@ -137,3 +137,25 @@ pub fn torn_notes(dir: &std::path::Path) -> Vec<Problem> {
         })
         .collect()
 }
+
+/// Notes for the files a writer moved under `DIR/unlisted/`.
+pub fn unlisted_notes(dir: &std::path::Path) -> Vec<Problem> {
+    let aside = dir.join(crate::layout::UNLISTED_DIR);
+    let Ok(names) = crate::fs::list_dir(&aside) else {
+        return Vec::new();
+    };
+    let mut names: Vec<_> = names.into_iter().collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| Problem {
+            path: aside.join(&name),
+            offset: 0,
+            len: 0,
+            what: "not part of the store: moved aside because FILES does not list it (a \
+                   leftover of an interrupted merge, or put there by hand); remove it when sure"
+                .to_string(),
+            corruption: false,
+        })
+        .collect()
+}

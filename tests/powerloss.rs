@@ -238,8 +238,38 @@ fn check(kind: Kind, mode: Mode, model: &Model, label: &str) {
         let state = model.after(n);
         (0..8u8).all(|k| got[&k] == state.get(&k).copied().flatten().map(|v| value(k, v)))
     };
+    let found = (0..=model.pending.len()).any(matches);
+    // The store must also survive what comes after the first open: a close
+    // (which may rewrite the hint or snapshot), a full replay without the
+    // hint, and a verify that finds no corruption (torn tails are notes).
+    engine
+        .close()
+        .unwrap_or_else(|e| panic!("{label}: closing after recovery: {e}"));
+    if kind == Kind::Bitcask {
+        let full = Bitcask::open(
+            Path::new(DIR),
+            BitcaskOptions {
+                sync: SyncPolicy::Always,
+                max_file_size: 1024,
+                writable: false,
+                use_hint: false,
+                replay: true,
+            },
+        );
+        assert!(
+            full.is_ok(),
+            "{label}: a full replay fails: {:?}",
+            full.err()
+        );
+    }
+    let report = verify(kind).unwrap_or_else(|e| panic!("{label}: verify: {e}"));
+    let corrupt: Vec<_> = report.problems.iter().filter(|p| p.corruption).collect();
     assert!(
-        (0..=model.pending.len()).any(matches),
+        corrupt.is_empty(),
+        "{label}: verify finds corruption: {corrupt:?}"
+    );
+    assert!(
+        found,
         "{label}: the store holds {:?}, which is not the synced state plus a prefix of {:?} (synced: {:?})",
         got.iter()
             .map(|(k, g)| (
@@ -250,6 +280,33 @@ fn check(kind: Kind, mode: Mode, model: &Model, label: &str) {
         model.pending,
         model.synced,
     );
+}
+
+/// Verifies the store as `hoard verify` does (without replaying it).
+fn verify(kind: Kind) -> hoardhaven::Result<hoardhaven::verify::VerifyReport> {
+    let dir = Path::new(DIR);
+    match kind {
+        Kind::Bitcask => Bitcask::open(
+            dir,
+            BitcaskOptions {
+                sync: SyncPolicy::Always,
+                max_file_size: 1024,
+                writable: false,
+                use_hint: true,
+                replay: false,
+            },
+        )?
+        .verify(&mut |_, _| {}),
+        Kind::Memory => Memory::open(
+            dir,
+            MemoryOptions {
+                sync: SyncPolicy::Always,
+                writable: false,
+                load: false,
+            },
+        )?
+        .verify(&mut |_, _| {}),
+    }
 }
 
 fn fresh_fs() -> SimFs {

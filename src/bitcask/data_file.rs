@@ -78,6 +78,8 @@ pub struct DataFile {
     len: u64,
     /// Bytes of the file known durable: every record written carries it.
     durable: u64,
+    /// The durable length the last record read by a scan claims.
+    last_durable: u64,
     /// Records in the file, when known (a hinted open knows only those after the watermark).
     records: Option<u64>,
     /// Appended records not yet written to the file (bulk loads only).
@@ -121,6 +123,7 @@ impl DataFile {
             file,
             len: HEADER_LEN as u64,
             durable: HEADER_LEN as u64,
+            last_durable: HEADER_LEN as u64,
             records: Some(0),
             pending: Vec::new(),
             allocated: HEADER_LEN as u64,
@@ -184,6 +187,7 @@ impl DataFile {
             file,
             len,
             durable: 0,
+            last_durable: HEADER_LEN as u64,
             records: None,
             pending: Vec::new(),
             allocated: size,
@@ -269,6 +273,7 @@ impl DataFile {
         };
         let end = log::scan(&self.file, &self.path, self.uid, size, from, role, apply)?;
         self.len = end.valid_len;
+        self.last_durable = end.last_durable;
         if end.footer.is_some() {
             self.sealed = true;
         }
@@ -288,6 +293,33 @@ impl DataFile {
         fs::sync_data(&self.file, &self.path)?;
         self.durable = self.len;
         Ok(())
+    }
+
+    /// Makes the whole file durable before a writer's records claim it:
+    /// rewrites the bytes no record vouches for as durable (a failed sync in
+    /// an earlier process may have left them clean in the cache but not on
+    /// disk), then syncs.
+    pub fn make_durable(&mut self) -> Result<()> {
+        let from = self.last_durable.max(HEADER_LEN as u64);
+        if from < self.len {
+            self.flush()?;
+            log::rewrite_range(&self.file, &self.path, from, self.len)?;
+        }
+        self.sync()
+    }
+
+    /// Cuts whatever follows the footer of a file found sealed while it was
+    /// the newest (zeros a power cut left while it was being sealed), and
+    /// syncs: a sealed file ends with its footer.
+    pub fn cut_after_footer(&mut self) -> Result<bool> {
+        let end = self.len + FOOTER_LEN as u64;
+        if !self.sealed || self.allocated <= end {
+            return Ok(false);
+        }
+        fs::set_len(&self.file, &self.path, end)?;
+        fs::sync_data(&self.file, &self.path)?;
+        self.allocated = end;
+        Ok(true)
     }
 
     /// Appends encoded records to the buffer; returns the offset of their
@@ -363,7 +395,11 @@ impl DataFile {
             }
         };
         if self.allocated > self.len {
+            // The cut must be durable before the footer is written: a power
+            // cut could otherwise keep the footer and not the shorter
+            // length, leaving zeros after it.
             fs::set_len(&self.file, &self.path, self.len)?;
+            fs::sync_data(&self.file, &self.path)?;
         }
         let footer = Footer {
             records_end: self.len,

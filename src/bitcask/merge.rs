@@ -146,7 +146,7 @@ impl Bitcask {
         }
         let result = self.merge_live(&live, &mut report, progress);
         if result.is_err() {
-            self.poisoned = true;
+            self.poison();
         }
         result?;
         report.elapsed_ms = start.elapsed().as_millis() as u64;
@@ -243,6 +243,7 @@ impl Bitcask {
         let mut list = FileList {
             sequence: self.list.sequence,
             entries: outputs.iter().map(|o| (ListedKind::Data, o.id.0)).collect(),
+            sealed: outputs.iter().map(|o| (ListedKind::Data, o.id.0)).collect(),
         };
         file_list::write(&self.dir, &mut list)?;
         self.list = list;

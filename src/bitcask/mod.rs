@@ -114,6 +114,9 @@ pub struct Bitcask {
     options: BitcaskOptions,
     /// The file list as last written.
     list: FileList,
+    /// Why the file list could not be used (a verify-only open, which then
+    /// lists the files present): repair rewrites it.
+    list_problem: Option<String>,
     /// Listed files that do not exist (only a verify-only open gets this far).
     missing: Vec<FileId>,
     /// Data files present but not listed (leftovers), by name.
@@ -145,38 +148,53 @@ impl Bitcask {
     /// or it holds none), which readers ignore and writers remove.
     pub fn open(dir: &Path, options: BitcaskOptions) -> Result<Bitcask> {
         let mut notices = Vec::new();
-        let list = file_list::read(dir)?;
-        let listed: Vec<FileId> = list
-            .as_ref()
-            .map(|l| l.ids(ListedKind::Data).into_iter().map(FileId).collect())
-            .unwrap_or_default();
+        // A verify-only open survives a damaged or missing list, so that
+        // `verify` can report it and repair rebuild it.
+        let (list, mut list_problem) = match file_list::read(dir) {
+            Ok(list) => (list, None),
+            Err(e @ Error::Corrupt { .. }) if !options.replay => (None, Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
         let mut present = Vec::new();
-        let mut leftovers = Vec::new();
+        let mut temps = Vec::new();
         for name in fs::list_dir(dir)? {
             let Some(name) = name.to_str() else { continue };
             if let Some(id) = FileId::parse(name) {
                 present.push(id);
-                if !listed.contains(&id) {
-                    leftovers.push(name.to_string());
-                }
             } else if name.ends_with(layout::TEMP_SUFFIX)
                 && FileId::parse(name.trim_end_matches(layout::TEMP_SUFFIX)).is_some()
             {
                 // A data file whose creation was interrupted before its
-                // rename: it never held a record.
-                leftovers.push(name.to_string());
+                // rename: never part of the store.
+                temps.push(name.to_string());
             }
         }
+        present.sort_unstable();
         // Without a file list, only files that never took a record may be
         // present: a first file created just before a crash kept its list
-        // from being written. They are leftovers.
-        if list.is_none() && !all_header_only(dir, &present)? {
-            return Err(Error::Corrupt {
+        // from being written.
+        if list.is_none() && list_problem.is_none() && !all_header_only(dir, &present)? {
+            let missing_list = Error::Corrupt {
                 path: dir.join(layout::FILE_LIST_FILE),
                 offset: 0,
                 kind: CorruptKind::Missing,
-            });
+            };
+            if options.replay {
+                return Err(missing_list);
+            }
+            list_problem = Some(missing_list.to_string());
         }
+        let listed: Vec<FileId> = match (&list, &list_problem) {
+            // Rebuilt from the files present, for verify and repair.
+            (_, Some(_)) => present.clone(),
+            (Some(l), None) => l.ids(ListedKind::Data).into_iter().map(FileId).collect(),
+            (None, None) => Vec::new(),
+        };
+        let unlisted: Vec<FileId> = present
+            .iter()
+            .copied()
+            .filter(|id| !listed.contains(id))
+            .collect();
         let missing: Vec<FileId> = listed
             .iter()
             .copied()
@@ -191,26 +209,32 @@ impl Bitcask {
                 kind: CorruptKind::Missing,
             });
         }
+        let mut leftovers: Vec<String> = unlisted.iter().map(|id| id.file_name()).collect();
+        leftovers.extend(temps.iter().cloned());
         if options.writable && options.replay && !leftovers.is_empty() {
-            for name in &leftovers {
-                fs::remove_file(&dir.join(name))?;
-            }
-            fs::sync_dir(dir)?;
-            notices.push(format!(
-                "removed {}, left by an interrupted file creation or merge",
-                leftovers.join(", ")
-            ));
+            notices.push(set_aside_leftovers(dir, &unlisted, &temps)?);
         }
+        let list = match list_problem {
+            Some(_) => Some(FileList {
+                sequence: 0,
+                entries: listed.iter().map(|id| (ListedKind::Data, id.0)).collect(),
+                sealed: Default::default(),
+            }),
+            None => list,
+        };
         let newest = listed.last().copied();
         let mut files = BTreeMap::new();
+        let sealed_listed = |id: FileId| {
+            list.as_ref()
+                .is_some_and(|l| l.is_sealed(ListedKind::Data, id.0))
+        };
         for id in listed.iter().filter(|id| !missing.contains(id)) {
             let is_newest = Some(*id) == newest;
-            let writable = options.writable && is_newest;
-            let role = if is_newest {
-                Role::Newest
-            } else {
-                Role::Sealed
-            };
+            // The newest file is sealed too when the list says so (merge
+            // outputs): then its footer must be there, whatever follows.
+            let sealed = !is_newest || sealed_listed(*id);
+            let writable = options.writable && !sealed;
+            let role = if sealed { Role::Sealed } else { Role::Newest };
             let file = if options.replay {
                 open_data_file(dir, *id, writable, role, options.sync)?
             } else {
@@ -222,7 +246,8 @@ impl Bitcask {
         let mut engine = Bitcask {
             dir: dir.to_path_buf(),
             options,
-            list: list.unwrap_or_default(),
+            list: list.clone().unwrap_or_default(),
+            list_problem,
             missing,
             unlisted: leftovers,
             files,
@@ -267,7 +292,19 @@ impl Bitcask {
         {
             // Whatever an earlier writer left unsynced becomes durable now,
             // so the durable length the next record claims is true.
-            active.sync()?;
+            let suspect = crate::log::sync_failed_before(dir);
+            let synced = if suspect {
+                active.make_durable()
+            } else {
+                active.sync()
+            };
+            if let Err(e) = synced {
+                crate::log::mark_sync_failed(dir);
+                return Err(e);
+            }
+            if suspect {
+                crate::log::clear_sync_failed(dir)?;
+            }
         }
         Ok(engine)
     }
@@ -339,6 +376,12 @@ impl Bitcask {
         let writable = self.options.writable;
         let file = self.files.get_mut(&id).expect("file listed");
         let end = file.scan(from, |offset, rec| apply(keydir, id, offset, rec))?;
+        if writable && end.footer.is_some() && file.cut_after_footer()? {
+            self.notices.push(format!(
+                "cut the zeros after the footer of {}, left by an interrupted sealing",
+                id.file_name()
+            ));
+        }
         if let Some(torn) = end.torn {
             let name = id.file_name();
             let kept = if writable {
@@ -642,7 +685,7 @@ impl Bitcask {
         self.check_writable()?;
         let result = self.write_hint_unpoisoned();
         if result.is_err() {
-            self.poisoned = true;
+            self.poison();
         }
         result
     }
@@ -732,6 +775,14 @@ impl Bitcask {
         }
     }
 
+    /// Refuses further writes, and leaves a mark for the next writer: after
+    /// a failed write or sync the kernel may hold bytes that never reached
+    /// the disk, which that writer must write again before it trusts them.
+    fn poison(&mut self) {
+        self.poisoned = true;
+        crate::log::mark_sync_failed(&self.dir);
+    }
+
     fn check_writable(&self) -> Result<()> {
         if self.poisoned {
             return Err(Error::Poisoned {
@@ -764,12 +815,13 @@ impl Bitcask {
             }
         };
         if let Some(next) = next {
-            if let Some(old) = self.files.values_mut().next_back()
-                && !old.is_sealed()
-            {
-                old.seal()?;
-                self.unsynced = false;
-                self.last_sync = Instant::now();
+            if let Some(old) = self.files.values_mut().next_back() {
+                if !old.is_sealed() {
+                    old.seal()?;
+                    self.unsynced = false;
+                    self.last_sync = Instant::now();
+                }
+                self.list.sealed.insert((ListedKind::Data, old.id().0));
             }
             let mut file = DataFile::create(&self.dir, next)?;
             file.set_preallocate(self.options.sync == SyncPolicy::Always);
@@ -791,7 +843,7 @@ impl Bitcask {
     ) -> Result<(FileId, u64)> {
         let result = self.make_room(record::encoded_len(key.len(), value.len()));
         if result.is_err() {
-            self.poisoned = true;
+            self.poison();
         }
         result?;
         let active = self
@@ -821,7 +873,7 @@ impl Bitcask {
     fn append_buf(&mut self) -> Result<(FileId, u64)> {
         let result = self.append_buf_unpoisoned();
         if result.is_err() {
-            self.poisoned = true;
+            self.poison();
         }
         result
     }
@@ -863,7 +915,7 @@ impl Bitcask {
         if let Some(active) = self.files.values_mut().next_back()
             && let Err(e) = active.sync()
         {
-            self.poisoned = true;
+            self.poison();
             return Err(e);
         }
         self.unsynced = false;
@@ -915,6 +967,52 @@ fn open_data_file(
     let mut file = DataFile::open(dir, id, writable, role)?;
     file.set_preallocate(writable && sync == SyncPolicy::Always);
     Ok(file)
+}
+
+/// Disposes of data files the file list does not name: temporaries and
+/// files holding no record are removed; any other is moved into
+/// `DIR/unlisted/` (a rename, no copy), for the user to inspect, since
+/// hoard cannot prove what it holds is also elsewhere. Returns the notice.
+fn set_aside_leftovers(dir: &Path, unlisted: &[FileId], temps: &[String]) -> Result<String> {
+    let mut removed: Vec<String> = temps.to_vec();
+    let mut moved = Vec::new();
+    for name in temps {
+        fs::remove_file(&dir.join(name))?;
+    }
+    for id in unlisted {
+        let name = id.file_name();
+        if all_header_only(dir, &[*id])? {
+            fs::remove_file(&dir.join(&name))?;
+            removed.push(name);
+        } else {
+            let aside = dir.join(layout::UNLISTED_DIR);
+            if !fs::exists(&aside) {
+                fs::create_dir_private(&aside)?;
+            }
+            fs::rename(&dir.join(&name), &aside.join(&name))?;
+            moved.push(name);
+        }
+    }
+    if !moved.is_empty() {
+        fs::sync_dir(&dir.join(layout::UNLISTED_DIR))?;
+    }
+    fs::sync_dir(dir)?;
+    let mut parts = Vec::new();
+    if !removed.is_empty() {
+        parts.push(format!(
+            "removed {}, left empty by an interrupted file creation",
+            removed.join(", ")
+        ));
+    }
+    if !moved.is_empty() {
+        parts.push(format!(
+            "moved {} into {}/: not listed in FILES (the leftover of an interrupted merge, or a \
+             file put there by hand); the store does not read them, remove them when you are sure",
+            moved.join(", "),
+            layout::UNLISTED_DIR
+        ));
+    }
+    Ok(parts.join("; "))
 }
 
 /// Whether every data file named holds its header alone (no record).

@@ -41,11 +41,7 @@ impl Bitcask {
         let last = self.files.keys().next_back().copied();
         report.problems.extend(self.file_set_problems());
         for (id, file) in &self.files {
-            let role = if Some(*id) == last {
-                Role::Newest
-            } else {
-                Role::Sealed
-            };
+            let role = self.role_of(*id, last);
             let survey = file.survey(role, |offset, rec| {
                 let before =
                     watermark.is_some_and(|(wid, woff)| *id < wid || (*id == wid && offset < woff));
@@ -92,22 +88,53 @@ impl Bitcask {
 
     /// Listed files that are missing (corruption), unlisted leftovers and
     /// kept torn tails (notes).
+    /// How file `id` is read: by the sealed-file rules unless it is the
+    /// newest (`last`) and the file list does not say it is sealed.
+    fn role_of(&self, id: FileId, last: Option<FileId>) -> Role {
+        if Some(id) == last && !self.list.is_sealed(ListedKind::Data, id.0) {
+            Role::Newest
+        } else {
+            Role::Sealed
+        }
+    }
+
+    /// The report line for a file list rebuilt from the files present.
+    fn file_list_repair(&self) -> FileRepair {
+        FileRepair {
+            file: layout::FILE_LIST_FILE.to_string(),
+            kept_records: self.list.entries.len() as u64,
+            kept_bytes: 0,
+            lost: Vec::new(),
+            header_damaged: true,
+            torn_tail_only: false,
+            dropped_records: 0,
+            missing: false,
+        }
+    }
+
     fn file_set_problems(&self) -> Vec<Problem> {
-        let mut problems: Vec<Problem> = self
-            .missing
-            .iter()
-            .map(|id| Problem {
-                path: self.dir.join(id.file_name()),
-                offset: 0,
-                len: 0,
-                what: format!(
-                    "{} is listed in FILES but missing: its keys are lost unless you restore it \
+        let list_problem = self.list_problem.iter().map(|why| Problem {
+            path: self.dir.join(layout::FILE_LIST_FILE),
+            offset: 0,
+            len: 0,
+            what: format!(
+                "the file list cannot be used ({why}); `verify --repair` rebuilds it from the \
+                 data files present"
+            ),
+            corruption: true,
+        });
+        let mut problems: Vec<Problem> = list_problem.collect();
+        problems.extend(self.missing.iter().map(|id| Problem {
+            path: self.dir.join(id.file_name()),
+            offset: 0,
+            len: 0,
+            what: format!(
+                "{} is listed in FILES but missing: its keys are lost unless you restore it \
                      (`verify --repair` drops it from the list)",
-                    id.file_name()
-                ),
-                corruption: true,
-            })
-            .collect();
+                id.file_name()
+            ),
+            corruption: true,
+        }));
         for name in &self.unlisted {
             problems.push(Problem {
                 path: self.dir.join(name),
@@ -120,6 +147,7 @@ impl Bitcask {
             });
         }
         problems.extend(crate::verify::torn_notes(&self.dir));
+        problems.extend(crate::verify::unlisted_notes(&self.dir));
         problems
     }
 
@@ -216,11 +244,7 @@ impl Bitcask {
         let mut plans = Vec::new();
         for id in ids {
             let file = &self.files[&id];
-            let role = if Some(id) == last {
-                Role::Newest
-            } else {
-                Role::Sealed
-            };
+            let role = self.role_of(id, last);
             let survey = file.survey(role, |_, _| {})?;
             if let Some(repair) = FileRepair::from_survey(id.file_name(), &survey) {
                 plans.push((repair, survey));
@@ -233,11 +257,14 @@ impl Bitcask {
                     .iter()
                     .map(|id| FileRepair::missing(id.file_name())),
             );
+            if self.list_problem.is_some() {
+                report.files.push(self.file_list_repair());
+            }
             return Ok(report);
         }
         let result = self.apply_repairs(now_ms, plans, &mut report);
         if result.is_err() {
-            self.poisoned = true;
+            self.poison();
         }
         result?;
         Ok(report)
@@ -269,11 +296,7 @@ impl Bitcask {
         for (repair, survey) in &plans {
             let id = FileId::parse(&repair.file).expect("a data file name");
             let path = self.dir.join(id.file_name());
-            let role = if Some(id) == last {
-                Role::Newest
-            } else {
-                Role::Sealed
-            };
+            let role = self.role_of(id, last);
             if repair.torn_tail_only {
                 let torn = survey.torn.expect("a torn tail");
                 let source = &self.files[&id];
@@ -297,14 +320,20 @@ impl Bitcask {
             self.files.insert(id, file);
             report.files.push(repair.clone());
         }
+        if self.list_problem.is_some() {
+            report.files.push(self.file_list_repair());
+            self.list_problem = None;
+            file_list::write(&self.dir, &mut self.list)?;
+        }
         if !self.missing.is_empty() {
             for id in std::mem::take(&mut self.missing) {
                 report.files.push(FileRepair::missing(id.file_name()));
             }
             let present: Vec<FileId> = self.files.keys().copied().collect();
-            self.list
-                .entries
-                .retain(|(k, id)| *k != ListedKind::Data || present.contains(&FileId(*id)));
+            let keep =
+                |k: &ListedKind, id: &u64| *k != ListedKind::Data || present.contains(&FileId(*id));
+            self.list.entries.retain(|(k, id)| keep(k, id));
+            self.list.sealed.retain(|(k, id)| keep(k, id));
             file_list::write(&self.dir, &mut self.list)?;
         }
         self.replay_all()?;
@@ -329,10 +358,13 @@ impl Bitcask {
             0,
         )?;
         let mut at = HEADER_LEN as u64;
+        // The copy is synced whole before it is renamed into place: every
+        // record in it may claim the whole copy as durable.
+        let records_end = at + survey.records.iter().map(|(_, len)| len).sum::<u64>();
         let source = &self.files[&id];
         for (offset, len) in &survey.records {
             let mut bytes = source.read_raw(*offset, *len as usize)?;
-            record::rebind(&mut bytes, Place::new(uid, at), HEADER_LEN as u64);
+            record::rebind(&mut bytes, Place::new(uid, at), records_end);
             fs::write_all_at(&out, &temp, &bytes, at)?;
             at += len;
         }

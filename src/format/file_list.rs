@@ -9,7 +9,7 @@
 //!      0     48        file header, magic b"HOARDLST", file_id = sequence number
 //!     48      4        entry_count
 //!     52      4        reserved, zero
-//!     56   16*n        entries: kind u32 (1 data file, 2 AOF, 3 snapshot), reserved u32, id u64
+//!     56   16*n        entries: kind u16 (1 data file, 2 AOF, 3 snapshot), flags u16 (bit 0: sealed), reserved u32, id u64
 //!  56+16n     4        crc32 over every byte before it
 //! ```
 
@@ -62,7 +62,12 @@ pub struct FileList {
     pub sequence: u64,
     /// The listed files, in the order written.
     pub entries: Vec<(ListedKind, u64)>,
+    /// Listed files known to be sealed by their footer (so read by the
+    /// sealed-file rules even when newest, as merge outputs are).
+    pub sealed: std::collections::BTreeSet<(ListedKind, u64)>,
 }
+
+const FLAG_SEALED: u32 = 1 << 16;
 
 /// Why file-list bytes were refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +88,12 @@ impl FileList {
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
         out.extend_from_slice(&[0u8; 4]);
         for (kind, id) in &self.entries {
-            out.extend_from_slice(&kind.code().to_le_bytes());
+            let flags = if self.sealed.contains(&(*kind, *id)) {
+                FLAG_SEALED
+            } else {
+                0
+            };
+            out.extend_from_slice(&(kind.code() | flags).to_le_bytes());
             out.extend_from_slice(&[0u8; 4]);
             out.extend_from_slice(&id.to_le_bytes());
         }
@@ -119,17 +129,29 @@ impl FileList {
             return Err(damaged("reserved bytes are not zero"));
         }
         let mut entries = Vec::with_capacity(count);
+        let mut sealed = std::collections::BTreeSet::new();
         for i in 0..count {
             let at = ENTRIES_AT + i * ENTRY_LEN;
-            let kind = ListedKind::from_code(u32_at(bytes, at))
-                .filter(|_| u32_at(bytes, at + 4) == 0)
+            let word = u32_at(bytes, at);
+            let kind = ListedKind::from_code(word & 0xffff)
+                .filter(|_| word >> 16 <= 1 && u32_at(bytes, at + 4) == 0)
                 .ok_or_else(|| damaged("an entry of unknown kind"))?;
-            entries.push((kind, u64_at(bytes, at + 8)));
+            let id = u64_at(bytes, at + 8);
+            if word & FLAG_SEALED != 0 {
+                sealed.insert((kind, id));
+            }
+            entries.push((kind, id));
         }
         Ok(FileList {
             sequence: header.file_id,
             entries,
+            sealed,
         })
+    }
+
+    /// Whether the listed file is known to be sealed.
+    pub fn is_sealed(&self, kind: ListedKind, id: u64) -> bool {
+        self.sealed.contains(&(kind, id))
     }
 
     /// The ids listed with `kind`, ascending.
@@ -158,6 +180,7 @@ mod tests {
                 (ListedKind::Snapshot, 3),
                 (ListedKind::Aof, 3),
             ],
+            sealed: [(ListedKind::Data, 1 << 16)].into_iter().collect(),
         }
     }
 

@@ -102,8 +102,20 @@ impl Memory {
 
     /// Reads every snapshot and AOF, reporting each problem. Reads only.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
-        let files = MemoryFiles::read(&self.dir)?;
+        let files = MemoryFiles::read_checked(&self.dir, true)?;
         let mut report = VerifyReport::default();
+        if let Some(why) = &files.list_problem {
+            report.problems.push(Problem {
+                path: self.dir.join(layout::FILE_LIST_FILE),
+                offset: 0,
+                len: 0,
+                what: format!(
+                    "the file list cannot be used ({why}); `verify --repair` rebuilds the store \
+                     from the newest snapshot and the AOFs after it"
+                ),
+                corruption: true,
+            });
+        }
         for name in &files.missing {
             report.problems.push(Problem {
                 path: self.dir.join(name),
@@ -120,6 +132,9 @@ impl Memory {
             report.problems.push(stale_note(&self.dir.join(name)));
         }
         report.problems.extend(crate::verify::torn_notes(&self.dir));
+        report
+            .problems
+            .extend(crate::verify::unlisted_notes(&self.dir));
         let total = files.snapshots.len() + files.aofs.len();
         let mut done = 0;
         for generation in &files.snapshots {
@@ -170,7 +185,7 @@ impl Memory {
         if !dry_run {
             self.check_writable()?;
         }
-        let files = MemoryFiles::read(&self.dir)?;
+        let files = MemoryFiles::read_checked(&self.dir, true)?;
         let base = files.base();
         let mut table = Table::new();
         let mut plans: Vec<FileRepair> = files
@@ -220,6 +235,18 @@ impl Memory {
             }
             plans.push(repair);
         }
+        if files.list_problem.is_some() {
+            plans.push(FileRepair {
+                file: layout::FILE_LIST_FILE.to_string(),
+                kept_records: files.list.entries.len() as u64,
+                kept_bytes: 0,
+                lost: Vec::new(),
+                header_damaged: true,
+                torn_tail_only: false,
+                dropped_records: 0,
+                missing: false,
+            });
+        }
         let mut report = RepairReport {
             files: plans,
             ..RepairReport::default()
@@ -240,10 +267,11 @@ impl Memory {
         }
         let backup = self.dir.join(layout::backup_dir_name(now_ms));
         fs::create_dir_private(&backup)?;
+        // Every file the rewrite will remove is kept, a torn tail's included.
         for f in report
             .files
             .iter()
-            .filter(|f| !f.torn_tail_only && !f.missing)
+            .filter(|f| !f.missing && f.file != layout::FILE_LIST_FILE)
         {
             fs::link_or_copy(&self.dir.join(&f.file), &backup.join(&f.file))?;
         }

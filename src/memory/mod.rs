@@ -94,15 +94,42 @@ pub struct MemoryFiles {
     pub missing: Vec<String>,
     /// Memory-engine files present but not listed (leftovers), by name.
     pub unlisted: Vec<String>,
-    /// The file list itself.
+    /// The file list itself (rebuilt from the files present when damaged).
     pub list: FileList,
+    /// Why the file list could not be used (a tolerant read only).
+    pub list_problem: Option<String>,
+}
+
+/// Whether `name` in `dir` is a temporary or an AOF that never took a
+/// record: what an interrupted file creation leaves.
+fn is_empty_leftover(dir: &Path, name: &str) -> bool {
+    let path = dir.join(name);
+    name.ends_with(layout::TEMP_SUFFIX)
+        || layout::parse_aof_file_name(name).is_some()
+            && fs::open_read(&path)
+                .and_then(|f| fs::file_len(&f, &path))
+                .is_ok_and(|len| len <= crate::format::file_header::HEADER_LEN as u64)
 }
 
 impl MemoryFiles {
     /// Reads the file list and checks it against the directory.
     pub fn read(dir: &Path) -> Result<MemoryFiles> {
-        let list = file_list::read(dir)?;
+        MemoryFiles::read_checked(dir, false)
+    }
+
+    /// As `read`; with `tolerant` (verify and repair), a damaged or missing
+    /// list is reported in `list_problem` and rebuilt from the files
+    /// present: the newest snapshot and the AOFs of its generation or later.
+    pub fn read_checked(dir: &Path, tolerant: bool) -> Result<MemoryFiles> {
         let mut files = MemoryFiles::default();
+        let list = match file_list::read(dir) {
+            Ok(list) => list,
+            Err(e @ Error::Corrupt { .. }) if tolerant => {
+                files.list_problem = Some(e.to_string());
+                None
+            }
+            Err(e) => return Err(e),
+        };
         let mut present = Vec::new();
         for name in fs::list_dir(dir)? {
             let Some(name) = name.to_str() else { continue };
@@ -116,22 +143,45 @@ impl MemoryFiles {
         // Without a file list, only an AOF that never took a record may be
         // present (created just before a crash kept its list from being
         // written): a leftover.
-        let header_only = |name: &String| {
-            let path = dir.join(name);
-            name.ends_with(layout::TEMP_SUFFIX)
-                || layout::parse_aof_file_name(name).is_some()
-                    && fs::open_read(&path)
-                        .and_then(|f| fs::file_len(&f, &path))
-                        .is_ok_and(|len| len <= crate::format::file_header::HEADER_LEN as u64)
-        };
-        if list.is_none() && !present.iter().all(header_only) {
-            return Err(Error::Corrupt {
+        if list.is_none()
+            && files.list_problem.is_none()
+            && !present.iter().all(|name| is_empty_leftover(dir, name))
+        {
+            let missing = Error::Corrupt {
                 path: dir.join(layout::FILE_LIST_FILE),
                 offset: 0,
                 kind: CorruptKind::Missing,
-            });
+            };
+            if !tolerant {
+                return Err(missing);
+            }
+            files.list_problem = Some(missing.to_string());
         }
-        let list = list.unwrap_or_default();
+        let list = match (list, &files.list_problem) {
+            (_, Some(_)) => {
+                let snapshot = present
+                    .iter()
+                    .filter_map(|n| layout::parse_snapshot_file_name(n))
+                    .max();
+                let base = snapshot.unwrap_or(0);
+                let mut aofs: Vec<u64> = present
+                    .iter()
+                    .filter_map(|n| layout::parse_aof_file_name(n))
+                    .filter(|g| *g >= base)
+                    .collect();
+                aofs.sort_unstable();
+                FileList {
+                    sequence: 0,
+                    entries: snapshot
+                        .map(|g| (ListedKind::Snapshot, g))
+                        .into_iter()
+                        .chain(aofs.into_iter().map(|g| (ListedKind::Aof, g)))
+                        .collect(),
+                    sealed: Default::default(),
+                }
+            }
+            (list, None) => list.unwrap_or_default(),
+        };
         files.snapshots = list.ids(ListedKind::Snapshot);
         files.aofs = list.ids(ListedKind::Aof);
         let listed: Vec<String> = files
@@ -263,9 +313,26 @@ impl Memory {
                 self.notices.push(notice);
             }
             if writable {
-                // What an earlier writer left unsynced becomes durable now,
-                // so the durable length the next record claims is true.
-                aof.sync()?;
+                // What an earlier writer left unsynced becomes durable now
+                // (rewritten first: a failed sync may have left it clean in
+                // the cache only), so the durable length the next record
+                // claims is true.
+                let from = end
+                    .last_durable
+                    .max(crate::format::file_header::HEADER_LEN as u64);
+                let suspect = crate::log::sync_failed_before(&self.dir);
+                let rewritten = if suspect && from < aof.len() {
+                    crate::log::rewrite_range(aof.file(), aof.path(), from, aof.len())
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = rewritten.and_then(|()| aof.sync()) {
+                    crate::log::mark_sync_failed(&self.dir);
+                    return Err(e);
+                }
+                if suspect {
+                    crate::log::clear_sync_failed(&self.dir)?;
+                }
                 self.aof = Some(aof);
             }
         }
@@ -277,17 +344,56 @@ impl Memory {
     /// rewrite or file creation interrupted before its switch, never part
     /// of the store.
     fn remove_unlisted(&mut self, files: &MemoryFiles) -> Result<()> {
-        for name in &files.unlisted {
+        let (removed, moved): (Vec<&String>, Vec<&String>) = files
+            .unlisted
+            .iter()
+            .partition(|name| is_empty_leftover(&self.dir, name));
+        for name in &removed {
             fs::remove_file(&self.dir.join(name))?;
+        }
+        // Anything that may hold data is moved aside, never deleted: hoard
+        // cannot prove it is also in the listed files.
+        if !moved.is_empty() {
+            let aside = self.dir.join(layout::UNLISTED_DIR);
+            if !fs::exists(&aside) {
+                fs::create_dir_private(&aside)?;
+            }
+            for name in &moved {
+                fs::rename(&self.dir.join(name), &aside.join(name))?;
+            }
+            fs::sync_dir(&aside)?;
         }
         if !files.unlisted.is_empty() {
             fs::sync_dir(&self.dir)?;
-            self.notices.push(format!(
-                "removed {}, left by an interrupted snapshot or file creation",
-                files.unlisted.join(", ")
-            ));
+            let names = |list: &[&String]| {
+                list.iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if !removed.is_empty() {
+                self.notices.push(format!(
+                    "removed {}, left empty by an interrupted file creation",
+                    names(&removed)
+                ));
+            }
+            if !moved.is_empty() {
+                self.notices.push(format!(
+                    "moved {} into {}/: not listed in FILES (left by an interrupted snapshot, or \
+                     put there by hand); the store does not read them, remove them when you are sure",
+                    names(&moved),
+                    layout::UNLISTED_DIR
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// Refuses further writes, and leaves a mark for the next writer (see
+    /// `crate::log::mark_sync_failed`).
+    fn poison(&mut self) {
+        self.poisoned = true;
+        crate::log::mark_sync_failed(&self.dir);
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -326,7 +432,7 @@ impl Memory {
     ) -> Result<()> {
         let result = self.append_unpoisoned(kind, key, value, expiry_ms);
         if result.is_err() {
-            self.poisoned = true;
+            self.poison();
         }
         result
     }
@@ -364,7 +470,7 @@ impl Memory {
         if let Some(aof) = &mut self.aof
             && let Err(e) = aof.sync()
         {
-            self.poisoned = true;
+            self.poison();
             return Err(e);
         }
         self.unsynced = false;
@@ -378,14 +484,15 @@ impl Memory {
         self.check_writable()?;
         let result = self.rewrite(now_ms);
         if result.is_err() {
-            self.poisoned = true;
+            self.poison();
         }
         result
     }
 
     fn rewrite(&mut self, now_ms: u64) -> Result<SnapshotInfo> {
         self.sync_aof()?;
-        let files = MemoryFiles::read(&self.dir)?;
+        // Tolerant: a repair rewrites a store whose list is damaged.
+        let files = MemoryFiles::read_checked(&self.dir, true)?;
         let newest = files
             .list
             .entries
@@ -411,6 +518,7 @@ impl Memory {
                 (ListedKind::Snapshot, generation),
                 (ListedKind::Aof, generation),
             ],
+            sealed: Default::default(),
         };
         file_list::write(&self.dir, &mut list)?;
         self.list = list;
@@ -444,6 +552,7 @@ impl Memory {
         let mut list = FileList {
             sequence: 0,
             entries: vec![(ListedKind::Snapshot, 1), (ListedKind::Aof, 1)],
+            sealed: Default::default(),
         };
         file_list::write(dir, &mut list)?;
         Ok(info)

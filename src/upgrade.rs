@@ -58,9 +58,15 @@ pub fn upgrade(dir: &Path, lock_timeout: Duration, now_ms: u64) -> Result<Upgrad
                 .to_string(),
         });
     }
-    let manifest = Manifest::read(dir)?;
+    Manifest::read(dir)?;
     let _lock = StoreLock::acquire(dir, LockMode::Exclusive, lock_timeout)?;
-    let manifest = Manifest::read(dir).unwrap_or(manifest);
+    upgrade_locked(dir, now_ms)
+}
+
+/// `upgrade` for a caller that holds the store's exclusive lock (or, in
+/// tests on a simulated disk, needs none).
+pub fn upgrade_locked(dir: &Path, now_ms: u64) -> Result<UpgradeReport> {
+    let manifest = Manifest::read(dir)?;
     if manifest.format_version == MANIFEST_VERSION {
         return Ok(UpgradeReport {
             from_format: MANIFEST_VERSION,
@@ -140,31 +146,41 @@ fn is_engine_file(name: &str) -> bool {
         || layout::parse_snapshot_file_name(name).is_some()
 }
 
-/// Step 1: moves every format-1 file into the backup directory. A file
-/// that already has a current-format header was written by an interrupted
-/// step 2 and is left for `remove_current_files`.
+/// Step 1: moves every format-1 file into the backup directory: each is
+/// hard-linked there first (backup synced), and only then unlinked from the
+/// store (store synced), so no power cut can leave a file in neither place
+/// (directory changes may persist in any combination). A file that already
+/// has a current-format header was written by an interrupted step 2 and is
+/// left for `remove_current_files`.
 fn move_format1_files(dir: &Path, backup: &Path) -> Result<()> {
     if !fs::exists(backup) {
         fs::create_dir_private(backup)?;
         fs::sync_dir(dir)?;
     }
-    let mut moved = false;
+    let mut names = Vec::new();
     for name in fs::list_dir(dir)? {
         let Some(name) = name.to_str() else { continue };
-        if !is_engine_file(name) || is_current_format(&dir.join(name))? {
-            continue;
+        if is_engine_file(name) && !is_current_format(&dir.join(name))? {
+            names.push(name.to_string());
         }
-        fs::rename(&dir.join(name), &backup.join(name))?;
-        if !moved {
+    }
+    if names.is_empty() {
+        return Ok(());
+    }
+    for name in &names {
+        // Linked by an interrupted earlier run: the same bytes are there.
+        if !fs::exists(&backup.join(name)) {
+            fs::link_or_copy(&dir.join(name), &backup.join(name))?;
+        }
+    }
+    fs::sync_dir(backup)?;
+    for (i, name) in names.iter().enumerate() {
+        fs::remove_file(&dir.join(name))?;
+        if i == 0 {
             failpoint::hit("upgrade-after-first-move");
         }
-        moved = true;
     }
-    if moved {
-        fs::sync_dir(backup)?;
-        fs::sync_dir(dir)?;
-    }
-    Ok(())
+    fs::sync_dir(dir)
 }
 
 fn is_current_format(path: &Path) -> Result<bool> {

@@ -159,3 +159,18 @@ pub fn unlisted_notes(dir: &std::path::Path) -> Vec<Problem> {
         })
         .collect()
 }
+
+/// Creates a new, empty backup directory in store `dir` for a repair at
+/// `now_ms`: `backup-<ms>`, or `backup-<ms>-N` when an interrupted repair
+/// left one of that name (its contents are kept, never reused).
+pub fn create_backup_dir(dir: &std::path::Path, now_ms: u64) -> crate::Result<std::path::PathBuf> {
+    let base = crate::layout::backup_dir_name(now_ms);
+    let mut path = dir.join(&base);
+    let mut n = 1;
+    while crate::fs::exists(&path) {
+        n += 1;
+        path = dir.join(format!("{base}-{n}"));
+    }
+    crate::fs::create_dir_private(&path)?;
+    Ok(path)
+}

@@ -283,8 +283,7 @@ impl Bitcask {
         let rewrites: Vec<&(FileRepair, Survey)> =
             plans.iter().filter(|(r, _)| !r.torn_tail_only).collect();
         if !rewrites.is_empty() {
-            let backup = self.dir.join(layout::backup_dir_name(now_ms));
-            fs::create_dir_private(&backup)?;
+            let backup = crate::verify::create_backup_dir(&self.dir, now_ms)?;
             for (repair, _) in &rewrites {
                 fs::link_or_copy(&self.dir.join(&repair.file), &backup.join(&repair.file))?;
             }

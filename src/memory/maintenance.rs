@@ -265,8 +265,7 @@ impl Memory {
             }
             return Ok(report);
         }
-        let backup = self.dir.join(layout::backup_dir_name(now_ms));
-        fs::create_dir_private(&backup)?;
+        let backup = crate::verify::create_backup_dir(&self.dir, now_ms)?;
         // Every file the rewrite will remove is kept, a torn tail's included.
         for f in report
             .files

@@ -89,7 +89,8 @@ impl Hint {
             }
             Err(HintError::NewerVersion(v)) => {
                 return Err(HintProblem::Damaged(format!(
-                    "it was written by a newer hoard (format {v})"
+                    "it was written by a newer hoard (format {v}); this build reads format {}",
+                    crate::format::file_header::FORMAT_VERSION
                 )));
             }
         };

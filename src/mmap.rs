@@ -20,7 +20,8 @@ pub fn map_read_only(file: &std::fs::File, path: &Path) -> Result<Mmap> {
     // files are never written again by any hoard process (merge writes new
     // files and removes old ones, and removal keeps mapped pages alive), and
     // a reader maps the newest file only under the shared lock, which
-    // excludes every writer. A writer maps a log only for the length of one
+    // excludes every writer. Snapshots are never written in place either
+    // (a new generation is written and renamed). A writer maps a log only for the length of one
     // scan or survey (`log::Window`), before it appends anything, and drops
     // that map before the only truncation hoard performs (cutting a torn
     // tail), which happens under the exclusive lock. Every record read from the map is

@@ -56,8 +56,22 @@ pub fn read(
     salvage: bool,
     apply: impl FnMut(&Record<'_>),
 ) -> Result<SnapshotRead> {
-    let bytes = fs::read_all(&fs::open_read(path)?, path)?;
-    decode(&bytes, path, generation, salvage, apply)
+    let file = fs::open_read(path)?;
+    // Mapped when real: the table being built is the only copy of the data
+    // that needs to live in memory.
+    let mapped = file
+        .std_file()
+        .and_then(|f| crate::mmap::map_read_only(f, path).ok());
+    match mapped {
+        Some(map) => decode(&map, path, generation, salvage, apply),
+        None => decode(
+            &fs::read_all(&file, path)?,
+            path,
+            generation,
+            salvage,
+            apply,
+        ),
+    }
 }
 
 /// Decodes a snapshot image; `path` names it in errors.

@@ -199,7 +199,8 @@ impl fmt::Display for Error {
             }
             Error::AlreadyAStore { path } => write!(
                 f,
-                "{} is already a hoard store; nothing was changed",
+                "{} is already a hoard store; nothing was changed (if its HOARD manifest is \
+                 damaged, `hoard init --force-manifest` rewrites it)",
                 path.display()
             ),
             Error::Unsupported(msg) => f.write_str(msg),

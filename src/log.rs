@@ -308,18 +308,17 @@ pub fn scan(
 
 /// The notice for a torn tail of file `name`: dropped by a writer (its
 /// bytes kept at `kept`), or ignored by a reader.
-pub fn torn_tail_notice(name: &str, torn: &Torn, kept: Option<&Path>) -> String {
+pub fn torn_tail_notice(name: &str, torn: &Torn, kept: Option<(&Path, u64)>) -> String {
     let records = match torn.records {
         0 => String::new(),
         1 => " and the 1 unacknowledged record after it".to_string(),
         n => format!(" and the {n} unacknowledged records after it"),
     };
     match kept {
-        Some(kept) => format!(
-            "dropped a torn write at the end of {name} (offset {}, {} bytes){records}: \
-             the trace of an interrupted write that was never acknowledged; its bytes are kept in {}",
+        Some((kept, kept_len)) => format!(
+            "dropped a torn write at the end of {name} (offset {}){records}: the trace of an \
+             interrupted write that was never acknowledged; its {kept_len} bytes are kept in {}",
             torn.offset,
-            torn.len,
             kept.display()
         ),
         None => format!(
@@ -380,36 +379,21 @@ pub fn survey(
         survey.footer = Some(footer);
         records_end = footer_offset;
     }
+    // Pass 1: every valid record (with the durable length it claims) and
+    // every damaged region between them, resynchronising past each.
+    let mut records: Vec<(u64, u64, u64)> = Vec::new();
     let mut at = from;
-    // Damaged regions and the records after them, for the tail rule.
     while at < records_end {
-        match win.decode(uid, at)? {
+        let kind = match win.decode(uid, at)? {
             Decoded::Record(rec, rec_len) if at + rec_len as u64 <= records_end => {
-                apply(at, &rec);
-                survey.records.push((at, rec_len as u64));
+                records.push((at, rec_len as u64, rec.durable_len));
                 at += rec_len as u64;
                 continue;
             }
-            Decoded::Record(..) | Decoded::Incomplete => {
-                survey.damage.push((at, 0, CorruptKind::Truncated));
-            }
-            Decoded::Corrupt(kind) => survey.damage.push((at, 0, kind)),
-        }
+            Decoded::Record(..) | Decoded::Incomplete => CorruptKind::Truncated,
+            Decoded::Corrupt(kind) => kind,
+        };
         let start = at;
-        if role == Role::Newest && survey.footer.is_none() && win.zeros_from(at)? {
-            survey.damage.pop();
-            break;
-        }
-        if role == Role::Newest
-            && survey.footer.is_none()
-            && let Some(torn) = torn_at(&mut win, uid, at)?
-        {
-            survey.damage.pop();
-            survey.torn = Some(torn);
-            // Records after the tear were never acknowledged: not kept.
-            break;
-        }
-        // Resynchronise at the next offset where a valid record starts.
         let mut next = at + 1;
         while next < records_end {
             if matches!(win.decode(uid, next)?, Decoded::Record(_, l) if next + l as u64 <= records_end)
@@ -419,18 +403,63 @@ pub fn survey(
             next += 1;
         }
         let next = next.min(records_end);
-        if let Some(last) = survey.damage.last_mut() {
-            last.1 = next - start;
-        }
+        survey.damage.push((start, next - start, kind));
         at = next;
+    }
+    // Pass 2 (the newest file without a footer): the tail rule, with the
+    // largest durable length claimed after each point computed once, so a
+    // file with many damaged regions costs one pass, not one per region.
+    let mut kept_until = records_end;
+    if role == Role::Newest && survey.footer.is_none() {
+        if let Some(&(start, region, _)) = survey.damage.last()
+            && start + region == records_end
+            && win.zeros_from(start)?
+        {
+            // Zeros to the end: space written ahead, not damage.
+            survey.damage.pop();
+        }
+        let mut claimed_after = vec![0u64; records.len() + 1];
+        for i in (0..records.len()).rev() {
+            claimed_after[i] = claimed_after[i + 1].max(records[i].2);
+        }
+        for i in 0..survey.damage.len() {
+            let (start, _, _) = survey.damage[i];
+            let first_after = records.partition_point(|r| r.0 < start);
+            if start >= claimed_after[first_after] && looks_torn(&mut win, start)? {
+                survey.torn = Some(Torn {
+                    offset: start,
+                    len: len - start,
+                    records: (records.len() - first_after) as u64,
+                });
+                // Records after the tear were never acknowledged: not kept.
+                survey.damage.truncate(i);
+                records.truncate(first_after);
+                kept_until = start;
+                break;
+            }
+        }
+    }
+    // Pass 3: the records kept, in order.
+    for &(offset, rec_len, _) in records.iter().filter(|r| r.0 < kept_until) {
+        if let Decoded::Record(rec, _) = win.decode(uid, offset)? {
+            apply(offset, &rec);
+        }
+        survey.records.push((offset, rec_len));
     }
     if role == Role::Sealed {
         match survey.footer {
-            None => survey.damage.push((
-                footer_offset.max(from),
-                len.saturating_sub(footer_offset.max(from)),
-                CorruptKind::Footer,
-            )),
+            None => {
+                // The damage that ends the file is where the footer should be.
+                let at = footer_offset.max(from);
+                match survey.damage.last_mut() {
+                    Some(last) if last.0 + last.1 == len && last.0 <= at => {
+                        last.2 = CorruptKind::Footer;
+                    }
+                    _ => survey
+                        .damage
+                        .push((at, len.saturating_sub(at), CorruptKind::Footer)),
+                }
+            }
             Some(footer)
                 if survey.damage.is_empty()
                     && from <= crate::format::file_header::HEADER_LEN as u64
@@ -448,7 +477,7 @@ pub fn survey(
 
 /// Copies bytes `offset..` of `file` (up to its last non-zero byte) into
 /// `dest`, a new file, and syncs it: a torn tail is kept before it is cut.
-pub fn save_range(file: &File, path: &Path, offset: u64, len: u64, dest: &Path) -> Result<()> {
+pub fn save_range(file: &File, path: &Path, offset: u64, len: u64, dest: &Path) -> Result<u64> {
     let mut win = Window::new(file, path, offset + len);
     let out = fs::create_new_private(dest)?;
     let mut at = offset;
@@ -464,7 +493,8 @@ pub fn save_range(file: &File, path: &Path, offset: u64, len: u64, dest: &Path) 
         at += n;
     }
     fs::set_len(&out, dest, last_nonzero - offset)?;
-    fs::sync_data(&out, dest)
+    fs::sync_data(&out, dest)?;
+    Ok(last_nonzero - offset)
 }
 
 /// Keeps the bytes of a torn tail of `file` (named `name` in store `dir`)
@@ -476,7 +506,7 @@ pub fn keep_torn(
     path: &Path,
     torn: &Torn,
     now_ms: u64,
-) -> Result<std::path::PathBuf> {
+) -> Result<(std::path::PathBuf, u64)> {
     let torn_dir = dir.join(crate::layout::TORN_DIR);
     if !fs::exists(&torn_dir) {
         fs::create_dir_private(&torn_dir)?;
@@ -484,9 +514,9 @@ pub fn keep_torn(
     }
     let dest = torn_dir.join(crate::layout::torn_file_name(name, torn.offset, now_ms));
     fs::remove_file_if_exists(&dest)?;
-    save_range(file, path, torn.offset, torn.len, &dest)?;
+    let kept = save_range(file, path, torn.offset, torn.len, &dest)?;
     fs::sync_dir(&torn_dir)?;
-    Ok(dest)
+    Ok((dest, kept))
 }
 
 /// Writes bytes `from..to` of `file` again, as read: after a failed sync the

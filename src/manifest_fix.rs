@@ -37,8 +37,8 @@ pub struct ManifestFix {
 pub struct ManifestFixed {
     /// The manifest now in place.
     pub manifest: Manifest,
-    /// Where the damaged manifest was kept.
-    pub saved_as: PathBuf,
+    /// Where the damaged manifest was kept (`None` when there was none).
+    pub saved_as: Option<PathBuf>,
     /// Where the engine came from: "the store's files", "--engine", "the
     /// damaged manifest" or "the default".
     pub engine_from: &'static str,
@@ -62,11 +62,15 @@ pub fn force_manifest(
                 reason: "its HOARD is not a file".to_string(),
             });
         }
+        // A deleted manifest is as much a dead end as a damaged one, as
+        // long as the engine's files are there to say what store this is.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && engine_of_files(dir)?.is_some() => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::NotAStore {
                 path: dir.to_path_buf(),
-                reason: "it has no HOARD manifest to replace (`--force-manifest` only \
-                         replaces a damaged one; use `hoard init` for a new store)"
+                reason: "it has no HOARD manifest and no store files (`--force-manifest` \
+                         rebuilds the manifest of a store whose data files are there; use \
+                         `hoard init` for a new store)"
                     .to_string(),
             });
         }
@@ -82,10 +86,17 @@ pub fn force_manifest(
             )));
         }
         Err(Error::Corrupt { .. } | Error::NotAStore { .. }) => {}
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let damaged = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-    let old = salvage(&damaged);
+    let damaged = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("read", &path, e)),
+    };
+    let mut old = salvage(damaged.as_deref().unwrap_or_default());
+    // The files themselves say which format they are in.
+    old.format_version = old.format_version.or(format_of_files(dir)?);
     let on_disk = engine_of_files(dir)?;
     let (engine, engine_from) = match (fix.engine, on_disk) {
         (Some(given), Some(found)) if given != found => {
@@ -132,13 +143,36 @@ pub fn force_manifest(
         n += 1;
         name = format!("{MANIFEST_FILE}.damaged-{stamp}-{n}");
     }
-    fs::write_file_atomic(dir, &name, &damaged)?;
+    if let Some(damaged) = &damaged {
+        fs::write_file_atomic(dir, &name, damaged)?;
+    }
     manifest.write(dir)?;
     Ok(ManifestFixed {
         manifest,
-        saved_as: dir.join(name),
+        saved_as: damaged.is_some().then(|| dir.join(name)),
         engine_from,
     })
+}
+
+/// The format version in the header of the first engine file in `dir`.
+fn format_of_files(dir: &Path) -> Result<Option<u32>> {
+    for name in fs::list_dir(dir)? {
+        let Some(name) = name.to_str() else { continue };
+        let engine_file = FileId::parse(name).is_some()
+            || crate::layout::parse_snapshot_file_name(name).is_some()
+            || crate::layout::parse_aof_file_name(name).is_some();
+        if !engine_file {
+            continue;
+        }
+        let bytes = fs::read_small_file(&dir.join(name), 11)?;
+        if bytes.len() >= 12 {
+            let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+            if (1..=MANIFEST_VERSION).contains(&version) {
+                return Ok(Some(version));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The engine whose files are in `dir`, if any are.

@@ -454,7 +454,7 @@ impl Store {
                 parse_redis_integer(&value.bytes).ok_or_else(|| {
                     Error::InvalidInput(format!(
                         "the value of key {} is not an integer (a base-10 number that fits \
-                         in 64 bits); nothing was changed",
+                         in 64 bits); the key was left as it is",
                         crate::error::display_key(key)
                     ))
                 })?,
@@ -464,7 +464,7 @@ impl Store {
         let result = number.checked_add(by).ok_or_else(|| {
             Error::InvalidInput(format!(
                 "adding {by} to {number} (key {}) would overflow a 64-bit integer; \
-                 nothing was changed",
+                 the key was left as it is",
                 crate::error::display_key(key)
             ))
         })?;

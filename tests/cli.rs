@@ -623,7 +623,7 @@ both_engines! {
         let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             doc,
-            serde_json::json!({"key": "k", "value": "v", "expires_at_ms": null})
+            serde_json::json!({"key": "k", "value": "v", "expires_at_ms": null, "found": true})
         );
         t.hoard()
             .args(["put", "bin", "-"])

@@ -662,3 +662,55 @@ fn review_upgrade_refuses_a_damaged_format_1_store_and_moves_nothing() {
         .stderr(predicate::str::contains("changed nothing"));
     assert_eq!(common::snapshot_dir(&t.dir()), before);
 }
+
+#[test]
+fn walkthrough_a_copy_made_right_after_a_merge_opens_and_reads() {
+    let t = TestDir::new();
+    t.put("a", "1");
+    t.put("a", "2");
+    t.put("b", "3");
+    t.hoard().args(["-q", "merge"]).assert().success();
+    let copy = t.tmp.path().join("copy");
+    t.hoard()
+        .arg("snapshot")
+        .arg("--to")
+        .arg(&copy)
+        .assert()
+        .success();
+    hoard_at(&copy)
+        .args(["-q", "get", "a"])
+        .assert()
+        .success()
+        .stdout("2");
+    hoard_at(&copy)
+        .args(["-q", "get", "b"])
+        .assert()
+        .success()
+        .stdout("3");
+    hoard_at(&copy).arg("verify").assert().success();
+}
+
+#[test]
+fn walkthrough_a_deleted_manifest_has_a_way_back() {
+    for engine in ["bitcask", "memory"] {
+        let t = TestDir::with_engine(engine);
+        t.put("k", "v");
+        std::fs::remove_file(t.dir().join("HOARD")).unwrap();
+        t.hoard().args(["get", "k"]).assert().code(5);
+        t.hoard()
+            .args(["init", "--force-manifest"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("there was none to keep"));
+        t.hoard()
+            .args(["-q", "get", "k"])
+            .assert()
+            .success()
+            .stdout("v");
+        assert!(
+            std::fs::read_to_string(t.dir().join("HOARD"))
+                .unwrap()
+                .contains(&format!("engine {engine}\n"))
+        );
+    }
+}

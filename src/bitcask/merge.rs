@@ -87,6 +87,8 @@ impl Bitcask {
         let (files_after, bytes_after) = self.estimate_outputs(&live);
         let report = MergeReport {
             files_before: self.files.len() as u64,
+            // What the disk holds (a merge frees preallocated space too);
+            // whether there is anything to merge is decided on record bytes.
             bytes_before: self.files.values().map(DataFile::disk_len).sum(),
             record_bytes_before: self
                 .files

@@ -399,7 +399,11 @@ impl Bitcask {
             } else {
                 None
             };
-            let notice = crate::log::torn_tail_notice(&name, &torn, kept.as_deref());
+            let notice = crate::log::torn_tail_notice(
+                &name,
+                &torn,
+                kept.as_ref().map(|(p, n)| (p.as_path(), *n)),
+            );
             self.notices.push(notice);
         }
         Ok(end.valid_len)
@@ -419,7 +423,9 @@ impl Bitcask {
         let last = self.files.keys().next_back().copied();
         for (id, file) in &self.files {
             let to = dest.join(id.file_name());
-            if Some(*id) != last {
+            // Sealed files (the newest too, after a merge) never change:
+            // linked whole, footer included.
+            if Some(*id) != last || file.is_sealed() {
                 fs::link_or_copy(file.path(), &to)?;
             } else {
                 let bytes = file.read_raw(0, file.len() as usize)?;

@@ -231,7 +231,7 @@ fn force_manifest(
             out,
             &json!({
                 "manifest_rewritten": global.dir.join("HOARD").display().to_string(),
-                "damaged_saved_as": fixed.saved_as.display().to_string(),
+                "damaged_saved_as": fixed.saved_as.as_ref().map(|p| p.display().to_string()),
                 "engine": manifest.engine.to_string(),
                 "engine_from": fixed.engine_from,
                 "format": manifest.format_version,
@@ -244,13 +244,16 @@ fn force_manifest(
             global.quiet,
             &format!(
                 "wrote a fresh manifest for the {} store in {} (engine taken from {}; sync {}, \
-                 format {}); the damaged one is kept as {}. Run `hoard verify` to check the data",
+                 format {}); {}. Run `hoard verify` to check the data",
                 manifest.engine,
                 global.dir.display(),
                 fixed.engine_from,
                 manifest.sync,
                 manifest.format_version,
-                fixed.saved_as.display()
+                match &fixed.saved_as {
+                    Some(saved) => format!("the damaged one is kept as {}", saved.display()),
+                    None => "there was none to keep".to_string(),
+                }
             ),
         );
     }
@@ -329,6 +332,7 @@ fn get(global: &Global, out: &mut impl Write, args: args::GetArgs) -> Result<Out
                     output::put_bytes(&mut object, "key", key);
                     output::put_bytes(&mut object, "value", &value.bytes);
                     object.insert("expires_at_ms".to_string(), json!(value.expiry_ms));
+                    object.insert("found".to_string(), json!(true));
                     Json::Object(object)
                 }
                 None => key_doc(key, &[("value", Json::Null), ("found", json!(false))]),
@@ -530,7 +534,8 @@ pub(crate) fn bitcask<'s>(
     let engine = store.manifest().engine;
     store.bitcask().ok_or_else(|| {
         Error::InvalidInput(format!(
-            "`hoard {command}` applies to bitcask stores; this store uses the {engine} engine"
+            "`hoard {command}` applies to bitcask stores; this store uses the {engine} engine \
+             (a memory store compacts its log with `hoard snapshot`, and keeps no hint)"
         ))
         .into()
     })
@@ -746,7 +751,7 @@ fn upgrade(global: &Global, out: &mut impl Write) -> Result<Outcome> {
             &json!({
                 "from_format": report.from_format,
                 "to_format": report.to_format,
-                "keys": report.keys,
+                "keys": (report.from_format != report.to_format).then_some(report.keys),
                 "backup_dir": report.backup_dir.as_ref().map(|p| p.display().to_string()),
             }),
         )?;

@@ -182,6 +182,23 @@ fn write_repair(out: &mut impl Write, repair: &RepairReport, dry_run: bool) -> R
             )?;
         }
     }
+    if repair
+        .files
+        .iter()
+        .any(|f| !f.torn_tail_only && (!f.lost.is_empty() || f.missing))
+    {
+        let verb = if dry_run { "may come" } else { "may have come" };
+        writeln!(
+            out,
+            "note: a lost record may have been a key's newest value or its deletion: an older \
+             value of that key {verb} back{}",
+            repair
+                .backup_dir
+                .as_ref()
+                .map(|d| format!(" (the original bytes are in {})", d.display()))
+                .unwrap_or_default()
+        )?;
+    }
     match repair.hint_entries {
         Some(entries) => writeln!(
             out,

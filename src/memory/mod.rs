@@ -309,7 +309,11 @@ impl Memory {
                 } else {
                     None
                 };
-                let notice = crate::log::torn_tail_notice(&name, &torn, kept.as_deref());
+                let notice = crate::log::torn_tail_notice(
+                    &name,
+                    &torn,
+                    kept.as_ref().map(|(p, n)| (p.as_path(), *n)),
+                );
                 self.notices.push(notice);
             }
             if writable {

@@ -488,7 +488,7 @@ fn a_resp_bulk_over_the_value_limit_is_called_oversized() {
 
 #[test]
 fn put_without_a_value_says_it_reads_stdin_only_at_a_terminal() {
-    let t = TestDir::new();
+    let t = TestDir::with_engine("bitcask");
     // On a pipe: silent.
     t.hoard()
         .args(["put", "k"])

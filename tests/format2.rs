@@ -714,3 +714,28 @@ fn walkthrough_a_deleted_manifest_has_a_way_back() {
         );
     }
 }
+
+#[test]
+fn walkthrough_a_put_that_creates_a_store_says_so_on_stderr() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["put", "k", "v"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("created a bitcask store"));
+    t.hoard()
+        .args(["put", "k", "w"])
+        .assert()
+        .success()
+        .stderr("");
+    // Under --json, stderr holds JSON objects only: warnings included.
+    std::fs::remove_file(t.dir().join("keydir.hint")).ok();
+    let out = t.hoard().args(["--json", "get", "k"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("no hint"), "a warning is expected: {stderr}");
+    for line in stderr.lines() {
+        let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(doc["warning"].is_string(), "{line}");
+    }
+}

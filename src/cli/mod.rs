@@ -143,7 +143,20 @@ pub(crate) fn open_creating(global: &Global) -> Result<Store> {
         create_missing: true,
         ..OpenOptions::new(Access::Write)
     };
-    open_options(global, options)
+    // A mistyped --dir should not go unnoticed: say so when a store is made.
+    let missing = std::fs::symlink_metadata(&global.dir).is_err();
+    let store = open_options(global, options)?;
+    if missing && !global.json {
+        output::notice(
+            global.quiet,
+            &format!(
+                "created a {} store in {}",
+                store.manifest().engine,
+                global.dir.display()
+            ),
+        );
+    }
+    Ok(store)
 }
 
 pub(crate) fn open_options(global: &Global, options: OpenOptions) -> Result<Store> {
@@ -154,7 +167,14 @@ pub(crate) fn open_options(global: &Global, options: OpenOptions) -> Result<Stor
 
 fn warn(global: &Global, notices: Vec<String>) {
     for message in notices {
-        output::notice(global.quiet, &format!("warning: {message}"));
+        if global.json {
+            // Under --json, stderr carries JSON objects only.
+            if !global.quiet {
+                eprintln!("{}", json!({ "warning": message }));
+            }
+        } else {
+            output::notice(global.quiet, &format!("warning: {message}"));
+        }
     }
 }
 

@@ -733,7 +733,10 @@ fn walkthrough_a_put_that_creates_a_store_says_so_on_stderr() {
     std::fs::remove_file(t.dir().join("keydir.hint")).ok();
     let out = t.hoard().args(["--json", "get", "k"]).output().unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("no hint"), "a warning is expected: {stderr}");
+    assert!(
+        stderr.contains("no hint"),
+        "a warning is expected: {stderr}"
+    );
     for line in stderr.lines() {
         let doc: serde_json::Value = serde_json::from_str(line).unwrap();
         assert!(doc["warning"].is_string(), "{line}");

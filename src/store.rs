@@ -270,6 +270,12 @@ impl Store {
         &self.dir
     }
 
+    /// Files hoard kept aside in the store rather than delete (cut torn
+    /// tails, unlisted files), for the user to inspect and remove.
+    pub fn kept_aside(&self) -> Result<Vec<crate::verify::KeptAside>> {
+        crate::verify::kept_aside(&self.dir)
+    }
+
     /// The store's manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest

@@ -174,3 +174,47 @@ pub fn create_backup_dir(dir: &std::path::Path, now_ms: u64) -> crate::Result<st
     crate::fs::create_dir_private(&path)?;
     Ok(path)
 }
+
+/// A file hoard set aside rather than delete: the bytes of a torn tail it
+/// cut, or a file the file list does not name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAside {
+    /// Path relative to the store directory (`torn/...` or `unlisted/...`).
+    pub name: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Why it is there.
+    pub why: &'static str,
+}
+
+/// The files kept under `DIR/torn/` and `DIR/unlisted/`, for `inspect`.
+pub fn kept_aside(dir: &std::path::Path) -> crate::Result<Vec<KeptAside>> {
+    let mut kept = Vec::new();
+    for (sub, why) in [
+        (
+            crate::layout::TORN_DIR,
+            "the bytes of a torn tail hoard cut",
+        ),
+        (
+            crate::layout::UNLISTED_DIR,
+            "a file FILES does not list, moved aside",
+        ),
+    ] {
+        let aside = dir.join(sub);
+        if !crate::fs::exists(&aside) {
+            continue;
+        }
+        let mut names: Vec<_> = crate::fs::list_dir(&aside)?.into_iter().collect();
+        names.sort();
+        for name in names {
+            let path = aside.join(&name);
+            let file = crate::fs::open_read(&path)?;
+            kept.push(KeptAside {
+                name: format!("{sub}/{}", name.to_string_lossy()),
+                bytes: crate::fs::file_len(&file, &path)?,
+                why,
+            });
+        }
+    }
+    Ok(kept)
+}

@@ -352,6 +352,15 @@ fn a_torn_tail_is_ignored_by_readers_and_dropped_by_the_next_writer() {
     assert_eq!(kept.len(), 1, "one torn tail kept");
     let kept_bytes = std::fs::read(kept[0].as_ref().unwrap().path()).unwrap();
     assert_eq!(kept_bytes, torn, "the kept bytes are the torn write's");
+    // inspect mentions it, so it is not forgotten.
+    t.hoard()
+        .arg("inspect")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept aside: torn/"));
+    let out = t.hoard().args(["inspect", "--json"]).output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["kept_aside"][0]["bytes"], torn.len());
     for (k, v) in [("a", "1"), ("b", "2"), ("c", "3")] {
         t.hoard()
             .args(["get", k])

@@ -65,24 +65,51 @@ pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<O
 
     let mut store = open(global, Access::Read)?;
     let manifest = store.manifest().clone();
+    let kept = store.kept_aside()?;
     if let Some(memory) = store.memory() {
         let report = memory.inspect(now_ms)?;
         finish(global, store)?;
         if global.json {
-            output::write_json(out, &memory_json(global, &manifest, &report))?;
+            let mut doc = memory_json(global, &manifest, &report);
+            doc["kept_aside"] = kept_json(&kept);
+            output::write_json(out, &doc)?;
         } else {
             render_memory(out, &report)?;
+            render_kept(out, &kept)?;
         }
         return Ok(Outcome::Success);
     }
     let report = bitcask(&mut store, "inspect")?.inspect(now_ms)?;
     finish(global, store)?;
     if global.json {
-        output::write_json(out, &report_json(global, &manifest, &report))?;
+        let mut doc = report_json(global, &manifest, &report);
+        doc["kept_aside"] = kept_json(&kept);
+        output::write_json(out, &doc)?;
     } else {
         render(out, &report)?;
+        render_kept(out, &kept)?;
     }
     Ok(Outcome::Success)
+}
+
+/// Lists the files hoard kept aside (torn tails it cut, unlisted files).
+fn render_kept(out: &mut impl Write, kept: &[hoardhaven::verify::KeptAside]) -> Result<()> {
+    for k in kept {
+        writeln!(
+            out,
+            "kept aside: {} ({} bytes): {}; remove it when you no longer need it",
+            k.name, k.bytes, k.why
+        )?;
+    }
+    Ok(())
+}
+
+fn kept_json(kept: &[hoardhaven::verify::KeptAside]) -> Json {
+    json!(
+        kept.iter()
+            .map(|k| json!({"path": k.name, "bytes": k.bytes, "why": k.why}))
+            .collect::<Vec<_>>()
+    )
 }
 
 fn table(header: &[&str]) -> Table {

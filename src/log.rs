@@ -24,6 +24,54 @@ use crate::format::footer::{FOOTER_LEN, Footer};
 use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, Record};
 use crate::fs::{self, File};
 
+/// Reads and checks the header of the log at `path` (`size` bytes, kind
+/// `magic`, id or generation `id`); returns its uid. With `strict`, a
+/// damaged header is `Error::Corrupt`; without (verify and repair), the
+/// failed check is returned beside the uid taken from the header's bytes,
+/// so that the records, bound to it, can still be checked.
+pub fn read_header(
+    file: &File,
+    path: &Path,
+    size: u64,
+    magic: [u8; 8],
+    id: u64,
+    strict: bool,
+) -> Result<(u64, Option<CorruptKind>)> {
+    use crate::format::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
+    let mut header = [0u8; HEADER_LEN];
+    let have = (size as usize).min(HEADER_LEN);
+    fs::read_exact_at(file, path, &mut header[..have], 0)?;
+    let kind = match FileHeader::decode(&header[..have], magic) {
+        Ok(h) if h.file_id == id => return Ok((h.uid, None)),
+        Ok(_) => CorruptKind::Header,
+        Err(HeaderError::Short) => CorruptKind::Truncated,
+        Err(HeaderError::Corrupt(kind)) => kind,
+        Err(HeaderError::NewerVersion(v)) => {
+            return Err(Error::Unsupported(format!(
+                "{} was written by a newer hoard (format {v}); this build reads format {FORMAT_VERSION}",
+                path.display()
+            )));
+        }
+        Err(HeaderError::OlderVersion(v)) => {
+            return Err(Error::Unsupported(format!(
+                "{} is in format {v}, older than this build's format {FORMAT_VERSION}; run `hoard upgrade`",
+                path.display()
+            )));
+        }
+    };
+    if strict {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            offset: 0,
+            kind,
+        });
+    }
+    Ok((
+        u64::from_le_bytes(header[24..32].try_into().expect("8 bytes")),
+        Some(kind),
+    ))
+}
+
 /// Bytes read at a time.
 const WINDOW_LEN: usize = 4 << 20;
 

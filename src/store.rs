@@ -225,15 +225,17 @@ impl Store {
         // The manifest is checked before the lock is taken, so that nothing
         // (not even LOCK) is created or written in a directory whose HOARD
         // is not a valid manifest of a store this build reads.
-        Manifest::read(dir)?.check_current(dir)?;
+        // Read once: what could rewrite it while we wait for the lock
+        // (`upgrade`, which only moves a refused older format forward, and
+        // `init --force-manifest`, which only replaces a damaged one) cannot
+        // change a valid, current manifest.
+        let manifest = Manifest::read(dir)?;
+        manifest.check_current(dir)?;
         let mode = match options.access {
             Access::Read => LockMode::Shared,
             Access::Write => LockMode::Exclusive,
         };
         let lock = StoreLock::acquire(dir, mode, options.lock_timeout)?;
-        // Read again under the lock: an upgrade may have finished meanwhile.
-        let manifest = Manifest::read(dir)?;
-        manifest.check_current(dir)?;
         let engine: Box<dyn Engine> = match manifest.engine {
             EngineKind::Bitcask => Box::new(Bitcask::open(
                 dir,

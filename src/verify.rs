@@ -88,6 +88,20 @@ impl FileRepair {
         })
     }
 
+    /// The repair of a damaged or missing file list, rebuilt naming `entries` files.
+    pub fn file_list(entries: u64) -> FileRepair {
+        FileRepair {
+            file: crate::layout::FILE_LIST_FILE.to_string(),
+            kept_records: entries,
+            kept_bytes: 0,
+            lost: Vec::new(),
+            header_damaged: true,
+            torn_tail_only: false,
+            dropped_records: 0,
+            missing: false,
+        }
+    }
+
     /// The repair of a listed file that does not exist: it is dropped from the list.
     pub fn missing(file: String) -> FileRepair {
         FileRepair {
@@ -114,52 +128,6 @@ pub struct RepairReport {
     pub hint_entries: Option<u64>,
 }
 
-/// Notes for the torn tails kept under `DIR/torn/`: they are the user's to
-/// inspect and remove.
-pub fn torn_notes(dir: &std::path::Path) -> Vec<Problem> {
-    let torn_dir = dir.join(crate::layout::TORN_DIR);
-    let Ok(names) = crate::fs::list_dir(&torn_dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<_> = names.into_iter().collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| Problem {
-            path: torn_dir.join(&name),
-            offset: 0,
-            len: 0,
-            what:
-                "the bytes of a torn tail cut by hoard, kept for you to inspect; remove the file \
-                   when you no longer need it"
-                    .to_string(),
-            corruption: false,
-        })
-        .collect()
-}
-
-/// Notes for the files a writer moved under `DIR/unlisted/`.
-pub fn unlisted_notes(dir: &std::path::Path) -> Vec<Problem> {
-    let aside = dir.join(crate::layout::UNLISTED_DIR);
-    let Ok(names) = crate::fs::list_dir(&aside) else {
-        return Vec::new();
-    };
-    let mut names: Vec<_> = names.into_iter().collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| Problem {
-            path: aside.join(&name),
-            offset: 0,
-            len: 0,
-            what: "not part of the store: moved aside because FILES does not list it (a \
-                   leftover of an interrupted merge, or put there by hand); remove it when sure"
-                .to_string(),
-            corruption: false,
-        })
-        .collect()
-}
-
 /// Creates a new, empty backup directory in store `dir` for a repair at
 /// `now_ms`: `backup-<ms>`, or `backup-<ms>-N` when an interrupted repair
 /// left one of that name (its contents are kept, never reused).
@@ -175,6 +143,22 @@ pub fn create_backup_dir(dir: &std::path::Path, now_ms: u64) -> crate::Result<st
     Ok(path)
 }
 
+/// Notes (not corruption) for the files hoard kept aside in `dir`, as
+/// `verify` lists them.
+pub fn kept_aside_notes(dir: &std::path::Path) -> Vec<Problem> {
+    kept_aside(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| Problem {
+            path: dir.join(&k.name),
+            offset: 0,
+            len: 0,
+            what: k.note.to_string(),
+            corruption: false,
+        })
+        .collect()
+}
+
 /// A file hoard set aside rather than delete: the bytes of a torn tail it
 /// cut, or a file the file list does not name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,19 +169,25 @@ pub struct KeptAside {
     pub bytes: u64,
     /// Why it is there.
     pub why: &'static str,
+    /// What `verify` says of it.
+    note: &'static str,
 }
 
 /// The files kept under `DIR/torn/` and `DIR/unlisted/`, for `inspect`.
 pub fn kept_aside(dir: &std::path::Path) -> crate::Result<Vec<KeptAside>> {
     let mut kept = Vec::new();
-    for (sub, why) in [
+    for (sub, why, note) in [
         (
             crate::layout::TORN_DIR,
             "the bytes of a torn tail hoard cut",
+            "the bytes of a torn tail cut by hoard, kept for you to inspect; remove the file \
+             when you no longer need it",
         ),
         (
             crate::layout::UNLISTED_DIR,
             "a file FILES does not list, moved aside",
+            "not part of the store: moved aside because FILES does not list it (a leftover \
+             of an interrupted merge, or put there by hand); remove it when sure",
         ),
     ] {
         let aside = dir.join(sub);
@@ -213,6 +203,7 @@ pub fn kept_aside(dir: &std::path::Path) -> crate::Result<Vec<KeptAside>> {
                 name: format!("{sub}/{}", name.to_string_lossy()),
                 bytes: crate::fs::file_len(&file, &path)?,
                 why,
+                note,
             });
         }
     }

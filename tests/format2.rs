@@ -179,6 +179,41 @@ fn verify_is_corrupt(dir: &Path, label: &str) {
     assert!(!report.is_clean(), "{label}: verify found nothing");
 }
 
+/// Copies the store at `original` to `dir`, cuts data file `name` (whose
+/// bytes are `full`) at `at` or zeroes it from there, and checks that no
+/// key reads as missing, verify finds it, and a writer refuses it rather
+/// than erase the evidence (merge included).
+#[allow(clippy::too_many_arguments)]
+fn damaged_copy_is_corruption(
+    original: &Path,
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    full: &[u8],
+    at: usize,
+    zero: bool,
+    pairs: &[(String, String)],
+    label: &str,
+) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir(dir).unwrap();
+    for entry in std::fs::read_dir(original).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let mut bytes = full.to_vec();
+    if zero {
+        bytes[at..].fill(0);
+    } else {
+        bytes.truncate(at);
+    }
+    std::fs::write(dir.join(name), &bytes).unwrap();
+    no_key_reads_as_missing(dir, pairs, label);
+    verify_is_corrupt(dir, label);
+    std::fs::remove_file(dir.join("keydir.hint")).unwrap();
+    let err = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap_err();
+    assert_eq!(err.exit_code(), 4, "{label}: {err}");
+}
+
 #[test]
 fn finding_2_a_sealed_file_cut_or_zeroed_at_its_end_is_corruption_at_every_offset() {
     let tmp = tempfile::tempdir().unwrap();
@@ -198,26 +233,8 @@ fn finding_2_a_sealed_file_cut_or_zeroed_at_its_end_is_corruption_at_every_offse
     for at in from..full.len() {
         for zero in [false, true] {
             let label = format!("{} at {at}", if zero { "zeroed" } else { "cut" });
-            let dir = tmp.path().join("case");
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir(&dir).unwrap();
-            for entry in std::fs::read_dir(&original).unwrap() {
-                let path = entry.unwrap().path();
-                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-            }
-            let mut bytes = full.clone();
-            if zero {
-                bytes[at..].fill(0);
-            } else {
-                bytes.truncate(at);
-            }
-            std::fs::write(dir.join(&sealed), &bytes).unwrap();
-            no_key_reads_as_missing(&dir, &pairs, &label);
-            verify_is_corrupt(&dir, &label);
-            // A writer (and so merge) refuses it rather than erase the evidence.
-            std::fs::remove_file(dir.join("keydir.hint")).unwrap();
-            let err = Store::open(&dir, &OpenOptions::new(Access::Write)).unwrap_err();
-            assert_eq!(err.exit_code(), 4, "{label}: {err}");
+            let case = tmp.path().join("case");
+            damaged_copy_is_corruption(&original, &case, &sealed, &full, at, zero, &pairs, &label);
         }
     }
 }
@@ -474,25 +491,8 @@ fn review_a_merged_store_whose_newest_file_is_cut_or_zeroed_is_corruption() {
     ] {
         for zero in [false, true] {
             let label = format!("newest {} at {at}", if zero { "zeroed" } else { "cut" });
-            let dir = tmp.path().join("case");
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir(&dir).unwrap();
-            for entry in std::fs::read_dir(&original).unwrap() {
-                let path = entry.unwrap().path();
-                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-            }
-            let mut bytes = full.clone();
-            if zero {
-                bytes[at..].fill(0);
-            } else {
-                bytes.truncate(at);
-            }
-            std::fs::write(dir.join(&newest), &bytes).unwrap();
-            no_key_reads_as_missing(&dir, &pairs, &label);
-            verify_is_corrupt(&dir, &label);
-            std::fs::remove_file(dir.join("keydir.hint")).unwrap();
-            let err = Store::open(&dir, &OpenOptions::new(Access::Write)).unwrap_err();
-            assert_eq!(err.exit_code(), 4, "{label}: {err}");
+            let case = tmp.path().join("case");
+            damaged_copy_is_corruption(&original, &case, &newest, &full, at, zero, &pairs, &label);
         }
     }
 }

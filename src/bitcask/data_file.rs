@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use memmap2::Mmap;
 
 use crate::error::{CorruptKind, Error, Result};
-use crate::format::file_header::{FileHeader, HEADER_LEN, HeaderError};
+use crate::format::file_header::{FileHeader, HEADER_LEN};
 use crate::format::footer::{FOOTER_LEN, Footer};
 use crate::format::record::Record;
 use crate::fs::{self, File};
@@ -162,17 +162,7 @@ impl DataFile {
             fs::open_read(&path)?
         };
         let size = fs::file_len(&file, &path)?;
-        let mut header = [0u8; HEADER_LEN];
-        let have = (size as usize).min(HEADER_LEN);
-        fs::read_exact_at(&file, &path, &mut header[..have], 0)?;
-        let (uid, header_problem) = match check_header(&header[..have], id, &path) {
-            Ok(uid) => (uid, None),
-            Err(Error::Corrupt { kind, .. }) if !strict => (
-                u64::from_le_bytes(header[24..32].try_into().expect("8")),
-                Some(kind),
-            ),
-            Err(e) => return Err(e),
-        };
+        let (uid, header_problem) = log::read_header(&file, &path, size, DATA_MAGIC, id.0, strict)?;
         let sealed = role == Role::Sealed;
         let len = if sealed {
             size.saturating_sub(FOOTER_LEN as u64)
@@ -484,30 +474,5 @@ impl DataFile {
     /// The open file, for copying and keeping torn tails.
     pub fn file(&self) -> &File {
         &self.file
-    }
-}
-
-/// Checks a data file's header; returns the file's uid.
-fn check_header(bytes: &[u8], id: FileId, path: &Path) -> Result<u64> {
-    let corrupt = |kind| Error::Corrupt {
-        path: path.to_path_buf(),
-        offset: 0,
-        kind,
-    };
-    match FileHeader::decode(bytes, DATA_MAGIC) {
-        Ok(header) if header.file_id == id.0 => Ok(header.uid),
-        Ok(_) => Err(corrupt(CorruptKind::Header)),
-        Err(HeaderError::Short) => Err(corrupt(CorruptKind::Truncated)),
-        Err(HeaderError::Corrupt(kind)) => Err(corrupt(kind)),
-        Err(HeaderError::NewerVersion(v)) => Err(Error::Unsupported(format!(
-            "{} was written by a newer hoard (format {v}); this build reads format {}",
-            path.display(),
-            crate::format::file_header::FORMAT_VERSION
-        ))),
-        Err(HeaderError::OlderVersion(v)) => Err(Error::Unsupported(format!(
-            "{} is in format {v}, older than this build's format {}; run `hoard upgrade`",
-            path.display(),
-            crate::format::file_header::FORMAT_VERSION
-        ))),
     }
 }

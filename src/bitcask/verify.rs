@@ -98,20 +98,6 @@ impl Bitcask {
         }
     }
 
-    /// The report line for a file list rebuilt from the files present.
-    fn file_list_repair(&self) -> FileRepair {
-        FileRepair {
-            file: layout::FILE_LIST_FILE.to_string(),
-            kept_records: self.list.entries.len() as u64,
-            kept_bytes: 0,
-            lost: Vec::new(),
-            header_damaged: true,
-            torn_tail_only: false,
-            dropped_records: 0,
-            missing: false,
-        }
-    }
-
     fn file_set_problems(&self) -> Vec<Problem> {
         let list_problem = self.list_problem.iter().map(|why| Problem {
             path: self.dir.join(layout::FILE_LIST_FILE),
@@ -146,8 +132,7 @@ impl Bitcask {
                 corruption: false,
             });
         }
-        problems.extend(crate::verify::torn_notes(&self.dir));
-        problems.extend(crate::verify::unlisted_notes(&self.dir));
+        problems.extend(crate::verify::kept_aside_notes(&self.dir));
         problems
     }
 
@@ -258,7 +243,9 @@ impl Bitcask {
                     .map(|id| FileRepair::missing(id.file_name())),
             );
             if self.list_problem.is_some() {
-                report.files.push(self.file_list_repair());
+                report
+                    .files
+                    .push(FileRepair::file_list(self.list.entries.len() as u64));
             }
             return Ok(report);
         }
@@ -320,7 +307,9 @@ impl Bitcask {
             report.files.push(repair.clone());
         }
         if self.list_problem.is_some() {
-            report.files.push(self.file_list_repair());
+            report
+                .files
+                .push(FileRepair::file_list(self.list.entries.len() as u64));
             self.list_problem = None;
             file_list::write(&self.dir, &mut self.list)?;
         }

@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{CorruptKind, Error, Result};
-use crate::format::file_header::{FORMAT_VERSION, FileHeader, HEADER_LEN, HeaderError};
+use crate::error::{CorruptKind, Result};
+use crate::format::file_header::{FileHeader, HEADER_LEN};
 use crate::format::record::{self, Place, Record, RecordKind};
 use crate::fs::{self, File};
 use crate::layout::{self, AOF_MAGIC};
@@ -71,40 +71,8 @@ impl Aof {
             fs::open_read(&path)?
         };
         let len = fs::file_len(&file, &path)?;
-        let mut header = [0u8; HEADER_LEN];
-        let have = (len as usize).min(HEADER_LEN);
-        fs::read_exact_at(&file, &path, &mut header[..have], 0)?;
-        let corrupt = |kind| Error::Corrupt {
-            path: path.clone(),
-            offset: 0,
-            kind,
-        };
-        let checked = match FileHeader::decode(&header[..have], AOF_MAGIC) {
-            Ok(h) if h.file_id == generation => Ok(h.uid),
-            Ok(_) => Err(corrupt(CorruptKind::Header)),
-            Err(HeaderError::Short) => Err(corrupt(CorruptKind::Truncated)),
-            Err(HeaderError::Corrupt(kind)) => Err(corrupt(kind)),
-            Err(HeaderError::NewerVersion(v)) => {
-                return Err(Error::Unsupported(format!(
-                    "{} was written by a newer hoard (format {v}); this build reads format {FORMAT_VERSION}",
-                    path.display()
-                )));
-            }
-            Err(HeaderError::OlderVersion(v)) => {
-                return Err(Error::Unsupported(format!(
-                    "{} is in format {v}, older than this build's format {FORMAT_VERSION}; run `hoard upgrade`",
-                    path.display()
-                )));
-            }
-        };
-        let (uid, header_problem) = match checked {
-            Ok(uid) => (uid, None),
-            Err(Error::Corrupt { kind, .. }) if !strict => (
-                u64::from_le_bytes(header[24..32].try_into().expect("8")),
-                Some(kind),
-            ),
-            Err(e) => return Err(e),
-        };
+        let (uid, header_problem) =
+            log::read_header(&file, &path, len, AOF_MAGIC, generation, strict)?;
         Ok(Aof {
             uid,
             path,

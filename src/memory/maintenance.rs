@@ -131,10 +131,9 @@ impl Memory {
         for name in &files.unlisted {
             report.problems.push(stale_note(&self.dir.join(name)));
         }
-        report.problems.extend(crate::verify::torn_notes(&self.dir));
         report
             .problems
-            .extend(crate::verify::unlisted_notes(&self.dir));
+            .extend(crate::verify::kept_aside_notes(&self.dir));
         let total = files.snapshots.len() + files.aofs.len();
         let mut done = 0;
         for generation in &files.snapshots {
@@ -236,16 +235,7 @@ impl Memory {
             plans.push(repair);
         }
         if files.list_problem.is_some() {
-            plans.push(FileRepair {
-                file: layout::FILE_LIST_FILE.to_string(),
-                kept_records: files.list.entries.len() as u64,
-                kept_bytes: 0,
-                lost: Vec::new(),
-                header_damaged: true,
-                torn_tail_only: false,
-                dropped_records: 0,
-                missing: false,
-            });
+            plans.push(FileRepair::file_list(files.list.entries.len() as u64));
         }
         let mut report = RepairReport {
             files: plans,

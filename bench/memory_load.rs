@@ -59,7 +59,7 @@ fn main() -> hoardhaven::Result<()> {
                 ..InitOptions::default()
             };
             Store::create(&dir, &init, &SystemClock)?;
-            let mut store = Store::open(&dir, &OpenOptions::new(Access::Write))?;
+            let store = Store::open(&dir, &OpenOptions::new(Access::Write))?;
             store.defer_sync(true);
             let mut v = [0u8; 100];
             for i in 0..keys {
@@ -74,7 +74,7 @@ fn main() -> hoardhaven::Result<()> {
         Some("load") => {
             let base = rss_bytes();
             let start = Instant::now();
-            let mut store = Store::open(&dir, &OpenOptions::new(Access::Read))?;
+            let store = Store::open(&dir, &OpenOptions::new(Access::Read))?;
             let secs = start.elapsed().as_secs_f64();
             let resident = rss_bytes().saturating_sub(base);
             let keys = store.memory().expect("a memory store").key_count();
@@ -88,7 +88,7 @@ fn main() -> hoardhaven::Result<()> {
             );
         }
         Some("snapshot") => {
-            let mut store = Store::open(&dir, &OpenOptions::new(Access::Write))?;
+            let store = Store::open(&dir, &OpenOptions::new(Access::Write))?;
             let start = Instant::now();
             let info = store
                 .memory()

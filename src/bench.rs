@@ -260,7 +260,7 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
                 load(config, &store_dir, n, &mut key, &mut value, progress)?
             }
             Workload::Read => {
-                let mut store = open(&store_dir, Access::Read)?;
+                let store = open(&store_dir, Access::Read)?;
                 let mut order: Vec<u64> = (0..n).collect();
                 let mut x = 0x2545_f491_4f6c_dd1du64;
                 for i in (1..order.len()).rev() {
@@ -289,7 +289,7 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
                 timer.finish(Workload::Read, n, n * entry_bytes)
             }
             Workload::Mixed => {
-                let mut store = open(&store_dir, Access::Write)?;
+                let store = open(&store_dir, Access::Write)?;
                 store.defer_sync(true);
                 let mut timer = Timer::new();
                 let mut x = 0x9e37_79b9u64;
@@ -322,7 +322,7 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
             }
             Workload::Overwrite => {
                 round += 1;
-                let mut store = open(&store_dir, Access::Write)?;
+                let store = open(&store_dir, Access::Write)?;
                 store.defer_sync(true);
                 let mut timer = Timer::new();
                 for i in 0..n {
@@ -367,7 +367,7 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
                 let durable_dir = config.dir.join(format!("{}-durable", config.engine));
                 create(&durable_dir, config.engine, SyncPolicy::Always)?;
                 let ops = n.min(2000);
-                let mut store = open(&durable_dir, Access::Write)?;
+                let store = open(&durable_dir, Access::Write)?;
                 let mut timer = Timer::new();
                 for i in 0..ops {
                     key_of(i, config.key_size, &mut key);
@@ -441,7 +441,7 @@ fn load(
     progress: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<WorkloadResult> {
     let mut timer = Timer::new();
-    let mut store = open(store_dir, Access::Write)?;
+    let store = open(store_dir, Access::Write)?;
     store.defer_sync(true);
     for i in 0..n {
         key_of(i, config.key_size, key);

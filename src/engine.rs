@@ -1,9 +1,13 @@
-//! The interface both engines implement. The store and the command layer
-//! talk to engines only through it, so they know nothing of files, keydirs
-//! or logs. Engines never print, never exit and never read the clock: the
-//! store passes the current time in.
+//! The engines behind a store, as one closed enum: the store and the
+//! command layer reach every operation both engines have through it, and
+//! the engine-specific ones (merge, hint; snapshot) through `bitcask()` /
+//! `memory()`, never by downcasting. Engines never print, never exit and
+//! never read the clock for expiry: the store passes the current time in.
 
+use crate::bitcask::Bitcask;
 use crate::error::Result;
+use crate::log_writer::LogWriter;
+use crate::memory::Memory;
 
 /// A value read from the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,27 +27,95 @@ pub struct KeyMeta {
     pub expiry_ms: Option<u64>,
 }
 
-/// A storage engine holding one store's data.
-pub trait Engine: Send {
+/// What a read-modify-write does to its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing.
+    Keep,
+    /// Set the value, with an absolute expiry in Unix ms if given.
+    Put(Vec<u8>, Option<u64>),
+    /// Delete the key.
+    Delete,
+}
+
+/// The engine holding one store's data.
+#[derive(Debug)]
+pub enum Engine {
+    /// Log-structured: data files, keydir, hint.
+    Bitcask(Bitcask),
+    /// In memory: table, snapshot, AOF.
+    Memory(Memory),
+}
+
+macro_rules! both {
+    ($self:ident, $e:ident => $body:expr) => {
+        match $self {
+            Engine::Bitcask($e) => $body,
+            Engine::Memory($e) => $body,
+        }
+    };
+}
+
+impl Engine {
     /// The live value of `key` at time `now_ms`, checked against its CRC.
-    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Value>>;
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
+        both!(self, e => e.get(key, now_ms))
+    }
+
     /// Metadata of `key` if it is live at `now_ms`.
-    fn meta(&mut self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>>;
+    pub fn meta(&self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>> {
+        both!(self, e => e.meta(key, now_ms))
+    }
+
     /// Sets `key` to `value`, expiring at `expiry_ms` if given; durable per the sync policy on return.
-    fn put(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()>;
+    pub fn put(&self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
+        both!(self, e => e.put(key, value, expiry_ms))
+    }
+
+    /// Reads `key` (its value too when `with_value`) and applies the change
+    /// `decide` makes of it, atomically with respect to every other write.
+    pub fn update<R>(
+        &self,
+        key: &[u8],
+        now_ms: u64,
+        with_value: bool,
+        decide: impl FnOnce(Option<Value>) -> Result<(Change, R)>,
+    ) -> Result<R> {
+        both!(self, e => e.update(key, now_ms, with_value, decide))
+    }
+
     /// Deletes `key`; true if it was live at `now_ms`.
-    fn delete(&mut self, key: &[u8], now_ms: u64) -> Result<bool>;
+    pub fn delete(&self, key: &[u8], now_ms: u64) -> Result<bool> {
+        both!(self, e => e.delete(key, now_ms))
+    }
+
     /// Live keys starting with `prefix` at `now_ms`, in bytewise order.
-    fn keys(&mut self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>>;
+    pub fn keys(&self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>> {
+        both!(self, e => e.keys(prefix, now_ms))
+    }
+
     /// Makes every write so far durable.
-    fn sync(&mut self) -> Result<()>;
+    pub fn sync(&self) -> Result<()> {
+        both!(self, e => e.sync())
+    }
+
     /// With `true`, writes are not synced one by one until `sync` (bulk loads).
-    fn defer_sync(&mut self, defer: bool);
-    /// Finishes pending work (a due sync, a hint) before the engine is
-    /// dropped; returns the notices not yet taken.
-    fn close(self: Box<Self>) -> Result<Vec<String>>;
+    pub fn defer_sync(&self, defer: bool) {
+        both!(self, e => e.defer_sync(defer))
+    }
+
+    /// Finishes pending work (a due sync, a hint or snapshot); returns the notices not yet taken.
+    pub fn close(&self) -> Result<Vec<String>> {
+        both!(self, e => e.close())
+    }
+
     /// Messages for the user gathered since the last call (e.g. a dropped torn tail).
-    fn take_notices(&mut self) -> Vec<String>;
-    /// The engine as `Any`, for engine-specific maintenance (merge, hint).
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+    pub fn take_notices(&self) -> Vec<String> {
+        both!(self, e => e.take_notices())
+    }
+
+    /// The log writer: sync policy, group commit, poisoning.
+    pub(crate) fn log(&self) -> &LogWriter {
+        both!(self, e => e.log())
+    }
 }

@@ -106,6 +106,8 @@ pub enum Error {
         /// The store directory.
         path: PathBuf,
     },
+    /// Background work (a timed sync, a merge, a snapshot) failed.
+    Background(String),
 }
 
 impl Error {
@@ -118,7 +120,8 @@ impl Error {
             Error::NotAStore { .. }
             | Error::Unsupported(_)
             | Error::Io { .. }
-            | Error::Poisoned { .. } => 5,
+            | Error::Poisoned { .. }
+            | Error::Background(_) => 5,
         }
     }
 
@@ -133,6 +136,7 @@ impl Error {
             Error::Unsupported(_) => "unsupported",
             Error::Io { .. } => "io",
             Error::Poisoned { .. } => "poisoned",
+            Error::Background(_) => "background",
         }
     }
 
@@ -222,6 +226,7 @@ impl fmt::Display for Error {
                  reopen the store",
                 path.display()
             ),
+            Error::Background(what) => write!(f, "{what}"),
         }
     }
 }

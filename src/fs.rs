@@ -162,6 +162,11 @@ pub fn install(vfs: Arc<dyn Vfs>) {
 }
 
 fn vfs() -> Arc<dyn Vfs> {
+    current_vfs()
+}
+
+/// This thread's file system, for a thread it starts to use too.
+pub fn current_vfs() -> Arc<dyn Vfs> {
     CURRENT
         .with(|c| c.borrow().clone())
         .unwrap_or_else(|| Arc::new(RealFs))

@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod background;
 pub mod bench;
 pub mod bitcask;
 pub mod clock;
@@ -31,6 +32,8 @@ pub mod layout;
 pub mod limits;
 pub mod lock;
 pub mod log;
+pub mod log_file;
+pub mod log_writer;
 pub mod manifest;
 pub mod manifest_fix;
 pub mod memory;
@@ -40,9 +43,10 @@ pub mod transfer;
 pub mod upgrade;
 pub mod verify;
 
+pub use background::BackgroundOptions;
 pub use bitcask::{Bitcask, HintWritten};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Engine, KeyMeta, Value};
+pub use engine::{Change, Engine, KeyMeta, Value};
 pub use error::{CorruptKind, Error, Result};
 pub use manifest::{EngineKind, Manifest, SyncPolicy};
 pub use memory::Memory;

@@ -84,6 +84,10 @@ pub fn check_value(key: &[u8], value_len: usize) -> Result<()> {
     Ok(())
 }
 
+/// Default step in which the active data file of an `always` store is
+/// preallocated with written zeros.
+pub const PREALLOCATE_STEP_DEFAULT: u64 = 1 << 20;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::bitcask::{Bitcask, BitcaskOptions};
 use crate::clock::{Clock, SystemClock};
-use crate::engine::{Engine, Value};
+use crate::engine::{Change, Engine, Value};
 use crate::error::{Error, Result};
 use crate::fs;
 use crate::limits::{LOCK_TIMEOUT_DEFAULT_S, MAX_FILE_SIZE_DEFAULT, check_key, check_value};
@@ -69,6 +69,10 @@ pub struct OpenOptions {
     /// directory is missing (`put`, `import`); otherwise a missing
     /// directory is `Error::NotAStore` and nothing is created.
     pub create_missing: bool,
+    /// Under `sync=always`, zeros are written ahead of the active bitcask
+    /// file this many bytes at a time, so that a sync after an append is
+    /// a data-only flush (0: never). Tests on a simulated disk make it small.
+    pub preallocate_step: u64,
 }
 
 impl OpenOptions {
@@ -81,6 +85,7 @@ impl OpenOptions {
             trust_hint: true,
             verify_only: false,
             create_missing: access == Access::Write,
+            preallocate_step: crate::limits::PREALLOCATE_STEP_DEFAULT,
         }
     }
 }
@@ -131,8 +136,10 @@ pub struct Store {
     manifest: Manifest,
     access: Access,
     clock: Arc<dyn Clock>,
-    engine: Option<Box<dyn Engine>>,
+    engine: Arc<Engine>,
     verify_only: bool,
+    /// Background work (timer, merges, snapshots, expiry), when started.
+    background: std::sync::Mutex<Option<crate::background::Background>>,
     // Dropped after the engine (fields drop in order), so the lock covers it.
     _lock: StoreLock,
 }
@@ -236,8 +243,8 @@ impl Store {
             Access::Write => LockMode::Exclusive,
         };
         let lock = StoreLock::acquire(dir, mode, options.lock_timeout)?;
-        let engine: Box<dyn Engine> = match manifest.engine {
-            EngineKind::Bitcask => Box::new(Bitcask::open(
+        let engine = match manifest.engine {
+            EngineKind::Bitcask => Engine::Bitcask(Bitcask::open(
                 dir,
                 BitcaskOptions {
                     sync: manifest.sync,
@@ -245,15 +252,18 @@ impl Store {
                     writable: options.access == Access::Write,
                     use_hint: options.trust_hint,
                     replay: !options.verify_only,
+                    preallocate_step: options.preallocate_step,
                 },
+                options.clock.clone(),
             )?),
-            EngineKind::Memory => Box::new(Memory::open(
+            EngineKind::Memory => Engine::Memory(Memory::open(
                 dir,
                 MemoryOptions {
                     sync: manifest.sync,
                     writable: options.access == Access::Write,
                     load: !options.verify_only,
                 },
+                options.clock.clone(),
             )?),
         };
         Ok(Store {
@@ -261,8 +271,9 @@ impl Store {
             manifest,
             access: options.access,
             clock: options.clock.clone(),
-            engine: Some(engine),
+            engine: Arc::new(engine),
             verify_only: options.verify_only,
+            background: std::sync::Mutex::new(None),
             _lock: lock,
         })
     }
@@ -284,37 +295,31 @@ impl Store {
     }
 
     /// The engine, for data operations: refused when opened for verification only.
-    fn data(&mut self) -> Result<&mut dyn Engine> {
+    fn data(&self) -> Result<&Engine> {
         if self.verify_only {
             return Err(Error::InvalidInput(
                 "the store was opened for verification only".to_string(),
             ));
         }
-        Ok(self.engine_mut())
-    }
-
-    fn engine_mut(&mut self) -> &mut dyn Engine {
-        self.engine
-            .as_deref_mut()
-            .expect("engine present until close")
+        Ok(&self.engine)
     }
 
     /// The live value of `key`, or `None`.
-    pub fn get(&mut self, key: &[u8]) -> Result<Option<Value>> {
+    pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         self.data()?.get(key, now_ms)
     }
 
     /// Whether `key` is live.
-    pub fn contains(&mut self, key: &[u8]) -> Result<bool> {
+    pub fn contains(&self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         Ok(self.data()?.meta(key, now_ms)?.is_some())
     }
 
     /// Writes `key` = `value`; false when `only_if_absent` found the key live.
-    pub fn put(&mut self, key: &[u8], value: &[u8], options: PutOptions) -> Result<bool> {
+    pub fn put(&self, key: &[u8], value: &[u8], options: PutOptions) -> Result<bool> {
         check_key(key)?;
         check_value(key, value.len())?;
         let now_ms = self.clock.now_ms();
@@ -322,26 +327,31 @@ impl Store {
             .ttl_ms
             .map(|ttl| expiry_after(now_ms, ttl))
             .transpose()?;
-        if options.only_if_absent && self.data()?.meta(key, now_ms)?.is_some() {
-            return Ok(false);
+        if !options.only_if_absent {
+            self.data()?.put(key, value, expiry_ms)?;
+            return Ok(true);
         }
-        self.data()?.put(key, value, expiry_ms)?;
-        Ok(true)
+        self.data()?.update(key, now_ms, false, |current| {
+            Ok(match current {
+                Some(_) => (Change::Keep, false),
+                None => (Change::Put(value.to_vec(), expiry_ms), true),
+            })
+        })
     }
 
     /// Deletes `key`; true if it was live.
-    pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         self.data()?.delete(key, now_ms)
     }
 
     /// The time to live of `key`, or `None` if it is not live.
-    pub fn ttl(&mut self, key: &[u8]) -> Result<Option<Ttl>> {
+    pub fn ttl(&self, key: &[u8]) -> Result<Option<Ttl>> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         Ok(self
-            .engine_mut()
+            .data()?
             .meta(key, now_ms)?
             .map(|meta| match meta.expiry_ms {
                 None => Ttl::Persistent,
@@ -350,20 +360,16 @@ impl Store {
     }
 
     /// Makes `key` expire `ttl_ms` from now; false if it is not live.
-    pub fn expire(&mut self, key: &[u8], ttl_ms: u64) -> Result<bool> {
+    pub fn expire(&self, key: &[u8], ttl_ms: u64) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
         let expiry_ms = expiry_after(now_ms, ttl_ms)?;
-        let Some(value) = self.data()?.get(key, now_ms)? else {
-            return Ok(false);
-        };
-        self.data()?.put(key, &value.bytes, Some(expiry_ms))?;
-        Ok(true)
+        self.set_expiry(key, now_ms, Some(expiry_ms))
     }
 
     /// Makes `key` expire at `at_ms` (Unix ms, Redis PEXPIREAT); false if it
     /// is not live. A time already past deletes the key, as Redis does.
-    pub fn expire_at(&mut self, key: &[u8], at_ms: u64) -> Result<bool> {
+    pub fn expire_at(&self, key: &[u8], at_ms: u64) -> Result<bool> {
         check_key(key)?;
         if at_ms >= i64::MAX as u64 {
             return Err(Error::InvalidInput(format!(
@@ -374,31 +380,36 @@ impl Store {
         if at_ms <= now_ms {
             return self.data()?.delete(key, now_ms);
         }
-        let Some(value) = self.data()?.get(key, now_ms)? else {
-            return Ok(false);
-        };
-        self.data()?.put(key, &value.bytes, Some(at_ms))?;
-        Ok(true)
+        self.set_expiry(key, now_ms, Some(at_ms))
+    }
+
+    /// Rewrites a live key with a new expiry; false if it is not live.
+    fn set_expiry(&self, key: &[u8], now_ms: u64, expiry_ms: Option<u64>) -> Result<bool> {
+        self.data()?.update(key, now_ms, true, |current| {
+            Ok(match current {
+                Some(value) => (Change::Put(value.bytes, expiry_ms), true),
+                None => (Change::Keep, false),
+            })
+        })
     }
 
     /// Removes the expiry of `key`; false if it is not live or has no expiry (Redis PERSIST).
-    pub fn persist(&mut self, key: &[u8]) -> Result<bool> {
+    pub fn persist(&self, key: &[u8]) -> Result<bool> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        match self.data()?.get(key, now_ms)? {
-            Some(Value {
-                bytes,
-                expiry_ms: Some(_),
-            }) => {
-                self.data()?.put(key, &bytes, None)?;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        self.data()?.update(key, now_ms, true, |current| {
+            Ok(match current {
+                Some(Value {
+                    bytes,
+                    expiry_ms: Some(_),
+                }) => (Change::Put(bytes, None), true),
+                _ => (Change::Keep, false),
+            })
+        })
     }
 
     /// Live keys starting with `prefix`, in bytewise order, at most `limit` of them.
-    pub fn keys(&mut self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<Vec<u8>>> {
+    pub fn keys(&self, prefix: &[u8], limit: Option<usize>) -> Result<Vec<Vec<u8>>> {
         let now_ms = self.clock.now_ms();
         let mut keys = self.data()?.keys(prefix, now_ms)?;
         if let Some(limit) = limit {
@@ -407,13 +418,14 @@ impl Store {
         Ok(keys)
     }
 
-    // Shell conveniences (issue 10), built only on the `Engine` trait. Each
-    // runs under the lock the store was opened with, so a read-modify-write
-    // is atomic against every other hoard process.
+    // Shell conveniences (issue 10), built only on the engine's common
+    // operations. A read-modify-write runs as one `Engine::update`, under
+    // the append lock, so it is atomic against every other thread, and the
+    // store's file lock makes it so against every other hoard process.
 
     /// The live values of `keys`, in order (`None` for a missing key), read
     /// under the one lock this store holds (Redis MGET).
-    pub fn get_many(&mut self, keys: &[Vec<u8>]) -> Result<Vec<Option<Value>>> {
+    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Value>>> {
         for key in keys {
             check_key(key)?;
         }
@@ -423,7 +435,7 @@ impl Store {
     }
 
     /// How many live keys start with `prefix` (Redis DBSIZE for an empty prefix).
-    pub fn count(&mut self, prefix: &[u8]) -> Result<u64> {
+    pub fn count(&self, prefix: &[u8]) -> Result<u64> {
         let now_ms = self.clock.now_ms();
         Ok(self.data()?.keys(prefix, now_ms)?.len() as u64)
     }
@@ -431,75 +443,75 @@ impl Store {
     /// Writes `key` = `value` only if `key` is live (Redis SET XX); false
     /// otherwise. A `ttl_ms` sets a new expiry; without one the key's
     /// expiry is removed, as a plain SET XX does.
-    pub fn put_if_present(
-        &mut self,
-        key: &[u8],
-        value: &[u8],
-        ttl_ms: Option<u64>,
-    ) -> Result<bool> {
+    pub fn put_if_present(&self, key: &[u8], value: &[u8], ttl_ms: Option<u64>) -> Result<bool> {
         check_key(key)?;
         check_value(key, value.len())?;
         let now_ms = self.clock.now_ms();
         let expiry_ms = ttl_ms.map(|ttl| expiry_after(now_ms, ttl)).transpose()?;
-        if self.data()?.meta(key, now_ms)?.is_none() {
-            return Ok(false);
-        }
-        self.data()?.put(key, value, expiry_ms)?;
-        Ok(true)
+        self.data()?.update(key, now_ms, false, |current| {
+            Ok(match current {
+                Some(_) => (Change::Put(value.to_vec(), expiry_ms), true),
+                None => (Change::Keep, false),
+            })
+        })
     }
 
     /// Adds `by` to the integer in `key` (0 when missing) and returns the
     /// result, keeping the key's expiry (Redis INCRBY; DECRBY is a negative
     /// `by`). A value that is not a base-10 64-bit integer, or a result
     /// that would overflow, is `Error::InvalidInput` and changes nothing.
-    pub fn incr_by(&mut self, key: &[u8], by: i64) -> Result<i64> {
+    pub fn incr_by(&self, key: &[u8], by: i64) -> Result<i64> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        let current = self.data()?.get(key, now_ms)?;
-        let (number, expiry_ms) = match &current {
-            None => (0, None),
-            Some(value) => (
-                parse_redis_integer(&value.bytes).ok_or_else(|| {
-                    Error::InvalidInput(format!(
-                        "the value of key {} is not an integer (a base-10 number that fits \
-                         in 64 bits); the key was left as it is",
-                        crate::error::display_key(key)
-                    ))
-                })?,
-                value.expiry_ms,
-            ),
-        };
-        let result = number.checked_add(by).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "adding {by} to {number} (key {}) would overflow a 64-bit integer; \
-                 the key was left as it is",
-                crate::error::display_key(key)
+        self.data()?.update(key, now_ms, true, |current| {
+            let (number, expiry_ms) = match &current {
+                None => (0, None),
+                Some(value) => (
+                    parse_redis_integer(&value.bytes).ok_or_else(|| {
+                        Error::InvalidInput(format!(
+                            "the value of key {} is not an integer (a base-10 number that fits \
+                             in 64 bits); the key was left as it is",
+                            crate::error::display_key(key)
+                        ))
+                    })?,
+                    value.expiry_ms,
+                ),
+            };
+            let result = number.checked_add(by).ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "adding {by} to {number} (key {}) would overflow a 64-bit integer; \
+                     the key was left as it is",
+                    crate::error::display_key(key)
+                ))
+            })?;
+            Ok((
+                Change::Put(result.to_string().into_bytes(), expiry_ms),
+                result,
             ))
-        })?;
-        self.data()?
-            .put(key, result.to_string().as_bytes(), expiry_ms)?;
-        Ok(result)
+        })
     }
 
     /// Appends `suffix` to the value of `key` (creating it when missing),
     /// keeping its expiry; returns the new length (Redis APPEND).
-    pub fn append(&mut self, key: &[u8], suffix: &[u8]) -> Result<u64> {
+    pub fn append(&self, key: &[u8], suffix: &[u8]) -> Result<u64> {
         check_key(key)?;
         let now_ms = self.clock.now_ms();
-        let (mut bytes, expiry_ms) = match self.data()?.get(key, now_ms)? {
-            Some(value) => (value.bytes, value.expiry_ms),
-            None => (Vec::new(), None),
-        };
-        check_value(key, bytes.len().saturating_add(suffix.len()))?;
-        bytes.extend_from_slice(suffix);
-        self.data()?.put(key, &bytes, expiry_ms)?;
-        Ok(bytes.len() as u64)
+        self.data()?.update(key, now_ms, true, |current| {
+            let (mut bytes, expiry_ms) = match current {
+                Some(value) => (value.bytes, value.expiry_ms),
+                None => (Vec::new(), None),
+            };
+            check_value(key, bytes.len().saturating_add(suffix.len()))?;
+            bytes.extend_from_slice(suffix);
+            let len = bytes.len() as u64;
+            Ok((Change::Put(bytes, expiry_ms), len))
+        })
     }
 
     /// Redis SET with its options: writes `key` = `value` with `expiry` if
     /// `condition` holds; false when it did not.
     pub fn set_with(
-        &mut self,
+        &self,
         key: &[u8],
         value: &[u8],
         expiry: SetExpiry,
@@ -513,29 +525,33 @@ impl Store {
             return Err(Error::InvalidInput(format!("invalid expiry time {at} ms")));
         }
         let now_ms = self.clock.now_ms();
-        let meta = if condition == SetCondition::Always && expiry != SetExpiry::Keep {
-            None
-        } else {
-            self.data()?.meta(key, now_ms)?
-        };
-        match condition {
-            SetCondition::IfAbsent if meta.is_some() => return Ok(false),
-            SetCondition::IfPresent if meta.is_none() => return Ok(false),
-            _ => {}
+        if condition == SetCondition::Always && expiry != SetExpiry::Keep {
+            let expiry_ms = match expiry {
+                SetExpiry::AtMs(at) => Some(at),
+                _ => None,
+            };
+            self.data()?.put(key, value, expiry_ms)?;
+            return Ok(true);
         }
-        let expiry_ms = match expiry {
-            SetExpiry::Clear => None,
-            SetExpiry::AtMs(at) => Some(at),
-            SetExpiry::Keep => meta.and_then(|m| m.expiry_ms),
-        };
-        self.data()?.put(key, value, expiry_ms)?;
-        Ok(true)
+        self.data()?.update(key, now_ms, false, |current| {
+            match condition {
+                SetCondition::IfAbsent if current.is_some() => return Ok((Change::Keep, false)),
+                SetCondition::IfPresent if current.is_none() => return Ok((Change::Keep, false)),
+                _ => {}
+            }
+            let expiry_ms = match expiry {
+                SetExpiry::Clear => None,
+                SetExpiry::AtMs(at) => Some(at),
+                SetExpiry::Keep => current.and_then(|v| v.expiry_ms),
+            };
+            Ok((Change::Put(value.to_vec(), expiry_ms), true))
+        })
     }
 
     /// Live keys starting with `prefix` and matching the Redis glob
     /// `pattern`, in bytewise order, at most `limit` of them.
     pub fn keys_matching(
-        &mut self,
+        &self,
         prefix: &[u8],
         pattern: &[u8],
         limit: Option<usize>,
@@ -557,12 +573,15 @@ impl Store {
     }
 
     /// The bitcask engine, for its maintenance operations; `None` for other engines.
-    pub fn bitcask(&mut self) -> Option<&mut Bitcask> {
-        self.engine_mut().as_any_mut().downcast_mut::<Bitcask>()
+    pub fn bitcask(&self) -> Option<&Bitcask> {
+        match &*self.engine {
+            Engine::Bitcask(b) => Some(b),
+            Engine::Memory(_) => None,
+        }
     }
 
     /// Writes `key` = `value` with an absolute expiry (as imports carry it).
-    pub fn put_at(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
+    pub fn put_at(&self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
         check_key(key)?;
         check_value(key, value.len())?;
         self.data()?.put(key, value, expiry_ms)
@@ -570,42 +589,33 @@ impl Store {
 
     /// With `true`, writes are not synced one by one until `sync` is called;
     /// for bulk loads that sync once at the end.
-    pub fn defer_sync(&mut self, defer: bool) {
-        self.engine_mut().defer_sync(defer);
+    pub fn defer_sync(&self, defer: bool) {
+        self.engine.defer_sync(defer);
     }
 
     /// The memory engine, for its maintenance operations; `None` for other engines.
-    pub fn memory(&mut self) -> Option<&mut Memory> {
-        self.engine_mut().as_any_mut().downcast_mut::<Memory>()
+    pub fn memory(&self) -> Option<&Memory> {
+        match &*self.engine {
+            Engine::Memory(m) => Some(m),
+            Engine::Bitcask(_) => None,
+        }
     }
 
     /// Reads every file of the store and reports each problem (see `verify`).
-    pub fn verify(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
-        let engine = self.engine_mut().as_any_mut();
-        if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
-            return bitcask.verify(progress);
+    pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+        match &*self.engine {
+            Engine::Bitcask(bitcask) => bitcask.verify(progress),
+            Engine::Memory(memory) => memory.verify(progress),
         }
-        if let Some(memory) = engine.downcast_mut::<Memory>() {
-            return memory.verify(progress);
-        }
-        Err(Error::Unsupported(
-            "this engine cannot verify itself".to_string(),
-        ))
     }
 
     /// Salvages every record that passes its checks, backing up what it
     /// replaces; with `dry_run`, only reports what it would do.
-    pub fn repair(&mut self, dry_run: bool) -> Result<RepairReport> {
+    pub fn repair(&self, dry_run: bool) -> Result<RepairReport> {
         let now_ms = self.clock.now_ms();
-        let engine = self.engine_mut().as_any_mut();
-        let mut report = if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
-            bitcask.repair(now_ms, dry_run)?
-        } else if let Some(memory) = engine.downcast_mut::<Memory>() {
-            memory.repair(now_ms, dry_run)?
-        } else {
-            return Err(Error::Unsupported(
-                "this engine cannot repair itself".to_string(),
-            ));
+        let mut report = match &*self.engine {
+            Engine::Bitcask(bitcask) => bitcask.repair(now_ms, dry_run)?,
+            Engine::Memory(memory) => memory.repair(now_ms, dry_run)?,
         };
         if let Some(backup) = report.backup_dir.take() {
             report.backup_dir = Some(readable_backup_name(&self.dir, backup, now_ms)?);
@@ -619,7 +629,7 @@ impl Store {
     /// links fail); the rest is copied. A memory store is written as one
     /// snapshot. The copy is built in a hidden directory and renamed into
     /// place, so `dest` never holds half a store.
-    pub fn snapshot_to(&mut self, dest: &Path) -> Result<()> {
+    pub fn snapshot_to(&self, dest: &Path) -> Result<()> {
         if std::fs::symlink_metadata(dest).is_ok() {
             return Err(Error::InvalidInput(format!(
                 "{} already exists; `--to` needs a directory that does not exist yet",
@@ -630,37 +640,64 @@ impl Store {
         self.sync()?;
         let manifest = self.manifest.clone();
         let now_ms = self.clock.now_ms();
-        let engine = self.engine_mut().as_any_mut();
-        if let Some(bitcask) = engine.downcast_mut::<Bitcask>() {
-            return build_atomically(dest, &manifest, |temp| bitcask.copy_into(temp));
-        }
-        if let Some(memory) = engine.downcast_mut::<Memory>() {
-            return build_atomically(dest, &manifest, |temp| {
+        match &*self.engine {
+            Engine::Bitcask(bitcask) => {
+                build_atomically(dest, &manifest, |temp| bitcask.copy_into(temp))
+            }
+            Engine::Memory(memory) => build_atomically(dest, &manifest, |temp| {
                 memory.snapshot_into(temp, now_ms).map(drop)
-            });
+            }),
         }
-        Err(Error::Unsupported(
-            "this engine cannot copy itself".to_string(),
-        ))
     }
 
     /// Makes every write so far durable, whatever the sync policy.
-    pub fn sync(&mut self) -> Result<()> {
-        self.engine_mut().sync()
+    pub fn sync(&self) -> Result<()> {
+        self.engine.sync()
     }
 
     /// Messages for the user gathered while opening or working.
-    pub fn take_notices(&mut self) -> Vec<String> {
-        self.engine_mut().take_notices()
+    pub fn take_notices(&self) -> Vec<String> {
+        self.engine.take_notices()
     }
 
-    /// Finishes pending work (a sync the policy owes, a due hint) and
-    /// releases the lock; returns the notices not yet taken.
-    pub fn close(mut self) -> Result<Vec<String>> {
-        match self.engine.take() {
-            Some(engine) => engine.close(),
-            None => Ok(Vec::new()),
+    /// Starts background work for this handle (see `BackgroundOptions`);
+    /// it runs until `close`. Starting it twice restarts it.
+    pub fn start_background(&self, options: crate::background::BackgroundOptions) -> Result<()> {
+        self.stop_background()?;
+        if self.access != Access::Write || self.verify_only {
+            return Err(Error::InvalidInput(
+                "background work needs a store opened for writing".to_string(),
+            ));
         }
+        let started =
+            crate::background::Background::start(self.engine.clone(), self.clock.clone(), options)?;
+        *self.background.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        Ok(())
+    }
+
+    /// Stops background work, if running; an error it met is returned.
+    fn stop_background(&self) -> Result<()> {
+        let running = self
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(background) = running {
+            self.engine.log().set_timer(false);
+            let log = background.stop();
+            if let Some(first) = log.errors.into_iter().next() {
+                return Err(Error::Background(first));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops background work, finishes pending work (a sync the policy
+    /// owes, a due hint or snapshot) and releases the lock; returns the
+    /// notices not yet taken.
+    pub fn close(self) -> Result<Vec<String>> {
+        self.stop_background()?;
+        self.engine.close()
     }
 }
 

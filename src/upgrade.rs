@@ -91,8 +91,10 @@ pub fn upgrade_locked(dir: &Path, now_ms: u64) -> Result<UpgradeReport> {
         .filter(|(_, _, expiry)| *expiry == 0 || *expiry > now_ms)
         .collect();
     let keys = live.len() as u64;
-    let mut engine: Box<dyn Engine> = match manifest.engine {
-        EngineKind::Bitcask => Box::new(Bitcask::open(
+    let clock: std::sync::Arc<dyn crate::clock::Clock> =
+        std::sync::Arc::new(crate::clock::ManualClock::new(now_ms));
+    let engine = match manifest.engine {
+        EngineKind::Bitcask => Engine::Bitcask(Bitcask::open(
             dir,
             BitcaskOptions {
                 sync: SyncPolicy::Never,
@@ -100,15 +102,18 @@ pub fn upgrade_locked(dir: &Path, now_ms: u64) -> Result<UpgradeReport> {
                 writable: true,
                 use_hint: false,
                 replay: true,
+                preallocate_step: 0,
             },
+            clock.clone(),
         )?),
-        EngineKind::Memory => Box::new(Memory::open(
+        EngineKind::Memory => Engine::Memory(Memory::open(
             dir,
             MemoryOptions {
                 sync: SyncPolicy::Never,
                 writable: true,
                 load: true,
             },
+            clock,
         )?),
     };
     engine.defer_sync(true);
@@ -117,11 +122,9 @@ pub fn upgrade_locked(dir: &Path, now_ms: u64) -> Result<UpgradeReport> {
     }
     engine.sync()?;
     failpoint::hit("upgrade-before-index");
-    let any = engine.as_any_mut();
-    if let Some(bitcask) = any.downcast_mut::<Bitcask>() {
-        bitcask.write_hint()?;
-    } else if let Some(memory) = any.downcast_mut::<Memory>() {
-        memory.snapshot(now_ms)?;
+    match &engine {
+        Engine::Bitcask(bitcask) => drop(bitcask.write_hint()?),
+        Engine::Memory(memory) => drop(memory.snapshot(now_ms)?),
     }
     engine.close()?;
     failpoint::hit("upgrade-before-manifest");

@@ -825,7 +825,7 @@ both_engines! {
 
     fn a_closed_stdout_pipe_ends_quietly_with_exit_0(t: &TestDir) {
         {
-            let mut store = hoardhaven::Store::open(
+            let store = hoardhaven::Store::open(
                 &t.dir(),
                 &hoardhaven::OpenOptions::new(hoardhaven::Access::Write),
             )

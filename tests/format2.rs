@@ -135,7 +135,7 @@ fn sealed_store(dir: &Path) -> Vec<(String, String)> {
         ..InitOptions::default()
     };
     Store::create(dir, &init, &SystemClock).unwrap();
-    let mut store = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap();
+    let store = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap();
     let pairs: Vec<(String, String)> = (0..24)
         .map(|i| {
             (
@@ -155,7 +155,7 @@ fn sealed_store(dir: &Path) -> Vec<(String, String)> {
 
 /// Every live key reads as its value or fails with exit 4; none reads as missing.
 fn no_key_reads_as_missing(dir: &Path, pairs: &[(String, String)], label: &str) {
-    let mut store = match Store::open(dir, &OpenOptions::new(Access::Read)) {
+    let store = match Store::open(dir, &OpenOptions::new(Access::Read)) {
         Ok(store) => store,
         Err(e) => {
             assert_eq!(e.exit_code(), 4, "{label}: {e}");
@@ -174,7 +174,7 @@ fn no_key_reads_as_missing(dir: &Path, pairs: &[(String, String)], label: &str) 
 fn verify_is_corrupt(dir: &Path, label: &str) {
     let mut options = OpenOptions::new(Access::Read);
     options.verify_only = true;
-    let mut store = Store::open(dir, &options).unwrap();
+    let store = Store::open(dir, &options).unwrap();
     let report = store.verify(&mut |_, _| {}).unwrap();
     assert!(!report.is_clean(), "{label}: verify found nothing");
 }
@@ -465,7 +465,7 @@ fn review_a_merged_store_whose_newest_file_is_cut_or_zeroed_is_corruption() {
     let original = tmp.path().join("original");
     let pairs = sealed_store(&original);
     {
-        let mut store = Store::open(&original, &OpenOptions::new(Access::Write)).unwrap();
+        let store = Store::open(&original, &OpenOptions::new(Access::Write)).unwrap();
         store.delete(b"key-00").unwrap();
         store
             .bitcask()

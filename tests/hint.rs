@@ -18,7 +18,7 @@ use predicates::prelude::*;
 fn populate(dir: &Path, count: usize) -> BTreeMap<String, String> {
     let mut expected = BTreeMap::new();
     for session in 0..3 {
-        let mut store = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap();
+        let store = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap();
         for i in 0..count {
             let key = format!("key-{i:05}");
             if session == 2 && i % 7 == 0 {
@@ -40,7 +40,7 @@ fn populate(dir: &Path, count: usize) -> BTreeMap<String, String> {
 /// Asserts every answer through the library, for a reader and then a writer.
 fn assert_contents(dir: &Path, expected: &BTreeMap<String, String>, count: usize) {
     for access in [Access::Read, Access::Write] {
-        let mut store = Store::open(dir, &OpenOptions::new(access)).unwrap();
+        let store = Store::open(dir, &OpenOptions::new(access)).unwrap();
         for i in 0..count {
             let key = format!("key-{i:05}");
             let got = store
@@ -166,7 +166,7 @@ fn every_bit_flip_region_of_the_hint_leaves_answers_right() {
         damaged[at] ^= 0x10;
         std::fs::write(t.dir().join(HINT_FILE), &damaged).unwrap();
         for access in [Access::Read, Access::Write] {
-            let mut store = Store::open(&t.dir(), &OpenOptions::new(access)).unwrap();
+            let store = Store::open(&t.dir(), &OpenOptions::new(access)).unwrap();
             for i in 0..300 {
                 let key = format!("key-{i:05}");
                 let got = store
@@ -237,7 +237,7 @@ fn an_older_hint_is_completed_by_replaying_after_its_watermark() {
     fresh_hint(&t);
     let old = hint_bytes(&t);
     {
-        let mut store = Store::open(&t.dir(), &OpenOptions::new(Access::Write)).unwrap();
+        let store = Store::open(&t.dir(), &OpenOptions::new(Access::Write)).unwrap();
         for i in (0..300).step_by(5) {
             let key = format!("key-{i:05}");
             if i % 2 == 0 {

@@ -65,6 +65,8 @@ fn assert_contents(t: &TestDir, expected: &BTreeMap<String, String>) {
 fn a_crash_at_each_step_of_a_snapshot_loses_nothing() {
     for point in [
         "snapshot-after-new-aof",
+        "snapshot-after-seal",
+        "snapshot-after-aof-switch",
         "snapshot-before-rename",
         "snapshot-after-snapshot",
         "snapshot-after-first-removal",
@@ -159,7 +161,7 @@ fn truncating_the_aof_at_every_offset_of_its_last_record_loses_only_that_record(
     let aof = files_ending(&original, ".aof").pop().unwrap();
     let start = std::fs::metadata(&aof).unwrap().len();
     {
-        let mut store = Store::open(&original, &OpenOptions::new(Access::Write)).unwrap();
+        let store = Store::open(&original, &OpenOptions::new(Access::Write)).unwrap();
         store
             .put(b"last", b"the interrupted one", PutOptions::default())
             .unwrap();
@@ -181,7 +183,7 @@ fn truncating_the_aof_at_every_offset_of_its_last_record_loses_only_that_record(
         f.set_len(cut).unwrap();
         drop(f);
         {
-            let mut reader = Store::open(&dir, &OpenOptions::new(Access::Read)).unwrap();
+            let reader = Store::open(&dir, &OpenOptions::new(Access::Read)).unwrap();
             assert_eq!(
                 reader.take_notices().len(),
                 usize::from(cut > start),
@@ -195,7 +197,7 @@ fn truncating_the_aof_at_every_offset_of_its_last_record_loses_only_that_record(
             cut,
             "a reader changed the AOF"
         );
-        let mut writer = Store::open(&dir, &OpenOptions::new(Access::Write)).unwrap();
+        let writer = Store::open(&dir, &OpenOptions::new(Access::Write)).unwrap();
         if cut > start {
             assert!(
                 writer.take_notices()[0].contains("dropped a torn write"),
@@ -212,7 +214,7 @@ fn truncating_the_aof_at_every_offset_of_its_last_record_loses_only_that_record(
             expected_len,
             "cut {cut}"
         );
-        let mut reader = Store::open(&dir, &OpenOptions::new(Access::Read)).unwrap();
+        let reader = Store::open(&dir, &OpenOptions::new(Access::Read)).unwrap();
         assert_eq!(reader.get(b"alpha").unwrap().unwrap().bytes, b"one");
         assert_eq!(reader.get(b"next").unwrap().unwrap().bytes, b"after");
         std::fs::remove_dir_all(&dir).unwrap();

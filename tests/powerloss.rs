@@ -89,15 +89,15 @@ fn value(k: u8, v: u32) -> Vec<u8> {
     format!("value-{k}-{v}-{}", "x".repeat((v % 5) as usize * 40)).into_bytes()
 }
 
-fn open(kind: Kind, mode: Mode) -> hoardhaven::Result<Box<dyn Engine>> {
+fn open(kind: Kind, mode: Mode) -> hoardhaven::Result<Engine> {
     let dir = Path::new(DIR);
     let sync = match mode {
         Mode::Always | Mode::Bulk => SyncPolicy::Always,
         Mode::Never => SyncPolicy::Never,
         Mode::Interval => SyncPolicy::IntervalMs(3_600_000),
     };
-    let mut engine: Box<dyn Engine> = match kind {
-        Kind::Bitcask => Box::new(Bitcask::open(
+    let engine: Engine = match kind {
+        Kind::Bitcask => Engine::Bitcask(Bitcask::open(
             dir,
             BitcaskOptions {
                 sync,
@@ -105,35 +105,35 @@ fn open(kind: Kind, mode: Mode) -> hoardhaven::Result<Box<dyn Engine>> {
                 writable: true,
                 use_hint: true,
                 replay: true,
+                // Small steps keep the simulated disk small; the rules are the same.
+                preallocate_step: 4096,
             },
+            clock(),
         )?),
-        Kind::Memory => Box::new(Memory::open(
+        Kind::Memory => Engine::Memory(Memory::open(
             dir,
             MemoryOptions {
                 sync,
                 writable: true,
                 load: true,
             },
+            clock(),
         )?),
     };
     engine.defer_sync(mode == Mode::Bulk);
     Ok(engine)
 }
 
-fn maintain(engine: &mut dyn Engine, which: u8) -> hoardhaven::Result<()> {
-    let any = engine.as_any_mut();
-    if let Some(b) = any.downcast_mut::<Bitcask>() {
-        if which == 0 {
-            b.write_hint().map(drop)
-        } else {
-            b.merge(NOW, &mut |_, _| {}).map(drop)
-        }
-    } else {
-        any.downcast_mut::<Memory>()
-            .expect("memory")
-            .snapshot(NOW)
-            .map(drop)
+fn maintain(engine: &Engine, which: u8) -> hoardhaven::Result<()> {
+    match engine {
+        Engine::Bitcask(b) if which == 0 => b.write_hint().map(drop),
+        Engine::Bitcask(b) => b.merge(NOW, &mut |_, _| {}).map(drop),
+        Engine::Memory(m) => m.snapshot(NOW).map(drop),
     }
+}
+
+fn clock() -> std::sync::Arc<dyn hoardhaven::Clock> {
+    std::sync::Arc::new(hoardhaven::ManualClock::new(NOW))
 }
 
 /// What the store must hold: the state as of the last sync, then any
@@ -166,13 +166,13 @@ impl Model {
 }
 
 /// The error that stopped a workload, and the engine if it was open then.
-type Failure = (hoardhaven::Error, Option<Box<dyn Engine>>);
+type Failure = (hoardhaven::Error, Option<Engine>);
 
 /// Runs the workload until an operation fails; returns the model and the
 /// failure, if any.
 fn run(kind: Kind, mode: Mode, ops: &[Op]) -> (Model, Option<Failure>) {
     let mut model = Model::default();
-    let mut engine = match open(kind, mode) {
+    let engine = match open(kind, mode) {
         Ok(e) => e,
         Err(e) => return (model, Some((e, None))),
     };
@@ -200,7 +200,7 @@ fn run(kind: Kind, mode: Mode, ops: &[Op]) -> (Model, Option<Failure>) {
             },
             Op::Sync => (engine.sync(), None, true),
             // Maintenance syncs what it covers before it rewrites anything.
-            Op::Maintain(which) => (maintain(engine.as_mut(), *which), None, true),
+            Op::Maintain(which) => (maintain(&engine, *which), None, true),
         };
         if let Some(effect) = effect {
             model.pending.push(effect);
@@ -224,7 +224,7 @@ fn run(kind: Kind, mode: Mode, ops: &[Op]) -> (Model, Option<Failure>) {
 }
 
 fn check(kind: Kind, mode: Mode, model: &Model, label: &str) {
-    let mut engine =
+    let engine =
         open(kind, mode).unwrap_or_else(|e| panic!("{label}: the store does not open: {e}"));
     let mut got = HashMap::new();
     for k in 0..8u8 {
@@ -254,7 +254,9 @@ fn check(kind: Kind, mode: Mode, model: &Model, label: &str) {
                 writable: false,
                 use_hint: false,
                 replay: true,
+                preallocate_step: 4096,
             },
+            clock(),
         );
         assert!(
             full.is_ok(),
@@ -294,7 +296,9 @@ fn verify(kind: Kind) -> hoardhaven::Result<hoardhaven::verify::VerifyReport> {
                 writable: false,
                 use_hint: true,
                 replay: false,
+                preallocate_step: 4096,
             },
+            clock(),
         )?
         .verify(&mut |_, _| {}),
         Kind::Memory => Memory::open(
@@ -304,6 +308,7 @@ fn verify(kind: Kind) -> hoardhaven::Result<hoardhaven::verify::VerifyReport> {
                 writable: false,
                 load: false,
             },
+            clock(),
         )?
         .verify(&mut |_, _| {}),
     }
@@ -379,7 +384,7 @@ fn io_error_at_every_operation(kind: Kind) {
                 panic!("{label}: no operation failed");
             };
             assert_eq!(error.exit_code(), 5, "{label}: {error}");
-            if let Some(mut engine) = engine
+            if let Some(engine) = engine
                 && sim.failed_a_sync()
             {
                 sim.heal();
@@ -441,8 +446,8 @@ fn memory_survives_an_io_error_at_every_operation() {
 fn contents() -> hoardhaven::Result<std::collections::BTreeMap<Vec<u8>, Vec<u8>>> {
     let dir = Path::new(DIR);
     let manifest = hoardhaven::Manifest::read(dir)?;
-    let mut engine: Box<dyn Engine> = match manifest.engine {
-        hoardhaven::EngineKind::Bitcask => Box::new(Bitcask::open(
+    let engine: Engine = match manifest.engine {
+        hoardhaven::EngineKind::Bitcask => Engine::Bitcask(Bitcask::open(
             dir,
             BitcaskOptions {
                 sync: manifest.sync,
@@ -450,15 +455,19 @@ fn contents() -> hoardhaven::Result<std::collections::BTreeMap<Vec<u8>, Vec<u8>>
                 writable: false,
                 use_hint: true,
                 replay: true,
+                // Small steps keep the simulated disk small; the rules are the same.
+                preallocate_step: 4096,
             },
+            clock(),
         )?),
-        hoardhaven::EngineKind::Memory => Box::new(Memory::open(
+        hoardhaven::EngineKind::Memory => Engine::Memory(Memory::open(
             dir,
             MemoryOptions {
                 sync: manifest.sync,
                 writable: false,
                 load: true,
             },
+            clock(),
         )?),
     };
     let mut out = std::collections::BTreeMap::new();
@@ -538,6 +547,7 @@ fn repair_survives_power_loss_at_every_sync_point() {
         writable,
         use_hint: true,
         replay,
+        preallocate_step: 4096,
     };
     let build = || {
         let sim = fresh_fs();
@@ -548,11 +558,11 @@ fn repair_survives_power_loss_at_every_sync_point() {
                 ..hoardhaven::Manifest::new(hoardhaven::EngineKind::Bitcask, NOW)
             };
             manifest.write(Path::new(DIR)).unwrap();
-            let mut engine = Bitcask::open(Path::new(DIR), options(true, true)).unwrap();
+            let engine = Bitcask::open(Path::new(DIR), options(true, true), clock()).unwrap();
             for k in 0..8u8 {
                 engine.put(&key(k), &value(k, 4), None).unwrap();
             }
-            Box::new(engine).close().unwrap();
+            engine.close().unwrap();
             // Damage key-1's value in the oldest data file, durably.
             let path = Path::new(DIR).join("0000000001-00000.data");
             let file = fs::open_read_write(&path).unwrap();
@@ -568,9 +578,9 @@ fn repair_survives_power_loss_at_every_sync_point() {
         sim
     };
     let repair = || -> hoardhaven::Result<()> {
-        let mut engine = Bitcask::open(Path::new(DIR), options(true, false))?;
+        let engine = Bitcask::open(Path::new(DIR), options(true, false), clock())?;
         engine.repair(NOW, false)?;
-        Box::new(engine).close().map(drop)
+        engine.close().map(drop)
     };
     let sim = build();
     let (_, before) = sim.counts();

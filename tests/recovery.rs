@@ -62,7 +62,7 @@ fn store_with_last_record(dir: &Path) -> (PathBuf, u64, u64) {
 
 /// The valid length (end of the last record) of the store's newest data file.
 fn valid_len(dir: &Path) -> u64 {
-    let mut store = open(dir, Access::Read).unwrap();
+    let store = open(dir, Access::Read).unwrap();
     let files = store.bitcask().unwrap().files();
     files.last().unwrap().2
 }
@@ -451,7 +451,7 @@ fn deletes_survive_reopen_and_rotation() {
 fn an_acknowledged_put_reaches_the_file_before_put_returns_under_every_policy() {
     use hoardhaven::bitcask::BitcaskOptions;
     use hoardhaven::memory::MemoryOptions;
-    use hoardhaven::{Bitcask, Engine, Memory};
+    use hoardhaven::{Bitcask, Memory};
     for sync in [
         SyncPolicy::Never,
         SyncPolicy::IntervalMs(60_000),
@@ -465,12 +465,15 @@ fn an_acknowledged_put_reaches_the_file_before_put_returns_under_every_policy() 
             writable,
             use_hint: true,
             replay: true,
+            preallocate_step: 1 << 20,
         };
-        let mut engine = Bitcask::open(dir, bitcask(true)).unwrap();
+        let clock: std::sync::Arc<dyn hoardhaven::Clock> =
+            std::sync::Arc::new(hoardhaven::SystemClock);
+        let engine = Bitcask::open(dir, bitcask(true), clock.clone()).unwrap();
         engine.put(b"k", b"acknowledged", None).unwrap();
         // Abandoned without close, as a killed process abandons it.
         std::mem::forget(engine);
-        let mut reader = Bitcask::open(dir, bitcask(false)).unwrap();
+        let reader = Bitcask::open(dir, bitcask(false), clock.clone()).unwrap();
         assert_eq!(
             reader.get(b"k", 0).unwrap().unwrap().bytes,
             b"acknowledged",
@@ -484,10 +487,10 @@ fn an_acknowledged_put_reaches_the_file_before_put_returns_under_every_policy() 
             writable,
             load: true,
         };
-        let mut engine = Memory::open(dir, memory(true)).unwrap();
+        let engine = Memory::open(dir, memory(true), clock.clone()).unwrap();
         engine.put(b"k", b"acknowledged", None).unwrap();
         std::mem::forget(engine);
-        let mut reader = Memory::open(dir, memory(false)).unwrap();
+        let reader = Memory::open(dir, memory(false), clock.clone()).unwrap();
         assert_eq!(
             reader.get(b"k", 0).unwrap().unwrap().bytes,
             b"acknowledged",

@@ -45,7 +45,7 @@ fn entries() -> Vec<(Vec<u8>, Vec<u8>, bool)> {
 }
 
 fn populate(dir: &std::path::Path) {
-    let mut store = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap();
+    let store = Store::open(dir, &OpenOptions::new(Access::Write)).unwrap();
     for (key, value, expires) in entries() {
         let options = PutOptions {
             ttl_ms: expires.then_some(3_600_000),
@@ -57,8 +57,8 @@ fn populate(dir: &std::path::Path) {
 }
 
 fn assert_same_contents(a: &std::path::Path, b: &std::path::Path) {
-    let mut a = Store::open(a, &OpenOptions::new(Access::Read)).unwrap();
-    let mut b = Store::open(b, &OpenOptions::new(Access::Read)).unwrap();
+    let a = Store::open(a, &OpenOptions::new(Access::Read)).unwrap();
+    let b = Store::open(b, &OpenOptions::new(Access::Read)).unwrap();
     let keys = a.keys(b"", None).unwrap();
     assert_eq!(keys, b.keys(b"", None).unwrap());
     assert_eq!(keys.len(), entries().len());

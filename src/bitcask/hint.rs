@@ -3,13 +3,12 @@
 //! writing a new one atomically. The table layout itself is the pure codec
 //! in `format::hint`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 
 use memmap2::Mmap;
 
-use super::data_file::{DataFile, FileId};
+use super::data_file::{FileId, FileSet};
 use crate::error::Result;
 use crate::failpoint;
 use crate::format::hint::{self, HintError, HintMeta, HintView, Slot};
@@ -61,7 +60,7 @@ pub enum HintProblem {
 
 impl Hint {
     /// Maps and checks the hint in `dir` against the data files found there.
-    pub fn load(dir: &Path, files: &BTreeMap<FileId, DataFile>) -> Result<Hint, HintProblem> {
+    pub fn load(dir: &Path, files: &FileSet) -> Result<Hint, HintProblem> {
         let path = dir.join(HINT_FILE);
         let file = match fs::open_read_if_exists(&path) {
             Ok(Some(file)) => file,
@@ -119,7 +118,7 @@ impl Hint {
     /// watermark file may have grown since), and no file it does not list
     /// is older than the watermark. Any mismatch makes the hint stale,
     /// never wrong.
-    fn check_against(&self, files: &BTreeMap<FileId, DataFile>) -> Result<(), String> {
+    fn check_against(&self, files: &FileSet) -> Result<(), String> {
         let watermark = FileId(self.meta.watermark_file_id);
         for recorded in &self.meta.files {
             let id = FileId(recorded.id);

@@ -72,13 +72,13 @@ pub struct KeyLocation {
 
 impl Bitcask {
     /// Gathers the inspection report as of `now_ms`.
-    pub fn inspect(&mut self, now_ms: u64) -> Result<InspectReport> {
+    pub fn inspect(&self, now_ms: u64) -> Result<InspectReport> {
         let hint = self.hint_state();
         // key -> (file, record length, expiry) of its newest record, None for a tombstone.
         let mut newest: HashMap<Vec<u8>, Option<(FileId, u64, u64)>> = HashMap::new();
         let mut files = Vec::new();
-        let ids: Vec<FileId> = self.files.keys().copied().collect();
-        for id in ids {
+        let all = self.files.load_full();
+        for (&id, file) in all.iter() {
             let mut stats = FileStats {
                 id,
                 bytes: 0,
@@ -88,8 +88,7 @@ impl Bitcask {
                 dead_bytes: 0,
                 footer_bytes: 0,
             };
-            let file = self.files.get_mut(&id).expect("listed");
-            let end = file.scan(0, |_, rec| {
+            let end = file.scan_all(|_, rec| {
                 stats.records += 1;
                 let len = record::encoded_len(rec.key.len(), rec.value.len()) as u64;
                 match rec.kind {
@@ -151,12 +150,11 @@ impl Bitcask {
     }
 
     /// Where `key`'s newest record is, if the key is live at `now_ms`.
-    pub fn locate_key(&mut self, key: &[u8], now_ms: u64) -> Result<Option<KeyLocation>> {
-        let Some(entry) = self.locate(key, false)? else {
+    pub fn locate_key(&self, key: &[u8], now_ms: u64) -> Result<Option<KeyLocation>> {
+        // Read it through the normal path, so a damaged record is reported, not described.
+        let Some((entry, _)) = self.entry_and_value(None, key)? else {
             return Ok(None);
         };
-        // Read it through the normal path, so a damaged record is reported, not described.
-        self.read_value(key, &entry)?;
         if !entry.is_live(now_ms) {
             return Ok(None);
         }

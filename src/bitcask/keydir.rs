@@ -3,6 +3,8 @@
 //! a hint it is the overlay of records written after the hint's watermark,
 //! and then remembers deletions too, because they must shadow the hint.
 
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
 use hashbrown::HashMap;
 
 use super::data_file::FileId;
@@ -110,5 +112,62 @@ impl Keydir {
     /// Every key known, deletions included.
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
         self.map.keys().map(|k| &**k)
+    }
+}
+
+/// Shards a keydir is split into, so that lookups on different keys do
+/// not contend for one lock: each shard is a `RwLock`, read-locked by any
+/// number of lookups at once and write-locked only by the one writer for
+/// the length of one insertion.
+pub const SHARDS: usize = 64;
+
+/// A keydir split into `SHARDS` independently locked parts by the key's
+/// fingerprint (the hint's hash, which a lookup computes anyway).
+#[derive(Debug)]
+pub struct Shards {
+    shards: Box<[RwLock<Keydir>]>,
+}
+
+impl Shards {
+    /// An empty keydir of the whole store (`overlay` false) or an overlay.
+    pub fn new(overlay: bool) -> Shards {
+        let make = || {
+            RwLock::new(if overlay {
+                Keydir::overlay()
+            } else {
+                Keydir::full()
+            })
+        };
+        Shards {
+            shards: (0..SHARDS).map(|_| make()).collect(),
+        }
+    }
+
+    /// The shard holding keys of fingerprint `fp`.
+    pub fn shard(&self, fp: u32) -> &RwLock<Keydir> {
+        // The top bits: the hint's home slot uses the low ones.
+        &self.shards[(fp >> (32 - SHARDS.trailing_zeros())) as usize]
+    }
+
+    /// Reads the shard of `fp`.
+    pub fn read(&self, fp: u32) -> RwLockReadGuard<'_, Keydir> {
+        self.shard(fp).read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes the shard of `fp` (the writer only).
+    pub fn write(&self, fp: u32) -> RwLockWriteGuard<'_, Keydir> {
+        self.shard(fp).write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every shard, read-locked one at a time by the caller.
+    pub fn all(&self) -> impl Iterator<Item = RwLockReadGuard<'_, Keydir>> {
+        self.shards
+            .iter()
+            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Keys known, deletions included.
+    pub fn len(&self) -> usize {
+        self.all().map(|k| k.len()).sum()
     }
 }

@@ -21,12 +21,15 @@
 //! 4. Old files, now unlisted, are removed (a crash leaves them for the
 //!    next writer to remove).
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::data_file::{DataFile, FileId};
+use super::Bitcask;
+use super::data_file::{DataFile, FileId, FileSet};
 use super::hint::Hint;
-use super::keydir::{Keydir, KeydirEntry};
-use super::{Bitcask, Index};
+use super::index::Index;
+use super::keydir::{KeydirEntry, Shards};
+use super::writer::Writer;
 use crate::error::{CorruptKind, Error, Result};
 use crate::failpoint;
 use crate::file_list;
@@ -68,17 +71,19 @@ pub struct MergeReport {
 impl Bitcask {
     /// Replays every file (checking every record) and lists the live,
     /// unexpired entries in file order, with the plan's figures.
-    fn merge_inputs(&mut self, now_ms: u64) -> Result<(Vec<LiveEntry>, MergeReport)> {
-        self.check_writable()?;
-        self.replay_all()?;
-        let Index::Full(keydir) = &self.index else {
-            unreachable!("replay_all builds a full keydir")
-        };
-        let mut live: Vec<LiveEntry> = keydir
-            .values()
-            .filter(|(_, e)| e.is_live(now_ms))
-            .map(|(k, e)| (k.to_vec(), *e))
-            .collect();
+    fn merge_inputs(&self, w: &mut Writer, now_ms: u64) -> Result<(Vec<LiveEntry>, MergeReport)> {
+        self.replay_all(w)?;
+        let index = self.index.load_full();
+        let files = self.files.load_full();
+        let mut live: Vec<LiveEntry> = Vec::new();
+        for shard in index.keys.all() {
+            live.extend(
+                shard
+                    .values()
+                    .filter(|(_, e)| e.is_live(now_ms))
+                    .map(|(k, e)| (k.to_vec(), *e)),
+            );
+        }
         live.sort_unstable_by_key(|(_, e)| (e.file_id, e.offset));
         let live_bytes: u64 = live
             .iter()
@@ -86,12 +91,11 @@ impl Bitcask {
             .sum();
         let (files_after, bytes_after) = self.estimate_outputs(&live);
         let report = MergeReport {
-            files_before: self.files.len() as u64,
+            files_before: files.len() as u64,
             // What the disk holds (a merge frees preallocated space too);
             // whether there is anything to merge is decided on record bytes.
-            bytes_before: self.files.values().map(DataFile::disk_len).sum(),
-            record_bytes_before: self
-                .files
+            bytes_before: files.values().map(|f| f.disk_len()).sum(),
+            record_bytes_before: files
                 .values()
                 .map(|f| f.len().saturating_sub(HEADER_LEN as u64))
                 .sum(),
@@ -124,18 +128,16 @@ impl Bitcask {
     }
 
     /// What `merge` would do, without changing anything.
-    pub fn merge_dry_run(&mut self, now_ms: u64) -> Result<MergeReport> {
-        Ok(self.merge_inputs(now_ms)?.1)
+    pub fn merge_dry_run(&self, now_ms: u64) -> Result<MergeReport> {
+        let mut w = self.lock_writable()?;
+        Ok(self.merge_inputs(&mut w, now_ms)?.1)
     }
 
     /// Merges every data file; `progress(done, total)` is called with live bytes copied.
-    pub fn merge(
-        &mut self,
-        now_ms: u64,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<MergeReport> {
+    pub fn merge(&self, now_ms: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<MergeReport> {
         let start = Instant::now();
-        let (live, mut report) = self.merge_inputs(now_ms)?;
+        let mut w = self.lock_writable()?;
+        let (live, mut report) = self.merge_inputs(&mut w, now_ms)?;
         if report.live_bytes == report.record_bytes_before
             && report.files_after == report.files_before
         {
@@ -143,35 +145,34 @@ impl Bitcask {
             // records): rewriting would only move bytes. What the merge
             // covered is made durable all the same, as a merge that
             // rewrote would have.
-            self.sync_active()?;
+            self.log.sync()?;
             return Ok(report);
         }
-        let result = self.merge_live(&live, &mut report, progress);
-        if result.is_err() {
-            self.poison();
-        }
-        result?;
+        self.log
+            .poison_on_error(|| self.merge_live(&mut w, &live, &mut report, progress))?;
         report.elapsed_ms = start.elapsed().as_millis() as u64;
         Ok(report)
     }
 
     fn merge_live(
-        &mut self,
+        &self,
+        w: &mut Writer,
         live: &[LiveEntry],
         report: &mut MergeReport,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
-        self.sync_active()?;
-        let old_ids: Vec<FileId> = self.files.keys().copied().collect();
+        self.log.sync()?;
+        let old_files = self.files.load_full();
+        let old_ids: Vec<FileId> = old_files.keys().copied().collect();
         let mut next_id = old_ids
             .last()
             .map_or(FileId::FIRST, |id| id.next_generation());
-        let mut keydir = Keydir::full();
+        let keydir = Shards::new(false);
         let mut outputs: Vec<Finished> = Vec::new();
         let mut writer: Option<OutputFile> = None;
         let mut copied = 0u64;
         for (key, entry) in live {
-            let mut bytes = self.checked_record(key, entry)?;
+            let mut bytes = checked_record(&old_files, key, entry)?;
             let full = writer.as_ref().is_some_and(|w| {
                 w.len + bytes.len() as u64 > self.options.max_file_size && w.len > HEADER_LEN as u64
             });
@@ -190,7 +191,7 @@ impl Bitcask {
             record::rebind(&mut bytes, Place::new(out.uid, offset), HEADER_LEN as u64);
             out.append(&bytes)?;
             out.records += 1;
-            keydir.insert(
+            keydir.write(fingerprint(key)).insert(
                 key,
                 KeydirEntry {
                     file_id: out.id,
@@ -209,14 +210,14 @@ impl Bitcask {
         if let Some(last) = outputs.last() {
             let position =
                 |id: FileId| outputs.iter().position(|o| o.id == id).expect("output") as u32;
-            let slots: Vec<Slot> = keydir
-                .values()
-                .map(|(k, e)| Slot {
+            let mut slots: Vec<Slot> = Vec::new();
+            for shard in keydir.all() {
+                slots.extend(shard.values().map(|(k, e)| Slot {
                     fingerprint: fingerprint(k),
                     file_index: position(e.file_id),
                     offset: e.offset,
-                })
-                .collect();
+                }));
+            }
             let meta = HintMeta {
                 watermark_file_id: last.id.0,
                 watermark_offset: last.records_end,
@@ -243,60 +244,65 @@ impl Bitcask {
         }
         failpoint::hit("merge-before-switch");
         let mut list = FileList {
-            sequence: self.list.sequence,
+            sequence: w.list.sequence,
             entries: outputs.iter().map(|o| (ListedKind::Data, o.id.0)).collect(),
             sealed: outputs.iter().map(|o| (ListedKind::Data, o.id.0)).collect(),
         };
         file_list::write(&self.dir, &mut list)?;
-        self.list = list;
+        w.list = list;
         failpoint::hit("merge-before-removal");
 
+        // Readers holding the old file set keep their files open; readers
+        // that meet an entry of the other set look again.
+        let mut new_files = FileSet::new();
+        for o in &outputs {
+            let file =
+                super::open::open_data_file(&self.dir, o.id, false, Role::Sealed, &self.options)?;
+            new_files.insert(o.id, Arc::new(file));
+        }
+        self.files.store(Arc::new(new_files));
+        self.index.store(Arc::new(Index {
+            keys: Arc::new(keydir),
+            ..Index::full()
+        }));
+        self.log.retire_active();
         // Unlisted now: nothing reads them, and a crash here only leaves
         // them for the next writer to remove.
-        for (i, id) in old_ids.iter().enumerate() {
-            let file = self.files.remove(id).expect("old file");
+        for (i, file) in old_files.values().enumerate() {
             fs::remove_file(file.path())?;
             if i == 0 {
                 failpoint::hit("merge-after-first-removal");
             }
         }
         fs::sync_dir(&self.dir)?;
-
-        for o in &outputs {
-            let file =
-                super::open_data_file(&self.dir, o.id, false, Role::Sealed, self.options.sync)?;
-            self.files.insert(o.id, file);
-        }
         report.files_after = outputs.len() as u64;
         report.bytes_after = outputs.iter().map(|o| o.disk_len).sum();
-        self.index = Index::Full(keydir);
-        self.hint_dirty = false;
-        self.tail_bytes = 0;
+        w.hint_dirty = false;
+        w.tail_bytes = 0;
         Ok(())
-    }
-
-    /// The encoded bytes of the record an entry points at, checked.
-    fn checked_record(&self, key: &[u8], entry: &KeydirEntry) -> Result<Vec<u8>> {
-        let file = self.files.get(&entry.file_id).expect("replayed file");
-        let bytes = file.read(
-            entry.offset,
-            record::encoded_len(key.len(), entry.value_len as usize),
-        )?;
-        match record::decode(&bytes, Place::new(file.uid(), entry.offset)) {
-            Decoded::Record(rec, _) if rec.key == key => Ok(bytes.into_owned()),
-            other => Err(Error::Corrupt {
-                path: file.path().to_path_buf(),
-                offset: entry.offset,
-                kind: match other {
-                    Decoded::Corrupt(kind) => kind,
-                    Decoded::Incomplete => CorruptKind::Truncated,
-                    Decoded::Record(..) => CorruptKind::KeyMismatch,
-                },
-            }),
-        }
     }
 }
 
+/// The encoded bytes of the record an entry points at, checked.
+fn checked_record(files: &FileSet, key: &[u8], entry: &KeydirEntry) -> Result<Vec<u8>> {
+    let file: &DataFile = files.get(&entry.file_id).expect("replayed file");
+    let bytes = file.read(
+        entry.offset,
+        record::encoded_len(key.len(), entry.value_len as usize),
+    )?;
+    match record::decode(&bytes, Place::new(file.uid(), entry.offset)) {
+        Decoded::Record(rec, _) if rec.key == key => Ok(bytes.into_owned()),
+        other => Err(Error::Corrupt {
+            path: file.path().to_path_buf(),
+            offset: entry.offset,
+            kind: match other {
+                Decoded::Corrupt(kind) => kind,
+                Decoded::Incomplete => CorruptKind::Truncated,
+                Decoded::Record(..) => CorruptKind::KeyMismatch,
+            },
+        }),
+    }
+}
 /// A merge output once sealed and renamed into place.
 struct Finished {
     id: FileId,

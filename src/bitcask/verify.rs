@@ -11,9 +11,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::Bitcask;
 use super::data_file::FileId;
+use super::data_file::FileSet;
 use super::hint::{Hint, HintProblem};
-use super::{Bitcask, HintDamaged};
+use super::index::{Index, Miss};
+use super::writer::Writer;
 use crate::error::{Result, display_key};
 use crate::file_list;
 use crate::format::file_header::{FileHeader, HEADER_LEN};
@@ -34,14 +37,16 @@ impl Bitcask {
     /// Surveys every data file and checks every hint entry. Reads only.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
-        let total: u64 = self.files.values().map(|f| f.len()).sum();
-        let hint = Hint::load(&self.dir, &self.files);
+        let files = self.files.load_full();
+        let w = self.lock_writer();
+        let total: u64 = files.values().map(|f| f.len()).sum();
+        let hint = Hint::load(&self.dir, &files);
         let watermark = hint.as_ref().ok().map(Hint::watermark);
         let mut newest = NewestBeforeWatermark::new();
-        let last = self.files.keys().next_back().copied();
-        report.problems.extend(self.file_set_problems());
-        for (id, file) in &self.files {
-            let role = self.role_of(*id, last);
+        let last = files.keys().next_back().copied();
+        report.problems.extend(self.file_set_problems(&w));
+        for (id, file) in files.iter() {
+            let role = role_of(&w, *id, last);
             let survey = file.survey(role, |offset, rec| {
                 let before =
                     watermark.is_some_and(|(wid, woff)| *id < wid || (*id == wid && offset < woff));
@@ -59,8 +64,8 @@ impl Bitcask {
             progress(report.bytes, total.max(report.bytes));
         }
         match hint {
-            Ok(hint) => self.verify_hint(&hint, &newest, &mut report),
-            Err(HintProblem::Missing) if self.files.is_empty() => {}
+            Ok(hint) => verify_hint(&files, &hint, &newest, &mut report),
+            Err(HintProblem::Missing) if files.is_empty() => {}
             Err(HintProblem::Missing) => report.problems.push(Problem {
                 path: self.dir.join(super::HINT_FILE),
                 offset: 0,
@@ -88,18 +93,8 @@ impl Bitcask {
 
     /// Listed files that are missing (corruption), unlisted leftovers and
     /// kept torn tails (notes).
-    /// How file `id` is read: by the sealed-file rules unless it is the
-    /// newest (`last`) and the file list does not say it is sealed.
-    fn role_of(&self, id: FileId, last: Option<FileId>) -> Role {
-        if Some(id) == last && !self.list.is_sealed(ListedKind::Data, id.0) {
-            Role::Newest
-        } else {
-            Role::Sealed
-        }
-    }
-
-    fn file_set_problems(&self) -> Vec<Problem> {
-        let list_problem = self.list_problem.iter().map(|why| Problem {
+    fn file_set_problems(&self, w: &Writer) -> Vec<Problem> {
+        let list_problem = w.list_problem.iter().map(|why| Problem {
             path: self.dir.join(layout::FILE_LIST_FILE),
             offset: 0,
             len: 0,
@@ -110,7 +105,7 @@ impl Bitcask {
             corruption: true,
         });
         let mut problems: Vec<Problem> = list_problem.collect();
-        problems.extend(self.missing.iter().map(|id| Problem {
+        problems.extend(w.missing.iter().map(|id| Problem {
             path: self.dir.join(id.file_name()),
             offset: 0,
             len: 0,
@@ -121,7 +116,7 @@ impl Bitcask {
             ),
             corruption: true,
         }));
-        for name in &self.unlisted {
+        for name in &w.unlisted {
             problems.push(Problem {
                 path: self.dir.join(name),
                 offset: 0,
@@ -135,101 +130,123 @@ impl Bitcask {
         problems.extend(crate::verify::kept_aside_notes(&self.dir));
         problems
     }
+}
 
-    /// Checks every slot: its block CRC, that it points at a valid record of
-    /// a key with its fingerprint, and that the record is that key's newest
-    /// before the watermark; and that no such key is missing.
-    fn verify_hint(&self, hint: &Hint, newest: &NewestBeforeWatermark, report: &mut VerifyReport) {
-        let view = hint.view();
-        let path = hint.path().to_path_buf();
-        let problem = |offset: u64, what: String| Problem {
-            path: path.clone(),
-            offset,
-            len: SLOT_LEN as u64,
-            what,
-            corruption: true,
-        };
-        let mut found = Vec::new();
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
-        let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
-        for block in 0..blocks {
-            if let Err(offset) = view.check_block(block as usize) {
-                let len = (BLOCK_SLOTS * SLOT_LEN) as u64;
-                found.push(Problem {
-                    len,
-                    ..problem(offset, "hint block fails its checksum".to_string())
-                });
+/// How file `id` is read: by the sealed-file rules unless it is the
+/// newest (`last`) and the file list does not say it is sealed.
+fn role_of(w: &Writer, id: FileId, last: Option<FileId>) -> Role {
+    if Some(id) == last && !w.list.is_sealed(ListedKind::Data, id.0) {
+        Role::Newest
+    } else {
+        Role::Sealed
+    }
+}
+
+/// Checks every slot: its block CRC, that it points at a valid record of
+/// a key with its fingerprint, and that the record is that key's newest
+/// before the watermark; and that no such key is missing.
+fn verify_hint(
+    files: &FileSet,
+    hint: &Hint,
+    newest: &NewestBeforeWatermark,
+    report: &mut VerifyReport,
+) {
+    let lookup = Index::full();
+    let view = hint.view();
+    let path = hint.path().to_path_buf();
+    let problem = |offset: u64, what: String| Problem {
+        path: path.clone(),
+        offset,
+        len: SLOT_LEN as u64,
+        what,
+        corruption: true,
+    };
+    let mut found = Vec::new();
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
+    for block in 0..blocks {
+        if let Err(offset) = view.check_block(block as usize) {
+            let len = (BLOCK_SLOTS * SLOT_LEN) as u64;
+            found.push(Problem {
+                len,
+                ..problem(offset, "hint block fails its checksum".to_string())
+            });
+            continue;
+        }
+        let first = block * BLOCK_SLOTS as u64;
+        let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
+        for index in first..last {
+            let slot = view.slot(index);
+            if slot.fingerprint == 0 {
                 continue;
             }
-            let first = block * BLOCK_SLOTS as u64;
-            let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
-            for index in first..last {
-                let slot = view.slot(index);
-                if slot.fingerprint == 0 {
+            report.hint_entries += 1;
+            let offset = view.block_offset(block as usize) + (index - first) * SLOT_LEN as u64;
+            let (key, entry) = match lookup.record_at_slot(files, hint, &slot) {
+                Ok(Some(found)) => found,
+                Ok(None) | Err(Miss::Moved) => continue,
+                Err(Miss::Damaged(why)) => {
+                    found.push(problem(offset, format!("hint entry {index}: {}", why.0)));
                     continue;
                 }
-                report.hint_entries += 1;
-                let offset = view.block_offset(block as usize) + (index - first) * SLOT_LEN as u64;
-                let (key, entry) = match self.record_at_slot(hint, &slot) {
-                    Ok(found) => found,
-                    Err(HintDamaged(why)) => {
-                        found.push(problem(offset, format!("hint entry {index}: {why}")));
-                        continue;
-                    }
-                };
-                // A key with a wrong entry is reported once, not also as missing.
-                let repeated = !seen.insert(key.clone());
-                if fingerprint(&key) != slot.fingerprint {
-                    found.push(problem(
-                        offset,
-                        format!(
-                            "hint entry {index} has the wrong fingerprint for key {}",
-                            display_key(&key)
-                        ),
-                    ));
-                } else if newest.get(&key) != Some(&Some((entry.file_id, entry.offset))) {
-                    found.push(problem(
+            };
+            // A key with a wrong entry is reported once, not also as missing.
+            let repeated = !seen.insert(key.clone());
+            if fingerprint(&key) != slot.fingerprint {
+                found.push(problem(
+                    offset,
+                    format!(
+                        "hint entry {index} has the wrong fingerprint for key {}",
+                        display_key(&key)
+                    ),
+                ));
+            } else if newest.get(&key) != Some(&Some((entry.file_id, entry.offset))) {
+                found.push(problem(
                         offset,
                         format!(
                             "hint entry {index} points at a record of key {} that is not its newest before the watermark",
                             display_key(&key)
                         ),
                     ));
-                } else if repeated {
-                    found.push(problem(
-                        offset,
-                        format!("hint entry {index} repeats key {}", display_key(&key)),
-                    ));
-                }
+            } else if repeated {
+                found.push(problem(
+                    offset,
+                    format!("hint entry {index} repeats key {}", display_key(&key)),
+                ));
             }
         }
-        let missing = newest
-            .iter()
-            .filter(|(k, at)| at.is_some() && !seen.contains(*k))
-            .count();
-        if missing > 0 && !found.iter().any(|p| p.what.contains("block fails")) {
-            found.push(Problem {
-                len: 0,
-                ..problem(0, format!("the hint is missing {missing} keys"))
-            });
-        }
-        report.problems.extend(found);
     }
+    let missing = newest
+        .iter()
+        .filter(|(k, at)| at.is_some() && !seen.contains(*k))
+        .count();
+    if missing > 0 && !found.iter().any(|p| p.what.contains("block fails")) {
+        found.push(Problem {
+            len: 0,
+            ..problem(0, format!("the hint is missing {missing} keys"))
+        });
+    }
+    report.problems.extend(found);
+}
 
+impl Bitcask {
     /// Salvages the store: keeps every record that passes its CRC, backs up
     /// every file it replaces, cuts a torn tail, and rebuilds the hint.
     /// With `dry_run`, only reports what it would do.
-    pub fn repair(&mut self, now_ms: u64, dry_run: bool) -> Result<RepairReport> {
-        if !dry_run {
-            self.check_writable()?;
-        }
+    pub fn repair(&self, now_ms: u64, dry_run: bool) -> Result<RepairReport> {
+        let mut w = if dry_run {
+            self.lock_writer()
+        } else {
+            self.lock_writable()?
+        };
         let mut report = RepairReport::default();
-        let last = self.files.keys().next_back().copied();
-        let ids: Vec<FileId> = self.files.keys().copied().collect();
+        let files = self.files.load_full();
+        let last = files.keys().next_back().copied();
+        let ids: Vec<FileId> = files.keys().copied().collect();
         let mut plans = Vec::new();
         for id in ids {
-            let file = &self.files[&id];
-            let role = self.role_of(id, last);
+            let file = &files[&id];
+            let role = role_of(&w, id, last);
             let survey = file.survey(role, |_, _| {})?;
             if let Some(repair) = FileRepair::from_survey(id.file_name(), &survey) {
                 plans.push((repair, survey));
@@ -238,27 +255,25 @@ impl Bitcask {
         if dry_run {
             report.files = plans.into_iter().map(|(r, _)| r).collect();
             report.files.extend(
-                self.missing
+                w.missing
                     .iter()
                     .map(|id| FileRepair::missing(id.file_name())),
             );
-            if self.list_problem.is_some() {
+            if w.list_problem.is_some() {
                 report
                     .files
-                    .push(FileRepair::file_list(self.list.entries.len() as u64));
+                    .push(FileRepair::file_list(w.list.entries.len() as u64));
             }
             return Ok(report);
         }
-        let result = self.apply_repairs(now_ms, plans, &mut report);
-        if result.is_err() {
-            self.poison();
-        }
-        result?;
+        self.log
+            .poison_on_error(|| self.apply_repairs(&mut w, now_ms, plans, &mut report))?;
         Ok(report)
     }
 
     fn apply_repairs(
-        &mut self,
+        &self,
+        w: &mut Writer,
         now_ms: u64,
         plans: Vec<(FileRepair, Survey)>,
         report: &mut RepairReport,
@@ -266,7 +281,7 @@ impl Bitcask {
         // The hint goes first: a hint describing files about to change
         // would point at wrong offsets if a crash stopped repair halfway.
         Hint::remove(&self.dir)?;
-        self.hint_dirty = true;
+        w.hint_dirty = true;
         let rewrites: Vec<&(FileRepair, Survey)> =
             plans.iter().filter(|(r, _)| !r.torn_tail_only).collect();
         if !rewrites.is_empty() {
@@ -278,14 +293,15 @@ impl Bitcask {
             fs::sync_dir(&self.dir)?;
             report.backup_dir = Some(backup);
         }
-        let last = self.files.keys().next_back().copied();
+        let mut files: FileSet = (*self.files.load_full()).clone();
+        let last = files.keys().next_back().copied();
         for (repair, survey) in &plans {
             let id = FileId::parse(&repair.file).expect("a data file name");
             let path = self.dir.join(id.file_name());
-            let role = self.role_of(id, last);
+            let role = role_of(w, id, last);
             if repair.torn_tail_only {
                 let torn = survey.torn.expect("a torn tail");
-                let source = &self.files[&id];
+                let source = &files[&id];
                 crate::log::keep_torn(
                     &self.dir,
                     &repair.file,
@@ -298,34 +314,39 @@ impl Bitcask {
                 fs::set_len(&file, &path, torn.offset)?;
                 fs::sync_data(&file, &path)?;
             } else {
-                self.rewrite_file(id, role, survey)?;
+                self.rewrite_file(&files, id, role, survey)?;
                 crate::failpoint::hit("repair-after-rewrite");
             }
             let writable = self.options.writable && Some(id) == last;
-            let file = super::open_data_file(&self.dir, id, writable, role, self.options.sync)?;
-            self.files.insert(id, file);
+            let file = super::open::open_data_file(&self.dir, id, writable, role, &self.options)?;
+            let file = std::sync::Arc::new(file);
+            if writable {
+                self.log.set_active(file.clone());
+            }
+            files.insert(id, file);
             report.files.push(repair.clone());
         }
-        if self.list_problem.is_some() {
+        self.files.store(std::sync::Arc::new(files));
+        if w.list_problem.is_some() {
             report
                 .files
-                .push(FileRepair::file_list(self.list.entries.len() as u64));
-            self.list_problem = None;
-            file_list::write(&self.dir, &mut self.list)?;
+                .push(FileRepair::file_list(w.list.entries.len() as u64));
+            w.list_problem = None;
+            file_list::write(&self.dir, &mut w.list)?;
         }
-        if !self.missing.is_empty() {
-            for id in std::mem::take(&mut self.missing) {
+        if !w.missing.is_empty() {
+            for id in std::mem::take(&mut w.missing) {
                 report.files.push(FileRepair::missing(id.file_name()));
             }
-            let present: Vec<FileId> = self.files.keys().copied().collect();
+            let present: Vec<FileId> = self.files.load().keys().copied().collect();
             let keep =
                 |k: &ListedKind, id: &u64| *k != ListedKind::Data || present.contains(&FileId(*id));
-            self.list.entries.retain(|(k, id)| keep(k, id));
-            self.list.sealed.retain(|(k, id)| keep(k, id));
-            file_list::write(&self.dir, &mut self.list)?;
+            w.list.entries.retain(|(k, id)| keep(k, id));
+            w.list.sealed.retain(|(k, id)| keep(k, id));
+            file_list::write(&self.dir, &mut w.list)?;
         }
-        self.replay_all()?;
-        report.hint_entries = Some(self.write_hint()?.entries);
+        self.replay_all(w)?;
+        report.hint_entries = Some(self.write_hint_locked(w)?.entries);
         Ok(())
     }
 
@@ -333,7 +354,7 @@ impl Bitcask {
     /// kept, each rebound to its new place under a new identity (sealed
     /// by a footer unless it is the newest file), and renames it over the
     /// original: one atomic step per file.
-    fn rewrite_file(&self, id: FileId, role: Role, survey: &Survey) -> Result<()> {
+    fn rewrite_file(&self, files: &FileSet, id: FileId, role: Role, survey: &Survey) -> Result<()> {
         let path = self.dir.join(id.file_name());
         let temp = fs::temp_path_for(&path);
         fs::remove_file_if_exists(&temp)?;
@@ -349,7 +370,7 @@ impl Bitcask {
         // The copy is synced whole before it is renamed into place: every
         // record in it may claim the whole copy as durable.
         let records_end = at + survey.records.iter().map(|(_, len)| len).sum::<u64>();
-        let source = &self.files[&id];
+        let source = &files[&id];
         for (offset, len) in &survey.records {
             let mut bytes = source.read_raw(*offset, *len as usize)?;
             record::rebind(&mut bytes, Place::new(uid, at), records_end);

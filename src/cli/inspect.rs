@@ -20,8 +20,8 @@ pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<O
     if let Some(key) = args.key {
         let key = bytes(key);
         check_key(&key)?;
-        let mut store = open(global, Access::Read)?;
-        let location = bitcask(&mut store, "inspect --key")?.locate_key(&key, now_ms)?;
+        let store = open(global, Access::Read)?;
+        let location = bitcask(&store, "inspect --key")?.locate_key(&key, now_ms)?;
         finish(global, store)?;
         let Some(location) = location else {
             if global.json {
@@ -63,7 +63,7 @@ pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<O
         return Ok(Outcome::Success);
     }
 
-    let mut store = open(global, Access::Read)?;
+    let store = open(global, Access::Read)?;
     let manifest = store.manifest().clone();
     let kept = store.kept_aside()?;
     if let Some(memory) = store.memory() {
@@ -79,7 +79,7 @@ pub fn run(global: &Global, out: &mut impl Write, args: InspectArgs) -> Result<O
         }
         return Ok(Outcome::Success);
     }
-    let report = bitcask(&mut store, "inspect")?.inspect(now_ms)?;
+    let report = bitcask(&store, "inspect")?.inspect(now_ms)?;
     finish(global, store)?;
     if global.json {
         let mut doc = report_json(global, &manifest, &report);

@@ -160,7 +160,7 @@ pub(crate) fn open_creating(global: &Global) -> Result<Store> {
 }
 
 pub(crate) fn open_options(global: &Global, options: OpenOptions) -> Result<Store> {
-    let mut store = Store::open(&global.dir, &options)?;
+    let store = Store::open(&global.dir, &options)?;
     warn(global, store.take_notices());
     Ok(store)
 }
@@ -179,7 +179,7 @@ fn warn(global: &Global, notices: Vec<String>) {
 }
 
 /// Closes the store (syncing what the policy owes) and prints what it noticed.
-pub(crate) fn finish(global: &Global, mut store: Store) -> Result<()> {
+pub(crate) fn finish(global: &Global, store: Store) -> Result<()> {
     warn(global, store.take_notices());
     warn(global, store.close()?);
     Ok(())
@@ -288,7 +288,7 @@ fn put(global: &Global, out: &mut impl Write, args: args::PutArgs) -> Result<Out
         _ => read_stdin_value(global, &key)?,
     };
     check_value(&key, value.len())?;
-    let mut store = open_creating(global)?;
+    let store = open_creating(global)?;
     let options = PutOptions {
         ttl_ms: args.ttl,
         only_if_absent: args.nx,
@@ -334,7 +334,7 @@ fn get(global: &Global, out: &mut impl Write, args: args::GetArgs) -> Result<Out
     for key in &keys {
         check_key(key)?;
     }
-    let mut store = open(global, Access::Read)?;
+    let store = open(global, Access::Read)?;
     let values = store.get_many(&keys)?;
     finish(global, store)?;
     let all_found = values.iter().all(Option::is_some);
@@ -375,7 +375,7 @@ fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Out
     for key in &keys {
         check_key(key)?;
     }
-    let mut store = open(global, Access::Write)?;
+    let store = open(global, Access::Write)?;
     let mut deleted = 0u64;
     for key in &keys {
         deleted += u64::from(store.delete(key)?);
@@ -392,7 +392,7 @@ fn del(global: &Global, out: &mut impl Write, keys: Vec<OsString>) -> Result<Out
 fn exists(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcome> {
     let key = bytes(key);
     check_key(&key)?;
-    let mut store = open(global, Access::Read)?;
+    let store = open(global, Access::Read)?;
     let found = store.contains(&key)?;
     finish(global, store)?;
     if global.json {
@@ -403,7 +403,7 @@ fn exists(global: &Global, out: &mut impl Write, key: OsString) -> Result<Outcom
 
 fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<Outcome> {
     let prefix = args.prefix.map(bytes).unwrap_or_default();
-    let mut store = open(global, Access::Read)?;
+    let store = open(global, Access::Read)?;
     let separator = if args.null { b'\0' } else { b'\n' };
     let keys = match &args.glob {
         Some(pattern) => store.keys_matching(&prefix, pattern.as_bytes(), args.limit)?,
@@ -448,7 +448,7 @@ fn keys(global: &Global, out: &mut impl Write, args: args::KeysArgs) -> Result<O
 fn ttl(global: &Global, out: &mut impl Write, args: args::TtlArgs) -> Result<Outcome> {
     let key = bytes(args.key);
     check_key(&key)?;
-    let mut store = open(global, Access::Read)?;
+    let store = open(global, Access::Read)?;
     // Redis TTL: -2 missing, -1 no expiry, else seconds rounded to nearest.
     let ttl = store.ttl(&key)?;
     finish(global, store)?;
@@ -473,7 +473,7 @@ fn ttl(global: &Global, out: &mut impl Write, args: args::TtlArgs) -> Result<Out
 
 fn count(global: &Global, out: &mut impl Write, args: args::CountArgs) -> Result<Outcome> {
     let prefix = args.prefix.map(bytes).unwrap_or_default();
-    let mut store = open(global, Access::Read)?;
+    let store = open(global, Access::Read)?;
     let count = store.count(&prefix)?;
     finish(global, store)?;
     if global.json {
@@ -502,7 +502,7 @@ fn incr(
     } else {
         args.by
     };
-    let mut store = open(global, Access::Write)?;
+    let store = open(global, Access::Write)?;
     let value = store.incr_by(&key, by)?;
     finish(global, store)?;
     if global.json {
@@ -518,7 +518,7 @@ fn append(global: &Global, out: &mut impl Write, args: args::AppendArgs) -> Resu
     let suffix = bytes(args.value);
     check_key(&key)?;
     check_value(&key, suffix.len())?;
-    let mut store = open(global, Access::Write)?;
+    let store = open(global, Access::Write)?;
     let length = store.append(&key, &suffix)?;
     finish(global, store)?;
     if global.json {
@@ -532,7 +532,7 @@ fn append(global: &Global, out: &mut impl Write, args: args::AppendArgs) -> Resu
 fn expire(global: &Global, out: &mut impl Write, args: args::ExpireArgs) -> Result<Outcome> {
     let key = bytes(args.key);
     check_key(&key)?;
-    let mut store = open(global, Access::Write)?;
+    let store = open(global, Access::Write)?;
     let changed = match (args.duration, args.at) {
         _ if args.persist => store.persist(&key)?,
         (Some(ttl_ms), _) => store.expire(&key, ttl_ms)?,
@@ -547,10 +547,7 @@ fn expire(global: &Global, out: &mut impl Write, args: args::ExpireArgs) -> Resu
 }
 
 /// The bitcask engine of an open store, or an error naming the engine.
-pub(crate) fn bitcask<'s>(
-    store: &'s mut Store,
-    command: &str,
-) -> Result<&'s mut hoardhaven::Bitcask> {
+pub(crate) fn bitcask<'s>(store: &'s Store, command: &str) -> Result<&'s hoardhaven::Bitcask> {
     let engine = store.manifest().engine;
     store.bitcask().ok_or_else(|| {
         Error::InvalidInput(format!(
@@ -564,8 +561,8 @@ pub(crate) fn bitcask<'s>(
 fn hint(global: &Global, out: &mut impl Write) -> Result<Outcome> {
     // Replaying every file (not trusting the old hint) checks every record
     // on the way, so a hint is never built over damaged data.
-    let mut store = open_with(global, Access::Write, false)?;
-    let written = bitcask(&mut store, "hint")?.write_hint()?;
+    let store = open_with(global, Access::Write, false)?;
+    let written = bitcask(&store, "hint")?.write_hint()?;
     finish(global, store)?;
     if global.json {
         output::write_json(
@@ -591,12 +588,12 @@ fn hint(global: &Global, out: &mut impl Write) -> Result<Outcome> {
 }
 
 fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result<Outcome> {
-    let mut store = open(global, Access::Write)?;
+    let store = open(global, Access::Write)?;
     let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
     let report = if args.dry_run {
-        bitcask(&mut store, "merge")?.merge_dry_run(now_ms)?
+        bitcask(&store, "merge")?.merge_dry_run(now_ms)?
     } else {
-        let engine = bitcask(&mut store, "merge")?;
+        let engine = bitcask(&store, "merge")?;
         output::with_progress(global.quiet, "merging", |progress| {
             engine.merge(now_ms, progress)
         })?
@@ -682,15 +679,15 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
     };
     let bar = output::byte_progress(global.quiet || global.json, "importing", total);
     let mut input = output::ProgressReader::new(input, bar);
-    let mut store = open_creating(global)?;
+    let store = open_creating(global)?;
     let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
     let batch = format == args::FormatArg::Resp;
     let result = if batch {
         // Redis write commands, applied in order (SET, DEL, INCRBY, ...).
-        transfer::import_commands(&mut store, &mut input, &source, now_ms)
+        transfer::import_commands(&store, &mut input, &source, now_ms)
     } else {
         let mut reader = EntryReader::new(&mut input, format.into());
-        transfer::import(&mut store, &mut reader, &source, now_ms)
+        transfer::import(&store, &mut reader, &source, now_ms)
     };
     drop(input); // clears the progress bar before any message
     // Closing also rewrites the hint after a large load; do it even when
@@ -756,8 +753,8 @@ fn export(global: &Global, out: &mut impl Write, args: args::ExportArgs) -> Resu
         }
     };
     let prefix = args.prefix.map(bytes).unwrap_or_default();
-    let mut store = open(global, Access::Read)?;
-    hoardhaven::transfer::export(&mut store, &prefix, format.into(), out)?;
+    let store = open(global, Access::Read)?;
+    hoardhaven::transfer::export(&store, &prefix, format.into(), out)?;
     finish(global, store)?;
     Ok(Outcome::Success)
 }
@@ -806,7 +803,7 @@ fn upgrade(global: &Global, out: &mut impl Write) -> Result<Outcome> {
 }
 
 fn snapshot(global: &Global, out: &mut impl Write, args: args::SnapshotArgs) -> Result<Outcome> {
-    let mut store = open(global, Access::Write)?;
+    let store = open(global, Access::Write)?;
     if let Some(dest) = &args.to {
         store.snapshot_to(dest)?;
         finish(global, store)?;

@@ -11,11 +11,12 @@ use std::path::Path;
 
 use super::snapshot::{self, SnapshotInfo};
 use super::table::Table;
-use super::{Memory, MemoryFiles, aof, apply};
+use super::{Memory, MemoryFiles, apply};
 use crate::error::Result;
 use crate::fs;
 use crate::layout;
 use crate::log::Role;
+use crate::log_file::{LogFile, LogName};
 use crate::verify::{FileRepair, Problem, RepairReport, VerifyReport};
 
 fn role(generation: u64, newest: Option<u64>) -> Role {
@@ -58,23 +59,28 @@ pub struct MemoryReport {
 
 impl Memory {
     /// Gathers the inspection report as of `now_ms`.
-    pub fn inspect(&mut self, now_ms: u64) -> Result<MemoryReport> {
+    pub fn inspect(&self, now_ms: u64) -> Result<MemoryReport> {
         let files = MemoryFiles::read(&self.dir)?;
         let mut stats = Vec::new();
-        let snapshot_bytes = self.snapshot_info.file_bytes;
+        let (_, snapshot_info) = self.snapshot_state();
+        let snapshot_bytes = snapshot_info.file_bytes;
         if files.base() > 0 {
             stats.push(MemoryFileStats {
                 name: layout::snapshot_file_name(files.base()),
                 bytes: snapshot_bytes,
-                records: self.snapshot_info.entries,
-                raw_bytes: Some(self.snapshot_info.raw_bytes),
+                records: snapshot_info.entries,
+                raw_bytes: Some(snapshot_info.raw_bytes),
             });
         }
         let mut aof_bytes = 0;
         let aofs = files.live_aofs();
         let newest = aofs.last().copied();
         for generation in aofs {
-            let log = aof::Aof::open(&self.dir, generation, false, false)?;
+            let log = LogFile::open_for_survey(
+                &self.dir,
+                LogName::Aof(generation),
+                role(generation, newest),
+            )?;
             let survey = log.survey(role(generation, newest), |_, _| {})?;
             aof_bytes += survey.file_len;
             stats.push(MemoryFileStats {
@@ -85,14 +91,10 @@ impl Memory {
             });
         }
         let (table_bytes, data_bytes) = self.table_bytes();
-        let expired_keys = self
-            .table
-            .iter()
-            .filter(|(_, _, e)| *e != 0 && now_ms >= *e)
-            .count() as u64;
+        let expired_keys = self.count_expired(now_ms);
         Ok(MemoryReport {
             files: stats,
-            keys: self.table.len() as u64 - expired_keys,
+            keys: self.key_count() - expired_keys,
             expired_keys,
             data_bytes,
             table_bytes,
@@ -164,7 +166,11 @@ impl Memory {
             if files.missing.contains(&layout::aof_file_name(*generation)) {
                 continue;
             }
-            let log = aof::Aof::open(&self.dir, *generation, false, false)?;
+            let log = LogFile::open_for_survey(
+                &self.dir,
+                LogName::Aof(*generation),
+                role(*generation, newest),
+            )?;
             let survey = log.survey(role(*generation, newest), |_, _| {})?;
             report.files += 1;
             report.records += survey.records.len() as u64;
@@ -180,9 +186,9 @@ impl Memory {
 
     /// Salvages the store (see the module documentation); with `dry_run`,
     /// only reports what it would do.
-    pub fn repair(&mut self, now_ms: u64, dry_run: bool) -> Result<RepairReport> {
+    pub fn repair(&self, now_ms: u64, dry_run: bool) -> Result<RepairReport> {
         if !dry_run {
-            self.check_writable()?;
+            drop(self.lock_writable()?);
         }
         let files = MemoryFiles::read_checked(&self.dir, true)?;
         let base = files.base();
@@ -224,7 +230,11 @@ impl Memory {
             if files.missing.contains(&name) {
                 continue;
             }
-            let log = aof::Aof::open(&self.dir, generation, false, false)?;
+            let log = LogFile::open_for_survey(
+                &self.dir,
+                LogName::Aof(generation),
+                role(generation, newest),
+            )?;
             let survey = log.survey(role(generation, newest), |_, rec| apply(&mut table, rec))?;
             let Some(repair) = FileRepair::from_survey(name, &survey) else {
                 continue;
@@ -269,8 +279,7 @@ impl Memory {
         report.backup_dir = Some(backup);
         // Write the salvaged data as a new generation; the rewrite removes
         // the damaged originals (their bytes live on in the backup).
-        self.table = table;
-        self.aof = None;
+        self.replace_contents(&table);
         let SnapshotInfo { entries, .. } = self.snapshot(now_ms)?;
         report.hint_entries = Some(entries);
         Ok(report)

@@ -7,26 +7,37 @@
 //! loads the listed snapshot (if any) and replays the listed AOFs in order;
 //! the newest is the one appended to. A rewrite (on `hoard snapshot`, or
 //! when a writer closes with an AOF larger than the snapshot and at least
-//! `AOF_REWRITE_MIN`) takes four steps, each durable before the next:
+//! `AOF_REWRITE_MIN`, or in the background) takes four steps, each
+//! durable before the next, and stops writes only for the first and the
+//! third:
 //!
-//! 1. create an empty AOF of generation N (newer than every file);
-//! 2. write the snapshot of generation N of the current state;
-//! 3. rewrite the file list to name snapshot N and AOF N alone: the switch;
+//! 1. under the append lock: seal the AOF, create an empty AOF of
+//!    generation N (newer than every file), and rewrite the file list to
+//!    name the old snapshot, the old AOFs and AOF N; writes now go to AOF N;
+//! 2. with writes going on, write the snapshot of generation N: each of the
+//!    table's shards is copied under its read lock in turn and encoded
+//!    outside it, so the extra memory is one shard's copy;
+//! 3. under the append lock: rewrite the file list to name snapshot N and
+//!    AOF N alone: the switch;
 //! 4. remove the old snapshot and AOFs, now unlisted.
 //!
-//! A crash before step 3 leaves the old files listed (the new ones are
-//! unlisted leftovers a writer removes); after it, the new files hold
-//! everything. Nothing acknowledged is lost at any point.
+//! The snapshot is *fuzzy*: a shard copied after a write made to AOF N
+//! holds that write. That is harmless because every AOF record is an
+//! absolute operation (a SET of the resulting value with its absolute
+//! expiry, or a DEL): replaying AOF N over snapshot N leaves each key as
+//! the last write to it in AOF N left it, or, if AOF N never wrote it, as
+//! the snapshot holds it, which is its state at step 1. A crash before
+//! step 3 leaves the old files and AOF N listed; after it, the new files
+//! hold everything. Nothing acknowledged is lost at any point.
 
-mod aof;
 mod maintenance;
 mod snapshot;
 mod table;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use aof::Aof;
 pub use maintenance::{MemoryFileStats, MemoryReport};
 pub use snapshot::SnapshotInfo;
 
@@ -57,15 +68,19 @@ pub fn snapshot_file_name(generation: u64) -> String {
 }
 use table::Table;
 
-use crate::engine::{Engine, KeyMeta, Value};
+use crate::clock::Clock;
+use crate::engine::{Change, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};
 use crate::failpoint;
 use crate::file_list;
 use crate::format::file_list::{FileList, ListedKind};
-use crate::format::record::{Record, RecordKind};
+use crate::format::hint::fingerprint;
+use crate::format::record::{self, Place, Record, RecordKind};
 use crate::fs;
 use crate::layout;
 use crate::log::Role;
+use crate::log_file::{LogFile, LogName};
+use crate::log_writer::{LogWriter, Ticket};
 use crate::manifest::SyncPolicy;
 
 /// A writer rewrites the snapshot when it closes with an AOF larger than
@@ -214,42 +229,54 @@ impl MemoryFiles {
     }
 }
 
+/// Shards the table is split into (see `bitcask::keydir::SHARDS`).
+const SHARDS: usize = 64;
+
+/// What the append lock guards besides the right to append.
+#[derive(Debug, Default)]
+struct Writer {
+    /// The file list as last written.
+    list: FileList,
+    /// Generation of the snapshot loaded or written last (0: none) and its size.
+    snapshot_generation: u64,
+    snapshot_info: SnapshotInfo,
+    /// Reused encoding buffer.
+    buf: Vec<u8>,
+}
+
 /// An open memory store.
 #[derive(Debug)]
 pub struct Memory {
     dir: PathBuf,
     options: MemoryOptions,
-    table: Table,
-    /// The AOF being appended to (writers).
-    aof: Option<Aof>,
-    /// The file list as last written.
-    list: FileList,
-    /// Generation of the snapshot loaded (0: none) and its size.
-    snapshot_generation: u64,
-    snapshot_info: SnapshotInfo,
-    notices: Vec<String>,
-    poisoned: bool,
-    unsynced: bool,
-    sync_deferred: bool,
-    last_sync: Instant,
+    clock: Arc<dyn Clock>,
+    shards: Box<[RwLock<Table>]>,
+    /// Keys held (expired ones not yet dropped included).
+    keys: AtomicU64,
+    /// The append lock and the writer's state.
+    writer: Mutex<Writer>,
+    log: LogWriter,
+    /// A rewrite is running (one at a time).
+    rewriting: Mutex<()>,
+    /// The most bytes a rewrite held copied at once, for reports.
+    rewrite_peak_bytes: AtomicU64,
+    notices: Mutex<Vec<String>>,
 }
 
 impl Memory {
     /// Opens the memory store in `dir`; the caller holds the matching lock.
-    pub fn open(dir: &Path, options: MemoryOptions) -> Result<Memory> {
-        let mut engine = Memory {
+    pub fn open(dir: &Path, options: MemoryOptions, clock: Arc<dyn Clock>) -> Result<Memory> {
+        let engine = Memory {
             dir: dir.to_path_buf(),
             options,
-            table: Table::new(),
-            aof: None,
-            list: FileList::default(),
-            snapshot_generation: 0,
-            snapshot_info: SnapshotInfo::default(),
-            notices: Vec::new(),
-            poisoned: false,
-            unsynced: false,
-            sync_deferred: false,
-            last_sync: Instant::now(),
+            clock,
+            shards: (0..SHARDS).map(|_| RwLock::new(Table::new())).collect(),
+            keys: AtomicU64::new(0),
+            writer: Mutex::new(Writer::default()),
+            log: LogWriter::new(dir, options.sync),
+            rewriting: Mutex::new(()),
+            rewrite_peak_bytes: AtomicU64::new(0),
+            notices: Mutex::new(Vec::new()),
         };
         if options.load {
             engine.load()?;
@@ -257,7 +284,49 @@ impl Memory {
         Ok(engine)
     }
 
-    fn load(&mut self) -> Result<()> {
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn notice(&self, text: String) {
+        self.notices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
+    }
+
+    fn shard_of(&self, key: &[u8]) -> &RwLock<Table> {
+        &self.shards[(fingerprint(key) >> (32 - SHARDS.trailing_zeros())) as usize]
+    }
+
+    fn read_shard(&self, key: &[u8]) -> RwLockReadGuard<'_, Table> {
+        self.shard_of(key).read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_shard(&self, key: &[u8]) -> RwLockWriteGuard<'_, Table> {
+        self.shard_of(key)
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn shard_at(&self, i: usize) -> RwLockReadGuard<'_, Table> {
+        self.shards[i].read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Inserts or removes a record's key in the table, keeping the count.
+    fn apply(&self, rec: &Record<'_>) {
+        let mut table = self.write_shard(rec.key);
+        let before = table.len();
+        apply(&mut table, rec);
+        let after = table.len();
+        if after > before {
+            self.keys.fetch_add(1, Ordering::Relaxed);
+        } else if after < before {
+            self.keys.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn load(&self) -> Result<()> {
         let files = MemoryFiles::read(&self.dir)?;
         if let Some(name) = files.missing.first() {
             return Err(Error::Corrupt {
@@ -269,15 +338,13 @@ impl Memory {
         if self.options.writable {
             self.remove_unlisted(&files)?;
         }
+        let mut w = self.lock_writer();
         let base = files.base();
         if base > 0 {
             let path = self.dir.join(layout::snapshot_file_name(base));
-            let table = &mut self.table;
-            let read = snapshot::read(&path, base, false, |rec| {
-                table.insert(rec.key, rec.value, rec.expiry_ms)
-            })?;
-            self.snapshot_generation = base;
-            self.snapshot_info = read.info;
+            let read = snapshot::read(&path, base, false, |rec| self.apply(rec))?;
+            w.snapshot_generation = base;
+            w.snapshot_info = read.info;
         }
         let aofs = files.live_aofs();
         let newest = aofs.last().copied();
@@ -289,20 +356,18 @@ impl Memory {
             } else {
                 Role::Sealed
             };
-            let mut aof = Aof::open(&self.dir, *generation, writable, true)?;
-            let table = &mut self.table;
-            let end = aof.replay(role, |_, rec| apply(table, rec))?;
+            let aof = LogFile::open(&self.dir, LogName::Aof(*generation), writable, role)?;
+            let end = aof.scan(0, |_, rec| self.apply(rec))?;
             if let Some(torn) = end.torn {
                 let name = layout::aof_file_name(*generation);
                 let kept = if writable {
-                    let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
                     let kept = crate::log::keep_torn(
                         &self.dir,
                         &name,
                         aof.file(),
                         aof.path(),
                         &torn,
-                        now_ms,
+                        self.clock.now_ms(),
                     )?;
                     aof.truncate_to_valid()?;
                     Some(kept)
@@ -314,40 +379,37 @@ impl Memory {
                     &torn,
                     kept.as_ref().map(|(p, n)| (p.as_path(), *n)),
                 );
-                self.notices.push(notice);
+                self.notice(notice);
             }
-            if writable {
+            if writable && !aof.is_sealed() {
                 // What an earlier writer left unsynced becomes durable now
                 // (rewritten first: a failed sync may have left it clean in
                 // the cache only), so the durable length the next record
                 // claims is true.
-                let from = end
-                    .last_durable
-                    .max(crate::format::file_header::HEADER_LEN as u64);
                 let suspect = crate::log::sync_failed_before(&self.dir);
-                let rewritten = if suspect && from < aof.len() {
-                    crate::log::rewrite_range(aof.file(), aof.path(), from, aof.len())
+                let synced = if suspect {
+                    aof.make_durable()
                 } else {
-                    Ok(())
+                    aof.sync()
                 };
-                if let Err(e) = rewritten.and_then(|()| aof.sync()) {
+                if let Err(e) = synced {
                     crate::log::mark_sync_failed(&self.dir);
                     return Err(e);
                 }
                 if suspect {
                     crate::log::clear_sync_failed(&self.dir)?;
                 }
-                self.aof = Some(aof);
+                self.log.set_active(Arc::new(aof));
             }
         }
-        self.list = files.list;
+        w.list = files.list;
         Ok(())
     }
 
     /// Removes memory files the file list does not name: leftovers of a
     /// rewrite or file creation interrupted before its switch, never part
     /// of the store.
-    fn remove_unlisted(&mut self, files: &MemoryFiles) -> Result<()> {
+    fn remove_unlisted(&self, files: &MemoryFiles) -> Result<()> {
         let (removed, moved): (Vec<&String>, Vec<&String>) = files
             .unlisted
             .iter()
@@ -376,13 +438,13 @@ impl Memory {
                     .join(", ")
             };
             if !removed.is_empty() {
-                self.notices.push(format!(
+                self.notice(format!(
                     "removed {}, left empty by an interrupted file creation",
                     names(&removed)
                 ));
             }
             if !moved.is_empty() {
-                self.notices.push(format!(
+                self.notice(format!(
                     "moved {} into {}/: not listed in FILES (left by an interrupted snapshot, or \
                      put there by hand); the store does not read them, remove them when you are sure",
                     names(&moved),
@@ -393,108 +455,257 @@ impl Memory {
         Ok(())
     }
 
-    /// Refuses further writes, and leaves a mark for the next writer (see
-    /// `crate::log::mark_sync_failed`).
-    fn poison(&mut self) {
-        self.poisoned = true;
-        crate::log::mark_sync_failed(&self.dir);
-    }
-
-    fn check_writable(&self) -> Result<()> {
-        if self.poisoned {
-            return Err(Error::Poisoned {
-                path: self.dir.clone(),
-            });
-        }
+    /// Takes the append lock of a store that may be written.
+    fn lock_writable(&self) -> Result<MutexGuard<'_, Writer>> {
         if !self.options.writable {
             return Err(Error::InvalidInput(
                 "the store was opened for reading only".to_string(),
             ));
         }
-        Ok(())
+        let w = self.lock_writer();
+        self.log.check_writable()?;
+        Ok(w)
     }
 
-    /// The AOF being appended to, created (and listed) on the first write.
-    fn active_aof(&mut self) -> Result<&mut Aof> {
-        if self.aof.is_none() {
-            let generation = self.snapshot_generation.max(1);
-            let aof = Aof::create(&self.dir, generation)?;
-            self.list.entries.push((ListedKind::Aof, generation));
-            file_list::write(&self.dir, &mut self.list)?;
-            self.aof = Some(aof);
+    /// The AOF being appended to, created (and listed) on the first write:
+    /// of a generation newer than every listed file, and after sealing the
+    /// newest listed AOF if it is not yet (a crash between sealing it and
+    /// listing its successor leaves it sealed but unmarked).
+    fn active_aof(&self, w: &mut Writer) -> Result<Arc<LogFile>> {
+        if let Some(aof) = self.log.active() {
+            return Ok(aof);
         }
-        Ok(self.aof.as_mut().expect("created"))
+        let newest = w.list.entries.iter().map(|(_, g)| *g).max();
+        let generation = newest.map_or(w.snapshot_generation.max(1), |g| g + 1);
+        if let Some(newest) = w.list.ids(ListedKind::Aof).last() {
+            // Found sealed at open (else it would be active).
+            w.list.sealed.insert((ListedKind::Aof, *newest));
+        }
+        let aof = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
+        w.list.entries.push((ListedKind::Aof, generation));
+        file_list::write(&self.dir, &mut w.list)?;
+        self.log.set_active(aof.clone());
+        Ok(aof)
     }
 
-    /// Appends a record to the AOF and syncs per policy; poisons on failure.
-    fn append_record(
-        &mut self,
-        kind: RecordKind,
+    /// Appends a record to the AOF and applies it to the table; returns the
+    /// ticket to commit once the lock is released. Poisons on failure.
+    fn write_locked(
+        &self,
+        w: &mut Writer,
         key: &[u8],
-        value: &[u8],
-        expiry_ms: u64,
-    ) -> Result<()> {
-        let result = self.append_unpoisoned(kind, key, value, expiry_ms);
-        if result.is_err() {
-            self.poison();
-        }
-        result
+        value: Option<(&[u8], Option<u64>)>,
+    ) -> Result<Ticket> {
+        let (kind, bytes, expiry_ms) = match value {
+            Some((bytes, expiry)) => (RecordKind::Value, bytes, expiry.unwrap_or(0)),
+            None => (RecordKind::Tombstone, &b""[..], 0),
+        };
+        let aof = self.log.poison_on_error(|| self.active_aof(w))?;
+        let rec = Record {
+            kind,
+            expiry_ms,
+            key,
+            value: bytes,
+            durable_len: aof.durable(),
+        };
+        w.buf.clear();
+        record::encode_into(&mut w.buf, &rec, Place::new(aof.uid(), aof.len()));
+        let (_, ticket) = self.log.append(&aof, &w.buf)?;
+        self.apply(&rec);
+        Ok(ticket)
     }
 
-    fn append_unpoisoned(
-        &mut self,
-        kind: RecordKind,
+    /// The live entry of `key` at `now_ms`: its value (when `with_value`)
+    /// and expiry.
+    fn live(&self, key: &[u8], now_ms: u64, with_value: bool) -> Option<Value> {
+        let table = self.read_shard(key);
+        table
+            .get(key)
+            .filter(|(_, e)| *e == 0 || now_ms < *e)
+            .map(|(value, expiry)| Value {
+                bytes: if with_value {
+                    value.to_vec()
+                } else {
+                    Vec::new()
+                },
+                expiry_ms: expiry_option(expiry),
+            })
+    }
+
+    /// The live value of `key` at time `now_ms`.
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
+        Ok(self.live(key, now_ms, true))
+    }
+
+    /// Metadata of `key` if it is live at `now_ms`.
+    pub fn meta(&self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>> {
+        let table = self.read_shard(key);
+        Ok(table
+            .get(key)
+            .filter(|(_, e)| *e == 0 || now_ms < *e)
+            .map(|(value, expiry)| KeyMeta {
+                value_len: value.len() as u32,
+                expiry_ms: expiry_option(expiry),
+            }))
+    }
+
+    /// Sets `key` to `value`, expiring at `expiry_ms` if given; durable
+    /// per the sync policy on return.
+    pub fn put(&self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
+        let ticket = {
+            let mut w = self.lock_writable()?;
+            if self.read_shard(key).get(key).is_none() {
+                crate::limits::check_key_count(self.keys.load(Ordering::Relaxed), key)?;
+            }
+            self.write_locked(&mut w, key, Some((value, expiry_ms)))?
+        };
+        self.log.commit(ticket)
+    }
+
+    /// Reads `key` and applies the change `decide` makes of it, atomically
+    /// with respect to every other write (see `Bitcask::update`).
+    pub fn update<R>(
+        &self,
         key: &[u8],
-        value: &[u8],
-        expiry_ms: u64,
-    ) -> Result<()> {
-        let deferred = self.sync_deferred;
-        let aof = self.active_aof()?;
-        aof.append_record(kind, key, value, expiry_ms)?;
-        // Only a bulk load (which acknowledges nothing until its sync) may
-        // leave records in the buffer; any other write reaches the file now.
-        if !deferred {
-            aof.flush()?;
+        now_ms: u64,
+        with_value: bool,
+        decide: impl FnOnce(Option<Value>) -> Result<(Change, R)>,
+    ) -> Result<R> {
+        let (ticket, result) = {
+            let mut w = self.lock_writable()?;
+            let (change, result) = decide(self.live(key, now_ms, with_value))?;
+            let ticket = match change {
+                Change::Keep => None,
+                Change::Put(value, expiry_ms) => {
+                    crate::limits::check_value(key, value.len())?;
+                    if self.read_shard(key).get(key).is_none() {
+                        crate::limits::check_key_count(self.keys.load(Ordering::Relaxed), key)?;
+                    }
+                    Some(self.write_locked(&mut w, key, Some((&value, expiry_ms)))?)
+                }
+                Change::Delete => Some(self.write_locked(&mut w, key, None)?),
+            };
+            (ticket, result)
+        };
+        if let Some(ticket) = ticket {
+            self.log.commit(ticket)?;
         }
-        self.unsynced = true;
-        if self.sync_deferred {
-            return Ok(());
-        }
-        if self.options.sync.is_due(self.last_sync.elapsed()) {
-            self.sync_aof()
-        } else {
-            Ok(())
-        }
+        Ok(result)
     }
 
-    fn sync_aof(&mut self) -> Result<()> {
-        if !self.unsynced {
-            return Ok(());
+    /// Deletes `key`; true if it was live at `now_ms`.
+    pub fn delete(&self, key: &[u8], now_ms: u64) -> Result<bool> {
+        self.update(key, now_ms, false, |current| {
+            Ok(match current {
+                Some(_) => (Change::Delete, true),
+                None => (Change::Keep, false),
+            })
+        })
+    }
+
+    /// Live keys starting with `prefix` at `now_ms`, in bytewise order.
+    pub fn keys(&self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for i in 0..SHARDS {
+            let table = self.shard_at(i);
+            keys.extend(
+                table
+                    .iter()
+                    .filter(|(k, _, e)| k.starts_with(prefix) && (*e == 0 || now_ms < *e))
+                    .map(|(k, _, _)| k.to_vec()),
+            );
         }
-        if let Some(aof) = &mut self.aof
-            && let Err(e) = aof.sync()
-        {
-            self.poison();
-            return Err(e);
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    /// Makes every write so far durable.
+    pub fn sync(&self) -> Result<()> {
+        self.log.sync()
+    }
+
+    /// With `true`, writes are not synced one by one until `sync` (bulk loads).
+    pub fn defer_sync(&self, defer: bool) {
+        if !defer && let Some(active) = self.log.active() {
+            let _ = self.log.poison_on_error(|| active.flush());
         }
-        self.unsynced = false;
-        self.last_sync = Instant::now();
-        Ok(())
+        self.log.set_deferred(defer);
+    }
+
+    /// Finishes pending work (a due sync, a due snapshot); returns the notices not yet taken.
+    pub fn close(&self) -> Result<Vec<String>> {
+        if !self.options.writable || self.log.is_poisoned() || !self.options.load {
+            return Ok(self.take_notices());
+        }
+        if let Some(aof) = self.log.active() {
+            self.log.poison_on_error(|| aof.flush())?;
+        }
+        if matches!(self.options.sync, SyncPolicy::IntervalMs(_)) {
+            self.log.sync()?;
+        }
+        if self.rewrite_due(AOF_REWRITE_MIN) {
+            self.snapshot(self.clock.now_ms())?;
+        }
+        Ok(self.take_notices())
+    }
+
+    /// Whether the AOF outgrew the snapshot and `min_bytes`.
+    pub fn rewrite_due(&self, min_bytes: u64) -> bool {
+        let aof_bytes = self.log.active().map_or(0, |a| a.len());
+        let snapshot_bytes = self.lock_writer().snapshot_info.file_bytes;
+        aof_bytes > snapshot_bytes.max(min_bytes)
+    }
+
+    /// Messages for the user gathered since the last call.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The log writer (sync policy, group commit), for the store's background work.
+    pub(crate) fn log(&self) -> &LogWriter {
+        &self.log
     }
 
     /// Writes a new snapshot and starts a fresh AOF (see the module
-    /// documentation for the order of steps). Expired keys are dropped.
-    pub fn snapshot(&mut self, now_ms: u64) -> Result<SnapshotInfo> {
-        self.check_writable()?;
-        let result = self.rewrite(now_ms);
-        if result.is_err() {
-            self.poison();
+    /// documentation for the steps); writes go on meanwhile. Expired keys
+    /// are dropped.
+    pub fn snapshot(&self, now_ms: u64) -> Result<SnapshotInfo> {
+        let _one = self.rewriting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.lock_writable()?;
+        let (generation, old) = self.log.poison_on_error(|| self.plan_rewrite(&mut w))?;
+        if self.log.active().is_none() {
+            // No AOF takes writes (a repair, or a store never written since
+            // it opened): nothing to list early, and the rewrite holds the
+            // append lock throughout, so no write can meet an unlisted AOF.
+            return self.log.poison_on_error(|| {
+                let fresh = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
+                failpoint::hit("snapshot-after-new-aof");
+                let info = self.write_snapshot_file(&self.dir, generation, now_ms)?;
+                failpoint::hit("snapshot-after-snapshot");
+                self.finish_rewrite(&mut w, generation, info, &old)?;
+                self.log.set_active(fresh);
+                Ok(info)
+            });
         }
-        result
+        self.log
+            .poison_on_error(|| self.switch_aof(&mut w, generation))?;
+        drop(w);
+        let info = self
+            .log
+            .poison_on_error(|| self.write_snapshot_file(&self.dir, generation, now_ms))?;
+        failpoint::hit("snapshot-after-snapshot");
+        let mut w = self.lock_writable()?;
+        self.log
+            .poison_on_error(|| self.finish_rewrite(&mut w, generation, info, &old))?;
+        Ok(info)
     }
 
-    fn rewrite(&mut self, now_ms: u64) -> Result<SnapshotInfo> {
-        self.sync_aof()?;
+    /// Picks the new generation (newer than every file) and the files the
+    /// rewrite will remove at its end; commits an empty file list first
+    /// when the list is damaged (a repair), so that the files made below are
+    /// unlisted leftovers until the switch, never unexplained ones.
+    fn plan_rewrite(&self, w: &mut Writer) -> Result<(u64, Vec<String>)> {
+        self.log.sync()?;
         // Tolerant: a repair rewrites a store whose list is damaged.
         let files = MemoryFiles::read_checked(&self.dir, true)?;
         let newest = files
@@ -502,32 +713,9 @@ impl Memory {
             .entries
             .iter()
             .map(|(_, g)| *g)
-            .chain([self.snapshot_generation])
+            .chain([w.snapshot_generation])
             .max()
             .unwrap_or(0);
-        let generation = newest + 1;
-        if !fs::exists(&self.dir.join(layout::FILE_LIST_FILE)) {
-            // Commit the empty set first, so that the files made below are
-            // unlisted leftovers until the switch, never unexplained ones.
-            file_list::write(&self.dir, &mut FileList::default())?;
-        }
-        let fresh = Aof::create(&self.dir, generation)?;
-        failpoint::hit("snapshot-after-new-aof");
-        let live = self.table.iter().filter(|(_, _, e)| *e == 0 || now_ms < *e);
-        let info = snapshot::write(&self.dir, generation, live)?;
-        failpoint::hit("snapshot-after-snapshot");
-        let mut list = FileList {
-            sequence: self.list.sequence.max(files.list.sequence),
-            entries: vec![
-                (ListedKind::Snapshot, generation),
-                (ListedKind::Aof, generation),
-            ],
-            sealed: Default::default(),
-        };
-        file_list::write(&self.dir, &mut list)?;
-        self.list = list;
-        self.aof = Some(fresh);
-        failpoint::hit("snapshot-after-switch");
         let old: Vec<String> = files
             .snapshots
             .iter()
@@ -535,6 +723,100 @@ impl Memory {
             .chain(files.aofs.iter().map(|g| layout::aof_file_name(*g)))
             .filter(|name| !files.missing.contains(name))
             .collect();
+        let sequence = w.list.sequence.max(files.list.sequence);
+        w.list = if files.list_problem.is_some() {
+            let mut empty = FileList {
+                sequence,
+                ..FileList::default()
+            };
+            file_list::write(&self.dir, &mut empty)?;
+            empty
+        } else {
+            FileList {
+                sequence,
+                ..files.list
+            }
+        };
+        Ok((newest + 1, old))
+    }
+
+    /// Step 1: seal the AOF, begin AOF `generation` and list it beside the
+    /// old files; writes go there from now on.
+    fn switch_aof(&self, w: &mut Writer, generation: u64) -> Result<()> {
+        let fresh = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
+        failpoint::hit("snapshot-after-new-aof");
+        if let Some(active) = self.log.active()
+            && !active.is_sealed()
+        {
+            active.seal()?;
+            w.list
+                .sealed
+                .insert((ListedKind::Aof, active.name().number()));
+            self.log.all_durable();
+        }
+        failpoint::hit("snapshot-after-seal");
+        w.list.entries.push((ListedKind::Aof, generation));
+        file_list::write(&self.dir, &mut w.list)?;
+        self.log.set_active(fresh);
+        failpoint::hit("snapshot-after-aof-switch");
+        Ok(())
+    }
+
+    /// Step 2: the snapshot of the table into `dir`, shard by shard.
+    fn write_snapshot_file(
+        &self,
+        dir: &Path,
+        generation: u64,
+        now_ms: u64,
+    ) -> Result<SnapshotInfo> {
+        let mut peak = 0u64;
+        let info = snapshot::write_chunks(dir, generation, |emit| {
+            let mut chunk: Vec<(Vec<u8>, Vec<u8>, u64)> = Vec::new();
+            for i in 0..SHARDS {
+                chunk.clear();
+                {
+                    let table = self.shard_at(i);
+                    chunk.extend(
+                        table
+                            .iter()
+                            .filter(|(_, _, e)| *e == 0 || now_ms < *e)
+                            .map(|(k, v, e)| (k.to_vec(), v.to_vec(), e)),
+                    );
+                }
+                let bytes: u64 = chunk
+                    .iter()
+                    .map(|(k, v, _)| (k.len() + v.len() + 40) as u64)
+                    .sum();
+                peak = peak.max(bytes);
+                for (k, v, e) in &chunk {
+                    emit(k, v, *e);
+                }
+            }
+        })?;
+        self.rewrite_peak_bytes.fetch_max(peak, Ordering::Relaxed);
+        Ok(info)
+    }
+
+    /// Steps 3 and 4: switch the file list to snapshot `generation` and
+    /// its AOF, then remove the old files.
+    fn finish_rewrite(
+        &self,
+        w: &mut Writer,
+        generation: u64,
+        info: SnapshotInfo,
+        old: &[String],
+    ) -> Result<()> {
+        let mut list = FileList {
+            sequence: w.list.sequence,
+            entries: vec![
+                (ListedKind::Snapshot, generation),
+                (ListedKind::Aof, generation),
+            ],
+            sealed: Default::default(),
+        };
+        file_list::write(&self.dir, &mut list)?;
+        w.list = list;
+        failpoint::hit("snapshot-after-switch");
         for (i, name) in old.iter().enumerate() {
             fs::remove_file(&self.dir.join(name))?;
             if i == 0 {
@@ -542,17 +824,16 @@ impl Memory {
             }
         }
         fs::sync_dir(&self.dir)?;
-        self.snapshot_generation = generation;
-        self.snapshot_info = info;
-        Ok(info)
+        w.snapshot_generation = generation;
+        w.snapshot_info = info;
+        Ok(())
     }
 
     /// Writes a snapshot of the current data into `dir` (a new store's
     /// directory), as generation 1 with an empty AOF.
     pub fn snapshot_into(&self, dir: &Path, now_ms: u64) -> Result<SnapshotInfo> {
-        let live = self.table.iter().filter(|(_, _, e)| *e == 0 || now_ms < *e);
-        let info = snapshot::write(dir, 1, live)?;
-        Aof::create(dir, 1)?;
+        let info = self.write_snapshot_file(dir, 1, now_ms)?;
+        LogFile::create(dir, LogName::Aof(1))?;
         let mut list = FileList {
             sequence: 0,
             entries: vec![(ListedKind::Snapshot, 1), (ListedKind::Aof, 1)],
@@ -564,21 +845,55 @@ impl Memory {
 
     /// Keys held (expired ones not yet dropped included).
     pub fn key_count(&self) -> u64 {
-        self.table.len() as u64
+        self.keys.load(Ordering::Relaxed)
     }
 
     /// The loaded snapshot's generation (0: none) and figures.
     pub fn snapshot_state(&self) -> (u64, SnapshotInfo) {
-        (self.snapshot_generation, self.snapshot_info)
+        let w = self.lock_writer();
+        (w.snapshot_generation, w.snapshot_info)
+    }
+
+    /// The most bytes a snapshot held copied at once (its extra memory).
+    pub fn snapshot_peak_copy_bytes(&self) -> u64 {
+        self.rewrite_peak_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Keys held whose expiry has passed at `now_ms`.
+    pub fn count_expired(&self, now_ms: u64) -> u64 {
+        (0..SHARDS)
+            .map(|i| {
+                self.shard_at(i)
+                    .iter()
+                    .filter(|(_, _, e)| *e != 0 && now_ms >= *e)
+                    .count() as u64
+            })
+            .sum()
+    }
+
+    /// Replaces the whole table with `table`'s entries (repair).
+    fn replace_contents(&self, table: &Table) {
+        for shard in self.shards.iter() {
+            *shard.write().unwrap_or_else(|e| e.into_inner()) = Table::new();
+        }
+        self.keys.store(0, Ordering::Relaxed);
+        for (key, value, expiry_ms) in table.iter() {
+            self.apply(&Record {
+                kind: RecordKind::Value,
+                expiry_ms,
+                key,
+                value,
+                durable_len: 0,
+            });
+        }
     }
 
     /// Bytes the in-memory table occupies, and the key and value bytes it holds.
     pub fn table_bytes(&self) -> (u64, u64) {
-        (self.table.allocated_bytes(), self.table.live_bytes())
-    }
-
-    fn live(&self, key: &[u8], now_ms: u64) -> Option<(&[u8], u64)> {
-        self.table.get(key).filter(|(_, e)| *e == 0 || now_ms < *e)
+        (0..SHARDS).fold((0, 0), |(a, l), i| {
+            let t = self.shard_at(i);
+            (a + t.allocated_bytes(), l + t.live_bytes())
+        })
     }
 }
 
@@ -595,89 +910,7 @@ fn expiry_option(expiry_ms: u64) -> Option<u64> {
     (expiry_ms != 0).then_some(expiry_ms)
 }
 
-impl Engine for Memory {
-    fn get(&mut self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
-        Ok(self.live(key, now_ms).map(|(value, expiry)| Value {
-            bytes: value.to_vec(),
-            expiry_ms: expiry_option(expiry),
-        }))
-    }
-
-    fn meta(&mut self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>> {
-        Ok(self.live(key, now_ms).map(|(value, expiry)| KeyMeta {
-            value_len: value.len() as u32,
-            expiry_ms: expiry_option(expiry),
-        }))
-    }
-
-    fn put(&mut self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
-        self.check_writable()?;
-        if self.table.get(key).is_none() {
-            crate::limits::check_key_count(self.table.len() as u64, key)?;
-        }
-        let expiry_ms = expiry_ms.unwrap_or(0);
-        self.append_record(RecordKind::Value, key, value, expiry_ms)?;
-        self.table.insert(key, value, expiry_ms);
-        Ok(())
-    }
-
-    fn delete(&mut self, key: &[u8], now_ms: u64) -> Result<bool> {
-        self.check_writable()?;
-        if self.live(key, now_ms).is_none() {
-            return Ok(false);
-        }
-        self.append_record(RecordKind::Tombstone, key, b"", 0)?;
-        self.table.remove(key);
-        Ok(true)
-    }
-
-    fn keys(&mut self, prefix: &[u8], now_ms: u64) -> Result<Vec<Vec<u8>>> {
-        let mut keys: Vec<Vec<u8>> = self
-            .table
-            .iter()
-            .filter(|(k, _, e)| k.starts_with(prefix) && (*e == 0 || now_ms < *e))
-            .map(|(k, _, _)| k.to_vec())
-            .collect();
-        keys.sort_unstable();
-        Ok(keys)
-    }
-
-    fn sync(&mut self) -> Result<()> {
-        if self.poisoned {
-            return Err(Error::Poisoned {
-                path: self.dir.clone(),
-            });
-        }
-        self.sync_aof()
-    }
-
-    fn defer_sync(&mut self, defer: bool) {
-        self.sync_deferred = defer;
-    }
-
-    fn close(mut self: Box<Self>) -> Result<Vec<String>> {
-        if !self.options.writable || self.poisoned || !self.options.load {
-            return Ok(std::mem::take(&mut self.notices));
-        }
-        if let Some(aof) = &mut self.aof {
-            aof.flush()?;
-        }
-        if matches!(self.options.sync, SyncPolicy::IntervalMs(_)) {
-            self.sync_aof()?;
-        }
-        let aof_bytes = self.aof.as_ref().map_or(0, Aof::len);
-        if aof_bytes > self.snapshot_info.file_bytes.max(AOF_REWRITE_MIN) {
-            let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
-            self.snapshot(now_ms)?;
-        }
-        Ok(std::mem::take(&mut self.notices))
-    }
-
-    fn take_notices(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.notices)
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
-    }
-}
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Memory>();
+};

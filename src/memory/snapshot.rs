@@ -19,6 +19,20 @@ pub fn write<'a>(
     generation: u64,
     entries: impl Iterator<Item = (&'a [u8], &'a [u8], u64)>,
 ) -> Result<SnapshotInfo> {
+    write_chunks(dir, generation, |emit| {
+        for (key, value, expiry_ms) in entries {
+            emit(key, value, expiry_ms);
+        }
+    })
+}
+
+/// As `write`, with the entries given by `source` through the callback it
+/// receives, so that it can copy them out in chunks under short locks.
+pub fn write_chunks(
+    dir: &Path,
+    generation: u64,
+    source: impl FnOnce(&mut dyn FnMut(&[u8], &[u8], u64)),
+) -> Result<SnapshotInfo> {
     let path = dir.join(layout::snapshot_file_name(generation));
     let temp = fs::temp_path_for(&path);
     fs::remove_file_if_exists(&temp)?;
@@ -33,9 +47,7 @@ pub fn write<'a>(
         }
     };
     let mut encoder = SnapshotEncoder::new(generation, layout::new_uid(), &mut emit);
-    for (key, value, expiry_ms) in entries {
-        encoder.push(key, value, expiry_ms, &mut emit);
-    }
+    source(&mut |key, value, expiry_ms| encoder.push(key, value, expiry_ms, &mut emit));
     let info = encoder.finish(&mut emit);
     if let Some(e) = failed {
         return Err(e);

@@ -42,7 +42,7 @@ fn after(now_ms: u64, amount: i64, scale: i64) -> Result<u64> {
 /// Applies one command. An `Error::InvalidInput` is the command's fault
 /// (unknown command, wrong arguments, a value that is not an integer) and
 /// changed nothing; any other error is the store's.
-pub fn apply(store: &mut Store, args: &[Vec<u8>], now_ms: u64) -> Result<Applied> {
+pub fn apply(store: &Store, args: &[Vec<u8>], now_ms: u64) -> Result<Applied> {
     let name = args[0].to_ascii_uppercase();
     let arity = |ok: bool| {
         if ok {
@@ -154,7 +154,7 @@ pub fn apply(store: &mut Store, args: &[Vec<u8>], now_ms: u64) -> Result<Applied
 }
 
 fn set(
-    store: &mut Store,
+    store: &Store,
     key: &[u8],
     value: &[u8],
     options: &[Vec<u8>],

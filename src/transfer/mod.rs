@@ -130,7 +130,7 @@ pub struct ImportReport {
 /// and are synced, and the error (exit 2) names `source`, the line and the
 /// count imported.
 pub fn import<R: BufRead>(
-    store: &mut Store,
+    store: &Store,
     reader: &mut EntryReader<R>,
     source: &str,
     now_ms: u64,
@@ -147,7 +147,7 @@ pub fn import<R: BufRead>(
 /// unsupported or malformed command stops the batch like a malformed
 /// line: the commands before it stay applied and synced.
 pub fn import_commands<R: BufRead>(
-    store: &mut Store,
+    store: &Store,
     input: &mut R,
     source: &str,
     now_ms: u64,
@@ -159,7 +159,7 @@ pub fn import_commands<R: BufRead>(
 }
 
 fn apply_commands<R: BufRead>(
-    store: &mut Store,
+    store: &Store,
     input: &mut R,
     source: &str,
     now_ms: u64,
@@ -192,11 +192,7 @@ fn apply_commands<R: BufRead>(
 }
 
 /// Ends a bulk load: syncs whatever was written, also when the input was bad.
-fn finish_import(
-    store: &mut Store,
-    outcome: Result<()>,
-    report: ImportReport,
-) -> Result<ImportReport> {
+fn finish_import(store: &Store, outcome: Result<()>, report: ImportReport) -> Result<ImportReport> {
     store.defer_sync(false);
     // Whatever was written is made durable, also when the input was bad.
     let synced = store.sync();
@@ -212,7 +208,7 @@ fn finish_import(
 }
 
 fn import_entries<R: BufRead>(
-    store: &mut Store,
+    store: &Store,
     reader: &mut EntryReader<R>,
     source: &str,
     now_ms: u64,
@@ -256,12 +252,7 @@ fn malformed(source: &str, line: u64, message: &str, imported: u64) -> Error {
 
 /// Writes every live entry whose key starts with `prefix`, in key order;
 /// returns how many.
-pub fn export(
-    store: &mut Store,
-    prefix: &[u8],
-    format: Format,
-    out: &mut impl Write,
-) -> Result<u64> {
+pub fn export(store: &Store, prefix: &[u8], format: Format, out: &mut impl Write) -> Result<u64> {
     let keys = store.keys(prefix, None)?;
     let mut count = 0;
     for key in keys {

@@ -1,0 +1,324 @@
+//! Where keys are looked up: the hint (immutable, memory-mapped, shared
+//! by every reader without a lock) under a sharded overlay of the records
+//! written after its watermark; or, without a usable hint, a sharded
+//! keydir of the whole store.
+//!
+//! Every function here reads only: the one writer changes the shards
+//! (under its append lock) and replaces the whole `Index` when it falls
+//! back from a damaged hint or installs a merge.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::data_file::{DataFile, FileId, FileSet};
+use super::hint::Hint;
+use super::keydir::{KeydirEntry, Known, Shards};
+use crate::format::hint::{BLOCK_SLOTS, Slot, fingerprint};
+use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, RecordKind};
+
+/// A lookup through the hint met something it cannot vouch for.
+#[derive(Debug)]
+pub struct HintDamaged(pub String);
+
+/// Why a lookup must be retried or abandoned.
+#[derive(Debug)]
+pub enum Miss {
+    /// The hint is damaged: fall back to a full replay.
+    Damaged(HintDamaged),
+    /// An entry names a file this view of the file set lacks: a merge
+    /// moved it meanwhile; look again.
+    Moved,
+}
+
+impl From<HintDamaged> for Miss {
+    fn from(d: HintDamaged) -> Miss {
+        Miss::Damaged(d)
+    }
+}
+
+/// The index of a bitcask store.
+#[derive(Debug)]
+pub struct Index {
+    /// The hint, when the store was opened through one.
+    pub hint: Option<Arc<Hint>>,
+    /// Records after the hint's watermark (deletions included), or every
+    /// key when there is no hint. Shared with the index that replaces this
+    /// one when a merge retires files.
+    pub keys: Arc<Shards>,
+    /// Files a merge removed since the hint was written: slots pointing
+    /// into them are dead (each live key they held was copied, and the
+    /// overlay points at its copy).
+    pub retired: HashSet<FileId>,
+}
+
+impl Index {
+    /// An index of the whole store with no keys yet.
+    pub fn full() -> Index {
+        Index {
+            hint: None,
+            keys: Arc::new(Shards::new(false)),
+            retired: HashSet::new(),
+        }
+    }
+
+    /// An empty overlay above `hint`.
+    pub fn hinted(hint: Hint) -> Index {
+        Index {
+            hint: Some(Arc::new(hint)),
+            keys: Arc::new(Shards::new(true)),
+            retired: HashSet::new(),
+        }
+    }
+
+    /// Where `key`'s newest value record is, live or expired. With
+    /// `verify`, a record found through the hint is checked here; callers
+    /// that go on to read the value leave that check to that read.
+    pub fn locate(
+        &self,
+        files: &FileSet,
+        key: &[u8],
+        verify: bool,
+    ) -> Result<Option<KeydirEntry>, Miss> {
+        let fp = fingerprint(key);
+        let found = match self.keys.read(fp).get(key) {
+            Known::Value(entry) => return Ok(Some(*entry)),
+            Known::Deleted => return Ok(None),
+            Known::Unknown => match &self.hint {
+                None => None,
+                Some(hint) => self.hint_lookup(files, hint, key, fp, verify)?,
+            },
+        };
+        Ok(found.map(|(_, e)| e))
+    }
+
+    /// Upper bound of the keys held (overlay keys may also be in the hint).
+    pub fn keys_max(&self) -> u64 {
+        self.hint.as_ref().map_or(0, |h| h.entry_count()) + self.keys.len() as u64
+    }
+
+    /// Looks `key` up in the hint; returns the slot index and entry. A
+    /// candidate whose key differs is a fingerprint collision and the probe
+    /// goes on; so is a slot into a retired file.
+    pub fn hint_lookup(
+        &self,
+        files: &FileSet,
+        hint: &Hint,
+        key: &[u8],
+        fp: u32,
+        verify: bool,
+    ) -> Result<Option<(u64, KeydirEntry)>, Miss> {
+        let view = hint.view();
+        for candidate in view.probe(fp, hint.verified()) {
+            let (index, slot) = candidate.map_err(|offset| {
+                HintDamaged(format!("block at offset {offset} fails its checksum"))
+            })?;
+            if let Some(entry) = self.slot_holds(files, hint, &slot, key, verify)? {
+                return Ok(Some((index, entry)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The data file a hint slot points into; `None` for a retired file.
+    fn slot_file<'f>(
+        &self,
+        files: &'f FileSet,
+        hint: &Hint,
+        slot: &Slot,
+    ) -> Result<Option<(FileId, &'f DataFile)>, Miss> {
+        let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
+        let file_id = hint
+            .file_of(slot)
+            .ok_or_else(|| damaged("a file outside its table"))?;
+        if self.retired.contains(&file_id) {
+            return Ok(None);
+        }
+        match files.get(&file_id) {
+            Some(file) => Ok(Some((file_id, file))),
+            None => Err(damaged("a missing file").into()),
+        }
+    }
+
+    /// Whether the record a slot points at holds `key`: its entry if so.
+    fn slot_holds(
+        &self,
+        files: &FileSet,
+        hint: &Hint,
+        slot: &Slot,
+        key: &[u8],
+        verify: bool,
+    ) -> Result<Option<KeydirEntry>, Miss> {
+        let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
+        let Some((file_id, file)) = self.slot_file(files, hint, slot)? else {
+            return Ok(None);
+        };
+        let head_len = RECORD_HEADER_LEN + key.len();
+        let head = file
+            .read(
+                slot.offset,
+                head_len.min((file.len().saturating_sub(slot.offset)) as usize),
+            )
+            .map_err(|_| damaged("a place past the end of its file"))?;
+        let holds_key = |raw: &record::RawHeader| {
+            head.len() == head_len && raw.key_len == key.len() && &head[RECORD_HEADER_LEN..] == key
+        };
+        let Some(raw) = record::peek_header(&head).filter(holds_key) else {
+            // Another key with the same fingerprint -- but only if that
+            // record checks out: damage to a key must never read as "absent".
+            self.record_at_slot(files, hint, slot)?;
+            return Ok(None);
+        };
+        if !raw.is_plain_value() || !raw.lengths_within_limits() {
+            return Err(damaged("something that is not a value record").into());
+        }
+        let entry = KeydirEntry {
+            file_id,
+            offset: slot.offset,
+            value_len: raw.value_len as u32,
+            expiry_ms: raw.expiry_ms,
+        };
+        if verify {
+            let bytes = file
+                .read(slot.offset, record::encoded_len(key.len(), raw.value_len))
+                .map_err(|_| damaged("a record past the end of its file"))?;
+            let place = Place::new(file.uid(), slot.offset);
+            if !matches!(record::decode(&bytes, place), Decoded::Record(rec, _) if rec.key == key) {
+                return Err(damaged("a record that fails its checks").into());
+            }
+        }
+        Ok(Some(entry))
+    }
+
+    /// Reads and checks the record a hint slot points at: its key and
+    /// entry; `None` for a slot into a retired file.
+    pub fn record_at_slot(
+        &self,
+        files: &FileSet,
+        hint: &Hint,
+        slot: &Slot,
+    ) -> Result<Option<(Vec<u8>, KeydirEntry)>, Miss> {
+        let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
+        let Some((file_id, file)) = self.slot_file(files, hint, slot)? else {
+            return Ok(None);
+        };
+        let header = file
+            .read(slot.offset, RECORD_HEADER_LEN)
+            .map_err(|_| damaged("a place past the end of its file"))?;
+        let raw = record::peek_header(&header).expect("a whole header was read");
+        if !raw.lengths_within_limits() {
+            return Err(damaged("something that is not a record").into());
+        }
+        let bytes = file
+            .read(slot.offset, record::encoded_len(raw.key_len, raw.value_len))
+            .map_err(|_| damaged("a record past the end of its file"))?;
+        match record::decode(&bytes, Place::new(file.uid(), slot.offset)) {
+            Decoded::Record(rec, _) if rec.kind == RecordKind::Value => Ok(Some((
+                rec.key.to_vec(),
+                KeydirEntry {
+                    file_id,
+                    offset: slot.offset,
+                    value_len: rec.value.len() as u32,
+                    expiry_ms: rec.expiry_ms,
+                },
+            ))),
+            _ => Err(damaged("something that is not a valid value record").into()),
+        }
+    }
+
+    /// Every key whose newest record is a value, with its entry (expired
+    /// included). Each shard is read under its own lock in turn, so the
+    /// listing is consistent per key, not across keys.
+    pub fn all_entries(&self, files: &FileSet) -> Result<Vec<(Vec<u8>, KeydirEntry)>, Miss> {
+        let mut entries: Vec<(Vec<u8>, KeydirEntry)> = Vec::new();
+        for shard in self.keys.all() {
+            entries.extend(shard.values().map(|(k, e)| (k.to_vec(), *e)));
+        }
+        let Some(hint) = &self.hint else {
+            return Ok(entries);
+        };
+        for_each_slot(hint, |index, slot| {
+            let Some((key, entry)) = self.record_at_slot(files, hint, &slot)? else {
+                return Ok(());
+            };
+            let fp = fingerprint(&key);
+            if fp != slot.fingerprint {
+                return Err(HintDamaged(format!("slot {index} holds a wrong fingerprint")).into());
+            }
+            if self.keys.read(fp).get(&key) == Known::Unknown {
+                entries.push((key, entry));
+            }
+            Ok(())
+        })?;
+        Ok(entries)
+    }
+
+    /// The slots of a new hint over the files in `position` (ascending):
+    /// the old hint's entries not superseded by the overlay, and the
+    /// overlay's values. The caller holds the append lock, so the overlay
+    /// does not change meanwhile.
+    pub fn hint_entries(&self, files: &FileSet, position: &[FileId]) -> Result<Vec<Slot>, Miss> {
+        let index_of = |id: &FileId| position.binary_search(id).ok().map(|i| i as u32);
+        let slot_for = |key: &[u8], entry: &KeydirEntry| Slot {
+            fingerprint: fingerprint(key),
+            file_index: index_of(&entry.file_id).expect("every entry's file is listed"),
+            offset: entry.offset,
+        };
+        let mut slots = Vec::new();
+        let mut superseded = HashSet::new();
+        for shard in self.keys.all() {
+            slots.extend(shard.values().map(|(k, e)| slot_for(k, e)));
+            if let Some(hint) = &self.hint {
+                for key in shard.keys() {
+                    if let Some((index, _)) =
+                        self.hint_lookup(files, hint, key, fingerprint(key), false)?
+                    {
+                        superseded.insert(index);
+                    }
+                }
+            }
+        }
+        let Some(hint) = &self.hint else {
+            return Ok(slots);
+        };
+        for_each_slot(hint, |index, slot| {
+            if superseded.contains(&index) {
+                return Ok(());
+            }
+            let file_id = hint.file_of(&slot).ok_or_else(|| {
+                HintDamaged(format!("slot {index} names a file outside its table"))
+            })?;
+            if self.retired.contains(&file_id) {
+                return Ok(());
+            }
+            let file_index = index_of(&file_id)
+                .ok_or_else(|| HintDamaged(format!("slot {index} names a missing file")))?;
+            slots.push(Slot { file_index, ..slot });
+            Ok(())
+        })?;
+        Ok(slots)
+    }
+}
+
+/// Calls `f(index, slot)` for every occupied slot of the hint, checking
+/// each block's CRC before its slots are used.
+pub fn for_each_slot(
+    hint: &Hint,
+    mut f: impl FnMut(u64, Slot) -> Result<(), Miss>,
+) -> Result<(), Miss> {
+    let view = hint.view();
+    let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
+    for block in 0..blocks {
+        view.check_block(block as usize).map_err(|offset| {
+            HintDamaged(format!("block at offset {offset} fails its checksum"))
+        })?;
+        let first = block * BLOCK_SLOTS as u64;
+        let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
+        for index in first..last {
+            let slot = view.slot(index);
+            if slot.fingerprint != 0 {
+                f(index, slot)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! The one log writer both engines append through: the sync policy, group
+//! commit, poisoning, and the bulk-load mode.
+//!
+//! Appends are serialised by the engine's append lock (its writer mutex);
+//! each append takes a ticket, its place in the order of appends. After
+//! releasing the append lock a writer *commits* its ticket: under
+//! `always` it waits until a sync covers it. Syncs are grouped: the first
+//! waiter to find no sync running becomes the leader, notes how many
+//! appends have completed (the target), and fdatasyncs the active file
+//! outside every lock; appends go on meanwhile. When the sync returns,
+//! every ticket up to the target is durable and every waiter it covers is
+//! woken; the rest elect the next leader. Only what an fdatasync covers is
+//! acknowledged: a ticket is counted as appended only after its bytes are
+//! in the file, and the leader reads the target before it picks the file
+//! to sync, so a rotation in between has sealed (and synced) the older
+//! file already.
+//!
+//! A failed write or sync *poisons* the writer: every write it covered,
+//! and every later one, fails, and a `sync-failed` mark is left for the
+//! next process (after a failed fsync the kernel may have dropped dirty
+//! pages while reporting later syncs as successful, so a failed fsync is
+//! never retried as if it could succeed).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::log_file::LogFile;
+use crate::manifest::SyncPolicy;
+
+/// A place in the order of appends, to commit after the append lock is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[must_use = "a write is acknowledged only once its ticket is committed"]
+pub struct Ticket(u64);
+
+#[derive(Debug)]
+struct State {
+    /// The file appends go to (the newest log), if any yet.
+    active: Option<Arc<LogFile>>,
+    /// Tickets handed out: every append up to this one is in the file.
+    appended: u64,
+    /// Every append up to this ticket is durable.
+    synced: u64,
+    /// A leader is syncing.
+    syncing: bool,
+    poisoned: bool,
+    /// A bulk load: no per-write syncs until `sync`, appends buffered.
+    deferred: bool,
+    /// A timer thread keeps `interval`: writers never sync inline.
+    timer: bool,
+    last_sync: Instant,
+    /// Syncs done, for benchmarks and the server's INFO.
+    syncs: u64,
+}
+
+/// The log writer of one store.
+#[derive(Debug)]
+pub struct LogWriter {
+    dir: PathBuf,
+    policy: SyncPolicy,
+    state: Mutex<State>,
+    synced: Condvar,
+}
+
+impl LogWriter {
+    /// A writer for the store in `dir` under `policy`, with no active file yet.
+    pub fn new(dir: &Path, policy: SyncPolicy) -> LogWriter {
+        LogWriter {
+            dir: dir.to_path_buf(),
+            policy,
+            state: Mutex::new(State {
+                active: None,
+                appended: 0,
+                synced: 0,
+                syncing: false,
+                poisoned: false,
+                deferred: false,
+                timer: false,
+                last_sync: Instant::now(),
+                syncs: 0,
+            }),
+            synced: Condvar::new(),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The store's sync policy.
+    pub fn policy(&self) -> SyncPolicy {
+        self.policy
+    }
+
+    /// The file appends go to.
+    pub fn active(&self) -> Option<Arc<LogFile>> {
+        self.state().active.clone()
+    }
+
+    /// Makes `file` the one appends go to. Under the append lock; whatever
+    /// was appended before is durable (the caller sealed the older file),
+    /// or `file` is the first.
+    pub fn set_active(&self, file: Arc<LogFile>) {
+        let mut state = self.state();
+        state.active = Some(file);
+        state.synced = state.appended;
+        self.synced.notify_all();
+    }
+
+    /// Forgets the active file (a merge sealed and replaced every file);
+    /// the next append begins a new one. Under the append lock.
+    pub fn retire_active(&self) {
+        let mut state = self.state();
+        state.active = None;
+        state.synced = state.appended;
+        self.synced.notify_all();
+    }
+
+    /// Notes that everything appended so far is durable (a seal synced it).
+    pub fn all_durable(&self) {
+        let mut state = self.state();
+        state.synced = state.appended;
+        state.last_sync = Instant::now();
+        self.synced.notify_all();
+    }
+
+    /// Refuses writes after a failure: `Error::Poisoned`.
+    pub fn check_writable(&self) -> Result<()> {
+        if self.state().poisoned {
+            return Err(self.poisoned_error());
+        }
+        Ok(())
+    }
+
+    /// Whether a write or sync failed.
+    pub fn is_poisoned(&self) -> bool {
+        self.state().poisoned
+    }
+
+    fn poisoned_error(&self) -> Error {
+        Error::Poisoned {
+            path: self.dir.clone(),
+        }
+    }
+
+    /// Refuses further writes and leaves the `sync-failed` mark.
+    pub fn poison(&self) {
+        let mut state = self.state();
+        if !state.poisoned {
+            state.poisoned = true;
+            crate::log::mark_sync_failed(&self.dir);
+        }
+        self.synced.notify_all();
+    }
+
+    /// Runs `f`, poisoning the writer if it fails.
+    pub fn poison_on_error<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let result = f();
+        if result.is_err() {
+            self.poison();
+        }
+        result
+    }
+
+    /// With `true`, appends are buffered and not synced one by one until
+    /// `sync` (bulk loads, which acknowledge nothing before that sync).
+    pub fn set_deferred(&self, deferred: bool) {
+        self.state().deferred = deferred;
+    }
+
+    /// Whether appends are buffered (a bulk load is running).
+    pub fn is_deferred(&self) -> bool {
+        self.state().deferred
+    }
+
+    /// Appends encoded records to the active file; under the append lock.
+    /// Returns their offset and the ticket to commit once the lock is released.
+    pub fn append(&self, file: &LogFile, bytes: &[u8]) -> Result<(u64, Ticket)> {
+        let deferred = self.is_deferred();
+        let offset = self.poison_on_error(|| file.append(bytes, deferred))?;
+        let mut state = self.state();
+        state.appended += 1;
+        Ok((offset, Ticket(state.appended)))
+    }
+
+    /// Acknowledges an append as the policy says: under `always`, returns
+    /// once a sync covers it; under `interval`, syncs if the last sync is
+    /// older than the interval and no timer keeps it; under `never`,
+    /// returns at once. Never call it holding the append lock.
+    pub fn commit(&self, ticket: Ticket) -> Result<()> {
+        let due = {
+            let state = self.state();
+            if state.poisoned && state.synced < ticket.0 {
+                return Err(self.poisoned_error());
+            }
+            if state.deferred {
+                return Ok(());
+            }
+            match self.policy {
+                SyncPolicy::Always => true,
+                SyncPolicy::IntervalMs(ms) => {
+                    !state.timer && state.last_sync.elapsed() >= Duration::from_millis(ms)
+                }
+                SyncPolicy::Never => false,
+            }
+        };
+        if due {
+            self.wait_synced(ticket.0)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Makes every append so far durable, whatever the policy.
+    pub fn sync(&self) -> Result<()> {
+        let target = {
+            let state = self.state();
+            if state.poisoned {
+                return Err(self.poisoned_error());
+            }
+            state.appended
+        };
+        self.wait_synced(target)
+    }
+
+    /// Whether appends are waiting for a sync.
+    pub fn has_unsynced(&self) -> bool {
+        let state = self.state();
+        state.appended > state.synced
+    }
+
+    /// Syncs done so far.
+    pub fn sync_count(&self) -> u64 {
+        self.state().syncs
+    }
+
+    /// Marks `interval` as kept by a timer thread (see `Background`).
+    pub fn set_timer(&self, on: bool) {
+        self.state().timer = on;
+    }
+
+    /// Waits until ticket `target` is durable, leading a sync if none runs.
+    fn wait_synced(&self, target: u64) -> Result<()> {
+        let mut state = self.state();
+        loop {
+            if state.synced >= target {
+                return Ok(());
+            }
+            if state.poisoned {
+                return Err(self.poisoned_error());
+            }
+            if state.syncing {
+                state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            // Lead: everything appended by now is in the file, so one
+            // fdatasync covers it all.
+            state.syncing = true;
+            let covers = state.appended;
+            let file = state.active.clone();
+            drop(state);
+            let result = match &file {
+                Some(file) => file.sync(),
+                None => Ok(()),
+            };
+            state = self.state();
+            state.syncing = false;
+            match result {
+                Ok(()) => {
+                    state.synced = state.synced.max(covers);
+                    state.last_sync = Instant::now();
+                    state.syncs += 1;
+                    self.synced.notify_all();
+                }
+                Err(e) => {
+                    drop(state);
+                    self.poison();
+                    return Err(e);
+                }
+            }
+        }
+    }
+}

@@ -13,30 +13,86 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::bitcask::{MergePolicy, MergeReport};
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::manifest::SyncPolicy;
 
 /// What a handle runs in the background, and how often.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackgroundOptions {
     /// Keep `interval:MS` by a timer, so a quiet store syncs within MS of
     /// its last write.
     pub sync_timer: bool,
+    /// Bitcask: look for files worth merging this often.
+    pub merge_every: Option<Duration>,
+    /// Bitcask: which files a merge takes, and when it starts.
+    pub merge_policy: MergePolicy,
+    /// Bitcask: rebuild the hint once this many bytes of records follow
+    /// its watermark (so a restart replays at most about that much).
+    pub hint_tail_bytes: u64,
+    /// Memory: snapshot this often, if anything was written since.
+    pub snapshot_every: Option<Duration>,
+    /// Memory: snapshot once the AOF outgrows both the snapshot and this
+    /// many bytes (Redis's auto-aof-rewrite: 100% growth, 64 MiB minimum).
+    pub snapshot_aof_min: Option<u64>,
+    /// Reclaim expired keys actively this often (one shard in
+    /// `EXPIRY_SHARDS_PER_TICK` per tick, as Redis samples at 10 Hz).
+    pub expire_every: Option<Duration>,
 }
 
 impl Default for BackgroundOptions {
     fn default() -> BackgroundOptions {
-        BackgroundOptions { sync_timer: true }
+        BackgroundOptions {
+            sync_timer: true,
+            merge_every: Some(Duration::from_secs(10)),
+            merge_policy: MergePolicy::default(),
+            hint_tail_bytes: 64 << 20,
+            snapshot_every: Some(Duration::from_secs(3600)),
+            snapshot_aof_min: Some(64 << 20),
+            expire_every: Some(Duration::from_millis(100)),
+        }
     }
 }
 
-/// Errors and events of background work, for the owner to report.
-#[derive(Debug, Default)]
+impl BackgroundOptions {
+    /// The `interval` timer alone: no merges, snapshots or expiry.
+    pub fn timer_only() -> BackgroundOptions {
+        BackgroundOptions {
+            sync_timer: true,
+            merge_every: None,
+            merge_policy: MergePolicy::default(),
+            hint_tail_bytes: u64::MAX,
+            snapshot_every: None,
+            snapshot_aof_min: None,
+            expire_every: None,
+        }
+    }
+}
+
+/// Shards active expiry visits per tick (of the 64 each engine has).
+pub const EXPIRY_SHARDS_PER_TICK: usize = 4;
+
+/// What background work did, for the owner to report (the server's INFO).
+#[derive(Debug, Default, Clone)]
 pub struct BackgroundLog {
-    /// Failures, newest last (the store is poisoned by a failed write).
+    /// Failures, newest last (a failed write also poisons the store).
     pub errors: Vec<String>,
+    /// Merges that ran, and the last one's report.
+    pub merges: u64,
+    /// The last merge's report.
+    pub last_merge: Option<MergeReport>,
+    /// Hint rebuilds.
+    pub hint_rebuilds: u64,
+    /// Snapshots written, and the last one's duration in ms.
+    pub snapshots: u64,
+    /// Duration of the last snapshot in ms.
+    pub last_snapshot_ms: u64,
+    /// Keys reclaimed by active expiry.
+    pub expired_keys: u64,
+    /// Whether a merge or snapshot is running now.
+    pub busy: bool,
 }
 
 #[derive(Debug, Default)]
@@ -56,7 +112,7 @@ impl Background {
     /// Starts the background thread for `engine`.
     pub fn start(
         engine: Arc<Engine>,
-        _clock: Arc<dyn Clock>,
+        clock: Arc<dyn Clock>,
         options: BackgroundOptions,
     ) -> Result<Background> {
         let control = Arc::new((Mutex::new(Control::default()), Condvar::new()));
@@ -74,7 +130,10 @@ impl Background {
             let vfs = crate::fs::current_vfs();
             std::thread::Builder::new()
                 .name("hoard-background".to_string())
-                .spawn(move || crate::fs::with_vfs(vfs, || run(&engine, &control, &log, interval)))
+                .spawn(move || {
+                    let tasks = Tasks::new(&engine, &*clock, &options, interval);
+                    crate::fs::with_vfs(vfs, || run(tasks, &control, &log))
+                })
                 .map_err(|e| crate::error::Error::io("start a thread for", "background work", e))?
         };
         Ok(Background {
@@ -82,6 +141,11 @@ impl Background {
             thread: Some(thread),
             log,
         })
+    }
+
+    /// What the thread has done so far.
+    pub fn log(&self) -> BackgroundLog {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Stops the thread and waits for it; returns what it logged.
@@ -98,25 +162,187 @@ impl Background {
     }
 }
 
-fn run(
-    engine: &Engine,
-    control: &(Mutex<Control>, Condvar),
-    log: &Mutex<BackgroundLog>,
-    interval: Option<Duration>,
-) {
+/// A periodic task and when it is next due.
+struct Task {
+    every: Duration,
+    next: Instant,
+    kind: TaskKind,
+}
+
+#[derive(Clone, Copy)]
+enum TaskKind {
+    Sync,
+    Merge,
+    Snapshot,
+    Expire,
+}
+
+struct Tasks<'a> {
+    engine: &'a Engine,
+    clock: &'a dyn Clock,
+    options: &'a BackgroundOptions,
+    list: Vec<Task>,
+    last_snapshot: Instant,
+}
+
+impl<'a> Tasks<'a> {
+    fn new(
+        engine: &'a Engine,
+        clock: &'a dyn Clock,
+        options: &'a BackgroundOptions,
+        interval: Option<Duration>,
+    ) -> Tasks<'a> {
+        let now = Instant::now();
+        let mut list = Vec::new();
+        let mut add = |every: Option<Duration>, kind| {
+            if let Some(every) = every {
+                let every = every.max(Duration::from_millis(1));
+                list.push(Task {
+                    every,
+                    next: now + every,
+                    kind,
+                });
+            }
+        };
+        // The timer ticks at half the interval: a write is then synced at
+        // most about one interval after it was made, however ticks fall.
+        add(interval.map(|i| i / 2), TaskKind::Sync);
+        match engine {
+            Engine::Bitcask(_) => add(options.merge_every, TaskKind::Merge),
+            Engine::Memory(_) => {
+                let check = options
+                    .snapshot_aof_min
+                    .map(|_| Duration::from_secs(1))
+                    .into_iter()
+                    .chain(options.snapshot_every)
+                    .min();
+                add(check, TaskKind::Snapshot)
+            }
+        }
+        add(options.expire_every, TaskKind::Expire);
+        Tasks {
+            engine,
+            clock,
+            options,
+            list,
+            last_snapshot: now,
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.list.iter().map(|t| t.next).min()
+    }
+
+    /// Runs every task that is due; errors go to the log.
+    fn run_due(&mut self, log: &Mutex<BackgroundLog>) {
+        let now = Instant::now();
+        let due: Vec<TaskKind> = self
+            .list
+            .iter_mut()
+            .filter(|t| t.next <= now)
+            .map(|t| {
+                t.next = now + t.every;
+                t.kind
+            })
+            .collect();
+        for kind in due {
+            if self.engine.log().is_poisoned() {
+                return;
+            }
+            if let Err(e) = self.run(kind, log) {
+                let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                log.busy = false;
+                log.errors.push(format!("background {}: {e}", kind.name()));
+            }
+            for t in self.list.iter_mut() {
+                // Work that took long does not make the next run overdue at once.
+                t.next = t.next.max(Instant::now().min(t.next + t.every / 2));
+            }
+        }
+    }
+
+    fn run(&mut self, kind: TaskKind, log: &Mutex<BackgroundLog>) -> Result<()> {
+        let note = |f: &mut dyn FnMut(&mut BackgroundLog)| {
+            f(&mut log.lock().unwrap_or_else(|e| e.into_inner()));
+        };
+        let now_ms = self.clock.now_ms();
+        match (kind, self.engine) {
+            (TaskKind::Sync, engine) if engine.log().has_unsynced() => engine.sync()?,
+            (TaskKind::Merge, Engine::Bitcask(b)) => {
+                note(&mut |l| l.busy = true);
+                let merged = b.merge_online(now_ms, &self.options.merge_policy);
+                note(&mut |l| l.busy = false);
+                match merged? {
+                    Some(report) => note(&mut |l| {
+                        l.merges += 1;
+                        l.hint_rebuilds += 1;
+                        l.last_merge = Some(report.clone());
+                    }),
+                    None if b.tail_bytes() > self.options.hint_tail_bytes => {
+                        b.rebuild_hint()?;
+                        note(&mut |l| l.hint_rebuilds += 1);
+                    }
+                    None => {}
+                }
+            }
+            (TaskKind::Snapshot, Engine::Memory(m)) => {
+                let periodic = self
+                    .options
+                    .snapshot_every
+                    .is_some_and(|every| self.last_snapshot.elapsed() >= every)
+                    && m.written_since_snapshot();
+                let grown = self
+                    .options
+                    .snapshot_aof_min
+                    .is_some_and(|min| m.rewrite_due(min));
+                if periodic || grown {
+                    let start = Instant::now();
+                    note(&mut |l| l.busy = true);
+                    let done = m.snapshot(now_ms);
+                    note(&mut |l| l.busy = false);
+                    done?;
+                    self.last_snapshot = Instant::now();
+                    let ms = start.elapsed().as_millis() as u64;
+                    note(&mut |l| {
+                        l.snapshots += 1;
+                        l.last_snapshot_ms = ms;
+                    });
+                }
+            }
+            (TaskKind::Expire, Engine::Bitcask(b)) => {
+                let n = b.expire_some(now_ms, EXPIRY_SHARDS_PER_TICK)?;
+                note(&mut |l| l.expired_keys += n);
+            }
+            (TaskKind::Expire, Engine::Memory(m)) => {
+                let n = m.expire_some(now_ms, EXPIRY_SHARDS_PER_TICK);
+                note(&mut |l| l.expired_keys += n);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl TaskKind {
+    fn name(self) -> &'static str {
+        match self {
+            TaskKind::Sync => "sync",
+            TaskKind::Merge => "merge",
+            TaskKind::Snapshot => "snapshot",
+            TaskKind::Expire => "expiry",
+        }
+    }
+}
+
+fn run(mut tasks: Tasks<'_>, control: &(Mutex<Control>, Condvar), log: &Mutex<BackgroundLog>) {
     let (lock, wake) = control;
-    // The timer ticks at half the interval: a write is then synced at most
-    // about one interval after it was made, however the ticks fall.
-    let tick = interval.map(|i| (i / 2).max(Duration::from_millis(1)));
-    let mut next_sync = tick.map(|t| Instant::now() + t);
     let mut control = lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if control.stop {
             break;
         }
-        let now = Instant::now();
-        let wait = next_sync.map_or(Duration::from_secs(3600), |at| {
-            at.saturating_duration_since(now)
+        let wait = tasks.next_due().map_or(Duration::from_secs(3600), |at| {
+            at.saturating_duration_since(Instant::now())
         });
         control = wake
             .wait_timeout(control, wait)
@@ -125,21 +351,8 @@ fn run(
         if control.stop {
             break;
         }
-        if let (Some(at), Some(tick)) = (next_sync, tick)
-            && Instant::now() >= at
-        {
-            drop(control);
-            if engine.log().has_unsynced()
-                && !engine.log().is_poisoned()
-                && let Err(e) = engine.sync()
-            {
-                log.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .errors
-                    .push(format!("background sync failed: {e}"));
-            }
-            next_sync = Some(Instant::now() + tick);
-            control = lock.lock().unwrap_or_else(|e| e.into_inner());
-        }
+        drop(control);
+        tasks.run_due(log);
+        control = lock.lock().unwrap_or_else(|e| e.into_inner());
     }
 }

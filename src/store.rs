@@ -675,6 +675,15 @@ impl Store {
         Ok(())
     }
 
+    /// What background work has done so far; `None` when none runs.
+    pub fn background_log(&self) -> Option<crate::background::BackgroundLog> {
+        self.background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|b| b.log())
+    }
+
     /// Stops background work, if running; an error it met is returned.
     fn stop_background(&self) -> Result<()> {
         let running = self

@@ -41,12 +41,17 @@ pub enum Known<'a> {
     Unknown,
 }
 
+/// A key's newest record: a value's entry, or the place of a tombstone.
+type Newest = Result<KeydirEntry, (FileId, u64)>;
+
 /// Map from key to its newest record. hashbrown's default hasher
 /// (foldhash) is seeded randomly per process, so no input can be crafted
 /// to degrade it.
 #[derive(Debug, Default)]
 pub struct Keydir {
-    map: HashMap<Box<[u8]>, Option<KeydirEntry>>,
+    /// A value's entry, or (overlays only) the place of the tombstone that
+    /// deleted the key, so a hint written later can tell whether it covers it.
+    map: HashMap<Box<[u8]>, Newest>,
     /// Whether deletions are remembered (an overlay) or forgotten (a full keydir).
     keeps_tombstones: bool,
 }
@@ -68,27 +73,66 @@ impl Keydir {
     /// What is known of `key`.
     pub fn get(&self, key: &[u8]) -> Known<'_> {
         match self.map.get(key) {
-            Some(Some(entry)) => Known::Value(entry),
-            Some(None) => Known::Deleted,
+            Some(Ok(entry)) => Known::Value(entry),
+            Some(Err(_)) => Known::Deleted,
             None => Known::Unknown,
         }
     }
 
     /// Points `key` at a newer value record.
     pub fn insert(&mut self, key: &[u8], entry: KeydirEntry) {
-        self.set(key, Some(entry));
+        self.set(key, Ok(entry));
     }
 
-    /// Records that `key`'s newest record is a tombstone.
-    pub fn delete(&mut self, key: &[u8]) {
+    /// Records that `key`'s newest record is the tombstone at `place`.
+    pub fn delete(&mut self, key: &[u8], place: (FileId, u64)) {
         if self.keeps_tombstones {
-            self.set(key, None);
+            self.set(key, Err(place));
         } else {
             self.map.remove(key);
         }
     }
 
-    fn set(&mut self, key: &[u8], value: Option<KeydirEntry>) {
+    /// Forgets `key` altogether (a full keydir's expired key, merged away).
+    pub fn forget(&mut self, key: &[u8]) {
+        self.map.remove(key);
+    }
+
+    /// Whether deletions are remembered (an overlay).
+    pub fn is_overlay(&self) -> bool {
+        self.keeps_tombstones
+    }
+
+    /// Every entry at or after `place`, deletions included, into `into`.
+    pub fn copy_after(&self, place: (FileId, u64), into: &mut Keydir) {
+        for (key, value) in &self.map {
+            let at = match value {
+                Ok(e) => (e.file_id, e.offset),
+                Err(at) => *at,
+            };
+            if at >= place {
+                into.map.insert(key.clone(), *value);
+            }
+        }
+    }
+
+    /// As `copy_after`, with values expired at `now_ms` copied as
+    /// deletions at their place (so a hint built from the copy drops them,
+    /// and still shadows any older value of the key).
+    pub fn copy_after_live(&self, place: (FileId, u64), now_ms: u64, into: &mut Keydir) {
+        for (key, value) in &self.map {
+            let (at, value) = match value {
+                Ok(e) if !e.is_live(now_ms) => ((e.file_id, e.offset), Err((e.file_id, e.offset))),
+                Ok(e) => ((e.file_id, e.offset), Ok(*e)),
+                Err(at) => (*at, Err(*at)),
+            };
+            if at >= place {
+                into.map.insert(key.clone(), value);
+            }
+        }
+    }
+
+    fn set(&mut self, key: &[u8], value: Newest) {
         match self.map.get_mut(key) {
             Some(slot) => *slot = value,
             None => {
@@ -106,7 +150,7 @@ impl Keydir {
     pub fn values(&self) -> impl Iterator<Item = (&[u8], &KeydirEntry)> {
         self.map
             .iter()
-            .filter_map(|(k, e)| e.as_ref().map(|e| (&**k, e)))
+            .filter_map(|(k, e)| e.as_ref().ok().map(|e| (&**k, e)))
     }
 
     /// Every key known, deletions included.
@@ -157,6 +201,11 @@ impl Shards {
     /// Writes the shard of `fp` (the writer only).
     pub fn write(&self, fp: u32) -> RwLockWriteGuard<'_, Keydir> {
         self.shard(fp).write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes shard `i` (of `all()`'s order).
+    pub fn write_at(&self, i: usize) -> RwLockWriteGuard<'_, Keydir> {
+        self.shards[i].write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Every shard, read-locked one at a time by the caller.

@@ -136,6 +136,7 @@ impl Bitcask {
     /// Merges every data file; `progress(done, total)` is called with live bytes copied.
     pub fn merge(&self, now_ms: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<MergeReport> {
         let start = Instant::now();
+        let _one = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         let mut w = self.lock_writable()?;
         let (live, mut report) = self.merge_inputs(&mut w, now_ms)?;
         if report.live_bytes == report.record_bytes_before
@@ -304,26 +305,26 @@ fn checked_record(files: &FileSet, key: &[u8], entry: &KeydirEntry) -> Result<Ve
     }
 }
 /// A merge output once sealed and renamed into place.
-struct Finished {
-    id: FileId,
-    uid: u64,
-    records_end: u64,
-    disk_len: u64,
-    records: u64,
+pub(super) struct Finished {
+    pub(super) id: FileId,
+    pub(super) uid: u64,
+    pub(super) records_end: u64,
+    pub(super) disk_len: u64,
+    pub(super) records: u64,
 }
 
 /// A merge output being written under its temporary name.
-struct OutputFile {
-    id: FileId,
-    uid: u64,
+pub(super) struct OutputFile {
+    pub(super) id: FileId,
+    pub(super) uid: u64,
     temp: std::path::PathBuf,
     out: fs::BufferedWriter,
-    len: u64,
-    records: u64,
+    pub(super) len: u64,
+    pub(super) records: u64,
 }
 
 impl OutputFile {
-    fn create(dir: &std::path::Path, id: FileId) -> Result<OutputFile> {
+    pub(super) fn create(dir: &std::path::Path, id: FileId) -> Result<OutputFile> {
         let temp = fs::temp_path_for(&dir.join(id.file_name()));
         fs::remove_file_if_exists(&temp)?;
         let file = fs::create_new_private(&temp)?;
@@ -340,14 +341,14 @@ impl OutputFile {
         Ok(out)
     }
 
-    fn append(&mut self, bytes: &[u8]) -> Result<()> {
+    pub(super) fn append(&mut self, bytes: &[u8]) -> Result<()> {
         self.out.write(bytes)?;
         self.len += bytes.len() as u64;
         Ok(())
     }
 
     /// Seals the output with its footer, fsyncs it and renames it into place.
-    fn finish(mut self, dir: &std::path::Path) -> Result<Finished> {
+    pub(super) fn finish(mut self, dir: &std::path::Path) -> Result<Finished> {
         let records_end = self.len;
         let footer = Footer {
             records_end,

@@ -25,6 +25,7 @@ mod index;
 mod inspect;
 mod keydir;
 mod merge;
+mod online;
 mod open;
 mod verify;
 mod writer;
@@ -40,6 +41,7 @@ use index::{Index, Miss};
 pub use inspect::{FileStats, InspectReport, KeyLocation, MERGE_ADVICE_DEAD_SHARE};
 use keydir::KeydirEntry;
 pub use merge::MergeReport;
+pub use online::{FileUse, MergePolicy};
 pub(crate) use verify::survey_problems;
 pub use verify::{FileRepair, Problem, RepairReport, VerifyReport};
 use writer::Writer;
@@ -117,6 +119,10 @@ pub struct Bitcask {
     /// The append lock and the writer's state.
     writer: Mutex<Writer>,
     log: LogWriter,
+    /// One merge, hint rebuild or repair at a time (taken before `writer`).
+    maintenance: Mutex<()>,
+    /// The shard active expiry visits next.
+    expiry_cursor: std::sync::atomic::AtomicUsize,
     notices: Mutex<Vec<String>>,
 }
 
@@ -399,6 +405,11 @@ impl Bitcask {
             self.write_hint()?;
         }
         Ok(self.take_notices())
+    }
+
+    /// Bytes of records written after the hint's watermark.
+    pub fn tail_bytes(&self) -> u64 {
+        self.lock_writer().tail_bytes
     }
 
     /// Messages for the user gathered since the last call (e.g. a dropped torn tail).

@@ -154,6 +154,8 @@ impl Bitcask {
                 ..Writer::default()
             }),
             log,
+            maintenance: Mutex::new(()),
+            expiry_cursor: Default::default(),
             notices: Mutex::new(notices),
         };
         if !options.replay {
@@ -367,6 +369,6 @@ fn apply(keys: &Shards, file_id: FileId, offset: u64, rec: &Record<'_>) {
                 expiry_ms: rec.expiry_ms,
             },
         ),
-        RecordKind::Tombstone => keydir.delete(rec.key),
+        RecordKind::Tombstone => keydir.delete(rec.key, (file_id, offset)),
     }
 }

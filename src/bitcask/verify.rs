@@ -234,6 +234,7 @@ impl Bitcask {
     /// every file it replaces, cuts a torn tail, and rebuilds the hint.
     /// With `dry_run`, only reports what it would do.
     pub fn repair(&self, now_ms: u64, dry_run: bool) -> Result<RepairReport> {
+        let _one = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         let mut w = if dry_run {
             self.lock_writer()
         } else {

@@ -96,7 +96,7 @@ impl Bitcask {
                     expiry_ms,
                 },
             ),
-            RecordKind::Tombstone => shard.delete(key),
+            RecordKind::Tombstone => shard.delete(key, (active.id(), offset)),
         }
         Ok(ticket)
     }

@@ -258,6 +258,8 @@ pub struct Memory {
     log: LogWriter,
     /// A rewrite is running (one at a time).
     rewriting: Mutex<()>,
+    /// The shard active expiry visits next.
+    expiry_cursor: std::sync::atomic::AtomicUsize,
     /// The most bytes a rewrite held copied at once, for reports.
     rewrite_peak_bytes: AtomicU64,
     notices: Mutex<Vec<String>>,
@@ -275,6 +277,7 @@ impl Memory {
             writer: Mutex::new(Writer::default()),
             log: LogWriter::new(dir, options.sync),
             rewriting: Mutex::new(()),
+            expiry_cursor: Default::default(),
             rewrite_peak_bytes: AtomicU64::new(0),
             notices: Mutex::new(Vec::new()),
         };
@@ -649,6 +652,13 @@ impl Memory {
         Ok(self.take_notices())
     }
 
+    /// Whether the AOF holds any record (something to snapshot).
+    pub fn written_since_snapshot(&self) -> bool {
+        self.log
+            .active()
+            .is_some_and(|a| a.len() > crate::format::file_header::HEADER_LEN as u64)
+    }
+
     /// Whether the AOF outgrew the snapshot and `min_bytes`.
     pub fn rewrite_due(&self, min_bytes: u64) -> bool {
         let aof_bytes = self.log.active().map_or(0, |a| a.len());
@@ -857,6 +867,33 @@ impl Memory {
     /// The most bytes a snapshot held copied at once (its extra memory).
     pub fn snapshot_peak_copy_bytes(&self) -> u64 {
         self.rewrite_peak_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Active expiry: removes the expired keys of up to `shards` shards
+    /// from the table; returns how many. No AOF record is needed: expiry
+    /// times are absolute, so a replay finds those keys expired too, and
+    /// the next snapshot leaves them out.
+    pub fn expire_some(&self, now_ms: u64, shards: usize) -> u64 {
+        let mut removed = 0;
+        for _ in 0..shards {
+            let i = self.expiry_cursor.fetch_add(1, Ordering::Relaxed) % SHARDS;
+            // The append lock keeps a concurrent write of the same key
+            // from being reordered with the removal.
+            let _w = self.lock_writer();
+            let mut table = self.shards[i].write().unwrap_or_else(|e| e.into_inner());
+            let expired: Vec<Vec<u8>> = table
+                .iter()
+                .filter(|(_, _, e)| *e != 0 && now_ms >= *e)
+                .map(|(k, _, _)| k.to_vec())
+                .collect();
+            for key in expired {
+                if table.remove(&key) {
+                    self.keys.fetch_sub(1, Ordering::Relaxed);
+                    removed += 1;
+                }
+            }
+        }
+        removed
     }
 
     /// Keys held whose expiry has passed at `now_ms`.

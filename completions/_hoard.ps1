@@ -350,6 +350,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--key-size', '--key-size', [CompletionResultType]::ParameterName, 'Bytes per key (at least 8)')
             [CompletionResult]::new('--value-size', '--value-size', [CompletionResultType]::ParameterName, 'Bytes per value')
             [CompletionResult]::new('--workload', '--workload', [CompletionResultType]::ParameterName, 'Workloads to run, in order')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads sharing one open store in read, mixed and durable; a list (e.g. 1,2,4) runs each once per count, a row apiece')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')

@@ -219,7 +219,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__bench)
-            opts="-d -q -h -V --engine --keys --key-size --value-size --workload --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --engine --keys --key-size --value-size --workload --threads --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +243,10 @@ _hoard() {
                     ;;
                 --workload)
                     COMPREPLY=($(compgen -W "load read mixed overwrite durable open" -- "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --dir)

@@ -326,6 +326,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --key-size 'Bytes per key (at least 8)'
             cand --value-size 'Bytes per value'
             cand --workload 'Workloads to run, in order'
+            cand --threads 'Threads sharing one open store in read, mixed and durable; a list (e.g. 1,2,4) runs each once per count, a row apiece'
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'

@@ -4,8 +4,16 @@
 //! Keys are `key_size` bytes (filler then 8 bytes of a bijective hash of
 //! the key's number, so they are unique and spread), values `value_size`
 //! bytes of a pattern derived from the number, so every read can be checked.
+//!
+//! `read`, `mixed` and `durable` run once per thread count: that many
+//! threads share one open `Store`, each doing its share of the operations
+//! and timing them into its own histogram; the histograms are merged and
+//! the wall time runs from the moment all threads are released to the end
+//! of the last one. `load`, `overwrite` and `open` run on one thread.
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -57,7 +65,20 @@ impl Workload {
             Workload::Open => "open",
         }
     }
+
+    /// Whether the workload runs once per thread count of `BenchConfig::threads`.
+    pub fn is_threaded(self) -> bool {
+        matches!(self, Workload::Read | Workload::Mixed | Workload::Durable)
+    }
 }
+
+/// Durable puts each writer does (at most `BenchConfig::keys` in all): fsync
+/// bound, so bounded, but enough per writer for many writers to reach a
+/// steady state.
+pub const DURABLE_OPS_PER_WRITER: u64 = 2000;
+
+/// Threads a threaded workload may use.
+pub const THREADS_MAX: usize = 1024;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -76,6 +97,9 @@ pub struct BenchConfig {
     pub dir: PathBuf,
     /// The `hoard` executable, for the `open` workload.
     pub hoard: PathBuf,
+    /// Thread counts (1..=`THREADS_MAX`): `read`, `mixed` and `durable` run
+    /// once for each, in this order; empty means `[1]`.
+    pub threads: Vec<usize>,
 }
 
 /// Latency percentiles in nanoseconds.
@@ -96,14 +120,19 @@ pub struct Latency {
 pub struct WorkloadResult {
     /// Which workload.
     pub workload: Workload,
-    /// Operations performed.
+    /// Threads that shared the operations (1 for `load`, `overwrite`, `open`).
+    pub threads: usize,
+    /// Operations performed, by all threads together.
     pub ops: u64,
     /// Wall time.
     pub seconds: f64,
     /// Key and value bytes moved.
     pub bytes: u64,
-    /// Per-operation latency.
+    /// Per-operation latency, across all threads.
     pub latency: Latency,
+    /// fdatasyncs done while the workload ran (`durable` only): group
+    /// commit makes them fewer than the puts when writers overlap.
+    pub syncs: Option<u64>,
     /// Extra figures (name, value), e.g. bytes before and after a merge.
     pub notes: Vec<(String, String)>,
 }
@@ -117,6 +146,13 @@ impl WorkloadResult {
     /// MB (10^6 bytes) per second of key and value bytes.
     pub fn mb_per_sec(&self) -> f64 {
         self.bytes as f64 / 1e6 / self.seconds.max(1e-9)
+    }
+
+    /// Operations per fdatasync, when syncs were counted and there were any.
+    pub fn ops_per_sync(&self) -> Option<f64> {
+        self.syncs
+            .filter(|s| *s > 0)
+            .map(|s| self.ops as f64 / s as f64)
     }
 }
 
@@ -162,6 +198,40 @@ pub fn value_of(i: u64, round: u64, value_size: usize, out: &mut Vec<u8>) {
     }
 }
 
+fn new_histogram() -> Histogram<u64> {
+    // 1 ns to an hour, 3 significant digits.
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")
+}
+
+fn record(histogram: &mut Histogram<u64>, took: Duration) {
+    let _ = histogram.record((took.as_nanos() as u64).max(1));
+}
+
+fn result_of(
+    workload: Workload,
+    threads: usize,
+    ops: u64,
+    bytes: u64,
+    h: &Histogram<u64>,
+    seconds: f64,
+) -> WorkloadResult {
+    WorkloadResult {
+        workload,
+        threads,
+        ops,
+        seconds,
+        bytes,
+        latency: Latency {
+            p50_ns: h.value_at_quantile(0.5),
+            p99_ns: h.value_at_quantile(0.99),
+            p999_ns: h.value_at_quantile(0.999),
+            max_ns: h.max(),
+        },
+        syncs: None,
+        notes: Vec::new(),
+    }
+}
+
 struct Timer {
     histogram: Histogram<u64>,
     start: Instant,
@@ -170,31 +240,147 @@ struct Timer {
 impl Timer {
     fn new() -> Timer {
         Timer {
-            histogram: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds"),
+            histogram: new_histogram(),
             start: Instant::now(),
         }
     }
 
     fn record(&mut self, took: Duration) {
-        let _ = self.histogram.record((took.as_nanos() as u64).max(1));
+        record(&mut self.histogram, took);
     }
 
     fn finish(self, workload: Workload, ops: u64, bytes: u64) -> WorkloadResult {
-        let h = &self.histogram;
-        WorkloadResult {
-            workload,
-            ops,
-            seconds: self.start.elapsed().as_secs_f64(),
-            bytes,
-            latency: Latency {
-                p50_ns: h.value_at_quantile(0.5),
-                p99_ns: h.value_at_quantile(0.99),
-                p999_ns: h.value_at_quantile(0.999),
-                max_ns: h.max(),
-            },
-            notes: Vec::new(),
+        let seconds = self.start.elapsed().as_secs_f64();
+        result_of(workload, 1, ops, bytes, &self.histogram, seconds)
+    }
+}
+
+/// Operations a thread does before it adds them to the shared progress count.
+const PROGRESS_STEP: u64 = 4096;
+
+/// How often the calling thread reports progress while workers run.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
+
+/// One thread of a threaded workload: its own histogram (merged at the
+/// end), its share of the progress count, and the flag that stops it when
+/// another thread failed.
+struct Worker<'a> {
+    histogram: Histogram<u64>,
+    done: &'a AtomicU64,
+    stop: &'a AtomicBool,
+    unreported: u64,
+}
+
+impl Worker<'_> {
+    fn record(&mut self, took: Duration) {
+        record(&mut self.histogram, took);
+        self.unreported += 1;
+        if self.unreported == PROGRESS_STEP {
+            self.done.fetch_add(PROGRESS_STEP, Ordering::Relaxed);
+            self.unreported = 0;
         }
     }
+
+    /// Another thread failed: give up, the run's result is its error.
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Thread `thread`'s share of `total` operations numbered from 0, split
+/// into `threads` contiguous ranges whose lengths differ by at most one.
+fn share(total: u64, threads: usize, thread: usize) -> std::ops::Range<u64> {
+    let part = |t: usize| (total as u128 * t as u128 / threads as u128) as u64;
+    part(thread)..part(thread + 1)
+}
+
+/// Runs `work(thread, worker)` on `threads` threads at once and merges
+/// their latencies. The clock starts when every thread is ready and stops
+/// when the last one is done; meanwhile this thread reports progress.
+fn run_threads(
+    dir: &Path,
+    label: &str,
+    threads: usize,
+    ops: u64,
+    progress: &mut dyn FnMut(&str, u64, u64),
+    work: impl Fn(usize, &mut Worker<'_>) -> Result<()> + Sync,
+) -> Result<(Histogram<u64>, f64)> {
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    // The start line: held for writing until every thread is spawned, so
+    // they all begin together; a thread waits by taking it for reading.
+    let start_line = RwLock::new(());
+    std::thread::scope(|scope| {
+        let held = start_line.write().unwrap_or_else(|e| e.into_inner());
+        let mut handles = Vec::with_capacity(threads);
+        for thread in 0..threads {
+            let (work, done, stop, start_line) = (&work, &done, &stop, &start_line);
+            let spawned = std::thread::Builder::new()
+                .name(format!("bench-{thread}"))
+                .spawn_scoped(scope, move || {
+                    let mut worker = Worker {
+                        histogram: new_histogram(),
+                        done,
+                        stop,
+                        unreported: 0,
+                    };
+                    drop(start_line.read().unwrap_or_else(|e| e.into_inner()));
+                    let result = work(thread, &mut worker);
+                    let finished = Instant::now();
+                    if result.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    result.map(|()| (worker.histogram, finished))
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // The threads already started stop at once.
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(Error::io("start a benchmark thread on", dir, e));
+                }
+            }
+        }
+        let start = Instant::now();
+        drop(held);
+        while !handles.iter().all(|h| h.is_finished()) {
+            progress(label, done.load(Ordering::Relaxed), ops);
+            std::thread::sleep(PROGRESS_INTERVAL);
+        }
+        let mut merged = new_histogram();
+        let mut end = start;
+        let mut failed = None;
+        for handle in handles {
+            match handle.join() {
+                Ok(Ok((histogram, finished))) => {
+                    merged
+                        .add(&histogram)
+                        .expect("histograms of the same bounds add up");
+                    end = end.max(finished);
+                }
+                Ok(Err(e)) => {
+                    failed.get_or_insert(e);
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((merged, end.duration_since(start).as_secs_f64())),
+        }
+    })
+}
+
+/// The progress label of a workload run on `threads` threads.
+fn label(workload: Workload, threads: usize) -> String {
+    match threads {
+        1 => workload.name().to_string(),
+        n => format!("{} x{n}", workload.name()),
+    }
+}
+
+fn read_back_wrong(i: u64) -> Error {
+    Error::InvalidInput(format!("bench: key number {i} read back wrong"))
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -239,6 +425,20 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
             "bench keys must be at least 8 bytes".to_string(),
         ));
     }
+    if let Some(bad) = config
+        .threads
+        .iter()
+        .find(|t| !(1..=THREADS_MAX).contains(*t))
+    {
+        return Err(Error::InvalidInput(format!(
+            "bench threads must be between 1 and {THREADS_MAX}, not {bad}"
+        )));
+    }
+    let thread_counts: &[usize] = if config.threads.is_empty() {
+        &[1]
+    } else {
+        &config.threads
+    };
     let n = config.keys.max(1);
     let store_dir = config.dir.join(config.engine.to_string());
     create(&store_dir, config.engine, SyncPolicy::Always)?;
@@ -254,71 +454,24 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
             results.push(load(config, &store_dir, n, &mut key, &mut value, progress)?);
             loaded = true;
         }
+        if workload.is_threaded() {
+            for &threads in thread_counts {
+                let result = match workload {
+                    Workload::Read => read(config, &store_dir, n, round, threads, progress)?,
+                    Workload::Mixed => mixed(config, &store_dir, n, round, threads, progress)?,
+                    Workload::Durable => durable(config, n, threads, progress)?,
+                    Workload::Load | Workload::Overwrite | Workload::Open => {
+                        unreachable!("{} runs on one thread", workload.name())
+                    }
+                };
+                results.push(result);
+            }
+            continue;
+        }
         let result = match workload {
             Workload::Load => {
                 loaded = true;
                 load(config, &store_dir, n, &mut key, &mut value, progress)?
-            }
-            Workload::Read => {
-                let store = open(&store_dir, Access::Read)?;
-                let mut order: Vec<u64> = (0..n).collect();
-                let mut x = 0x2545_f491_4f6c_dd1du64;
-                for i in (1..order.len()).rev() {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    order.swap(i, (x % (i as u64 + 1)) as usize);
-                }
-                let mut timer = Timer::new();
-                for (done, i) in order.iter().enumerate() {
-                    key_of(*i, config.key_size, &mut key);
-                    value_of(*i, round, config.value_size, &mut value);
-                    let start = Instant::now();
-                    let got = store.get(&key)?;
-                    timer.record(start.elapsed());
-                    if got.as_ref().map(|v| &v.bytes) != Some(&value) {
-                        return Err(Error::InvalidInput(format!(
-                            "bench: key number {i} read back wrong"
-                        )));
-                    }
-                    if done % 65536 == 0 {
-                        progress("read", done as u64, n);
-                    }
-                }
-                store.close()?;
-                timer.finish(Workload::Read, n, n * entry_bytes)
-            }
-            Workload::Mixed => {
-                let store = open(&store_dir, Access::Write)?;
-                store.defer_sync(true);
-                let mut timer = Timer::new();
-                let mut x = 0x9e37_79b9u64;
-                for done in 0..n {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    let i = x % n;
-                    key_of(i, config.key_size, &mut key);
-                    value_of(i, round, config.value_size, &mut value);
-                    let start = Instant::now();
-                    if x.is_multiple_of(10) {
-                        store.put(&key, &value, PutOptions::default())?;
-                    } else {
-                        let got = store.get(&key)?;
-                        if got.map(|v| v.bytes) != Some(value.clone()) {
-                            return Err(Error::InvalidInput(format!(
-                                "bench: key number {i} read back wrong"
-                            )));
-                        }
-                    }
-                    timer.record(start.elapsed());
-                    if done % 65536 == 0 {
-                        progress("mixed", done, n);
-                    }
-                }
-                store.sync()?;
-                store.close()?;
-                timer.finish(Workload::Mixed, n, n * entry_bytes)
             }
             Workload::Overwrite => {
                 round += 1;
@@ -363,25 +516,6 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
                     .push((format!("{label} seconds"), format!("{took:.3}")));
                 result
             }
-            Workload::Durable => {
-                let durable_dir = config.dir.join(format!("{}-durable", config.engine));
-                create(&durable_dir, config.engine, SyncPolicy::Always)?;
-                let ops = n.min(2000);
-                let store = open(&durable_dir, Access::Write)?;
-                let mut timer = Timer::new();
-                for i in 0..ops {
-                    key_of(i, config.key_size, &mut key);
-                    value_of(i, 0, config.value_size, &mut value);
-                    let start = Instant::now();
-                    store.put(&key, &value, PutOptions::default())?;
-                    timer.record(start.elapsed());
-                    if i % 256 == 0 {
-                        progress("durable", i, ops);
-                    }
-                }
-                store.close()?;
-                timer.finish(Workload::Durable, ops, ops * entry_bytes)
-            }
             Workload::Open => {
                 let runs = 21;
                 let mut timer = Timer::new();
@@ -421,6 +555,9 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
                 ));
                 result
             }
+            Workload::Read | Workload::Mixed | Workload::Durable => {
+                unreachable!("threaded workloads run above")
+            }
         };
         results.push(result);
     }
@@ -430,6 +567,170 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
         disk_bytes: dir_bytes(&store_dir),
         peak_rss_bytes: peak_rss_bytes(),
     })
+}
+
+/// `read`: every key once, in one shuffled order cut into a contiguous
+/// share per thread, each value checked; the store opened for reading.
+fn read(
+    config: &BenchConfig,
+    store_dir: &Path,
+    n: u64,
+    round: u64,
+    threads: usize,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<WorkloadResult> {
+    let store = open(store_dir, Access::Read)?;
+    let mut order: Vec<u64> = (0..n).collect();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for i in (1..order.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    let label = label(Workload::Read, threads);
+    let (histogram, seconds) =
+        run_threads(store_dir, &label, threads, n, progress, |thread, worker| {
+            let mut key = Vec::with_capacity(config.key_size);
+            let mut value = Vec::with_capacity(config.value_size);
+            let part = share(n, threads, thread);
+            for &i in &order[part.start as usize..part.end as usize] {
+                if worker.stopped() {
+                    break;
+                }
+                key_of(i, config.key_size, &mut key);
+                value_of(i, round, config.value_size, &mut value);
+                let start = Instant::now();
+                let got = store.get(&key)?;
+                worker.record(start.elapsed());
+                if got.as_ref().map(|v| &v.bytes) != Some(&value) {
+                    return Err(read_back_wrong(i));
+                }
+            }
+            Ok(())
+        })?;
+    store.close()?;
+    let bytes = n * (config.key_size + config.value_size) as u64;
+    Ok(result_of(
+        Workload::Read,
+        threads,
+        n,
+        bytes,
+        &histogram,
+        seconds,
+    ))
+}
+
+/// `mixed`: n operations in all, each thread drawing keys from its own
+/// xorshift sequence (thread 0's seed is the single-threaded run's), 10%
+/// puts of the value the key already holds, so every get can be checked
+/// whatever the interleaving; syncs deferred, as in a bulk load.
+fn mixed(
+    config: &BenchConfig,
+    store_dir: &Path,
+    n: u64,
+    round: u64,
+    threads: usize,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<WorkloadResult> {
+    const SEED: u64 = 0x9e37_79b9;
+    let store = open(store_dir, Access::Write)?;
+    store.defer_sync(true);
+    let label = label(Workload::Mixed, threads);
+    let (histogram, seconds) =
+        run_threads(store_dir, &label, threads, n, progress, |thread, worker| {
+            let mut key = Vec::with_capacity(config.key_size);
+            let mut value = Vec::with_capacity(config.value_size);
+            // Never zero: a xorshift seeded with 0 stays 0.
+            let mut x = match thread {
+                0 => SEED,
+                t => mix(SEED ^ ((t as u64) << 32)) | 1,
+            };
+            for _ in share(n, threads, thread) {
+                if worker.stopped() {
+                    break;
+                }
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = x % n;
+                key_of(i, config.key_size, &mut key);
+                value_of(i, round, config.value_size, &mut value);
+                let start = Instant::now();
+                if x.is_multiple_of(10) {
+                    store.put(&key, &value, PutOptions::default())?;
+                    worker.record(start.elapsed());
+                } else {
+                    let got = store.get(&key)?;
+                    worker.record(start.elapsed());
+                    if got.as_ref().map(|v| &v.bytes) != Some(&value) {
+                        return Err(read_back_wrong(i));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    store.sync()?;
+    store.close()?;
+    let bytes = n * (config.key_size + config.value_size) as u64;
+    Ok(result_of(
+        Workload::Mixed,
+        threads,
+        n,
+        bytes,
+        &histogram,
+        seconds,
+    ))
+}
+
+/// `durable`: puts of distinct keys into a fresh store under
+/// `sync=always`, `DURABLE_OPS_PER_WRITER` per thread (at most n in all),
+/// each acknowledged only after an fdatasync covers it; the fdatasyncs
+/// done meanwhile are counted, to show group commit at work.
+fn durable(
+    config: &BenchConfig,
+    n: u64,
+    threads: usize,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<WorkloadResult> {
+    let name = match threads {
+        1 => format!("{}-durable", config.engine),
+        t => format!("{}-durable-{t}", config.engine),
+    };
+    let durable_dir = config.dir.join(name);
+    create(&durable_dir, config.engine, SyncPolicy::Always)?;
+    let ops = n.min(DURABLE_OPS_PER_WRITER.saturating_mul(threads as u64));
+    let store = open(&durable_dir, Access::Write)?;
+    let syncs_before = store.sync_count();
+    let label = label(Workload::Durable, threads);
+    let (histogram, seconds) = run_threads(
+        &durable_dir,
+        &label,
+        threads,
+        ops,
+        progress,
+        |thread, worker| {
+            let mut key = Vec::with_capacity(config.key_size);
+            let mut value = Vec::with_capacity(config.value_size);
+            for i in share(ops, threads, thread) {
+                if worker.stopped() {
+                    break;
+                }
+                key_of(i, config.key_size, &mut key);
+                value_of(i, 0, config.value_size, &mut value);
+                let start = Instant::now();
+                store.put(&key, &value, PutOptions::default())?;
+                worker.record(start.elapsed());
+            }
+            Ok(())
+        },
+    )?;
+    let syncs = store.sync_count() - syncs_before;
+    store.close()?;
+    let bytes = ops * (config.key_size + config.value_size) as u64;
+    let mut result = result_of(Workload::Durable, threads, ops, bytes, &histogram, seconds);
+    result.syncs = Some(syncs);
+    Ok(result)
 }
 
 fn load(
@@ -461,4 +762,49 @@ fn load(
         n,
         n * (config.key_size + config.value_size) as u64,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_cover_every_operation_once_and_differ_by_at_most_one() {
+        for total in [0, 1, 2, 7, 200, 20_000, u64::MAX / 3] {
+            for threads in [1, 2, 3, 4, 8, 50, THREADS_MAX] {
+                let parts: Vec<_> = (0..threads).map(|t| share(total, threads, t)).collect();
+                assert_eq!(parts[0].start, 0);
+                assert_eq!(parts[threads - 1].end, total);
+                for pair in parts.windows(2) {
+                    assert_eq!(
+                        pair[0].end, pair[1].start,
+                        "{total} ops on {threads} threads"
+                    );
+                }
+                let lens: Vec<u64> = parts.iter().map(|p| p.end - p.start).collect();
+                let (min, max) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+                assert!(max - min <= 1, "{total} ops on {threads} threads: {lens:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn threaded_latencies_are_merged_and_a_failing_thread_fails_the_run() {
+        let dir = std::env::temp_dir();
+        let (histogram, seconds) = run_threads(&dir, "t", 4, 400, &mut |_, _, _| {}, |t, w| {
+            for _ in share(400, 4, t) {
+                w.record(Duration::from_nanos(1000 * (t as u64 + 1)));
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(histogram.len(), 400);
+        assert!(histogram.max() >= 4000 && histogram.min() <= 1000);
+        assert!(seconds >= 0.0);
+        let failed = run_threads(&dir, "t", 3, 3, &mut |_, _, _| {}, |t, _| match t {
+            1 => Err(Error::InvalidInput("thread 1 failed".into())),
+            _ => Ok(()),
+        });
+        assert!(matches!(failed, Err(Error::InvalidInput(m)) if m == "thread 1 failed"));
+    }
 }

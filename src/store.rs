@@ -655,6 +655,12 @@ impl Store {
         self.engine.sync()
     }
 
+    /// The fdatasyncs the store's log writer has done since it was opened
+    /// (each covers every write appended before it: group commit).
+    pub fn sync_count(&self) -> u64 {
+        self.engine.log().sync_count()
+    }
+
     /// Messages for the user gathered while opening or working.
     pub fn take_notices(&self) -> Vec<String> {
         self.engine.take_notices()

@@ -106,3 +106,152 @@ fn bench_refuses_an_existing_store_directory() {
         .success()
         .stdout("data");
 }
+
+/// Runs `hoard bench --json -q ARGS` in a temporary directory of its own
+/// and returns its one JSON document.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let t = TestDir::new();
+    let out = assert_cmd::Command::cargo_bin("hoard")
+        .unwrap()
+        .env_remove("HOARD_DIR")
+        .current_dir(t.tmp.path())
+        .args(["bench", "--json", "-q"])
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).expect("one JSON document")
+}
+
+/// (workload, threads) of each row of one engine's report.
+fn rows(engine: &serde_json::Value) -> Vec<(String, u64)> {
+    engine["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["workload"].as_str().unwrap().to_string(),
+                w["threads"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bench_threads_runs_read_mixed_and_durable_on_that_many_threads() {
+    let doc = bench_json(&["--engine", "bitcask", "--keys", "200", "--threads", "2"]);
+    assert_eq!(doc["threads"], serde_json::json!([2]));
+    let engine = &doc["engines"][0];
+    let expected: Vec<(String, u64)> = [
+        ("load", 1),
+        ("read", 2),
+        ("mixed", 2),
+        ("overwrite", 1),
+        ("durable", 2),
+        ("open", 1),
+    ]
+    .iter()
+    .map(|(w, t)| (w.to_string(), *t))
+    .collect();
+    assert_eq!(rows(engine), expected);
+    for w in engine["workloads"].as_array().unwrap() {
+        let name = w["workload"].as_str().unwrap();
+        if name != "open" {
+            // The two threads share the operations: every key once.
+            assert_eq!(w["ops"], 200, "{name}");
+        }
+        assert!(w["p50_ns"].as_u64().unwrap() <= w["p99_ns"].as_u64().unwrap());
+        assert!(w["p99_ns"].as_u64().unwrap() <= w["p999_ns"].as_u64().unwrap());
+        assert!(w["p999_ns"].as_u64().unwrap() <= w["max_ns"].as_u64().unwrap());
+        if name == "durable" {
+            let syncs = w["syncs"].as_u64().unwrap();
+            assert!(
+                (1..=200).contains(&syncs),
+                "{syncs} fdatasyncs for 200 puts"
+            );
+            let per_sync = w["ops_per_sync"].as_f64().unwrap();
+            assert!((per_sync - 200.0 / syncs as f64).abs() < 1e-9);
+        } else {
+            assert!(w["syncs"].is_null(), "{name} counts no syncs");
+            assert!(w["ops_per_sync"].is_null());
+        }
+    }
+}
+
+#[test]
+fn bench_threads_list_gives_one_row_per_workload_and_thread_count() {
+    let doc = bench_json(&[
+        "--keys",
+        "200",
+        "--value-size",
+        "20",
+        "--workload",
+        "read,mixed,durable",
+        "--threads",
+        "1,2",
+    ]);
+    assert_eq!(doc["threads"], serde_json::json!([1, 2]));
+    let engines = doc["engines"].as_array().unwrap();
+    assert_eq!(engines.len(), 2);
+    for engine in engines {
+        let expected: Vec<(String, u64)> = [
+            ("load", 1),
+            ("read", 1),
+            ("read", 2),
+            ("mixed", 1),
+            ("mixed", 2),
+            ("durable", 1),
+            ("durable", 2),
+        ]
+        .iter()
+        .map(|(w, t)| (w.to_string(), *t))
+        .collect();
+        assert_eq!(rows(engine), expected, "{}", engine["engine"]);
+        let durable_one = &engine["workloads"][5];
+        // One writer: every put waited for an fdatasync of its own.
+        assert!(durable_one["syncs"].as_u64().unwrap() >= durable_one["ops"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn bench_table_has_a_threads_column_and_a_row_per_count() {
+    let t = TestDir::new();
+    let out = assert_cmd::Command::cargo_bin("hoard")
+        .unwrap()
+        .env_remove("HOARD_DIR")
+        .current_dir(t.tmp.path())
+        .args(["bench", "-q", "--engine", "memory", "--keys", "100"])
+        .args(["--workload", "durable", "--threads", "1,3"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("threads"), "{text}");
+    let durable_rows = text.lines().filter(|l| l.contains("durable")).count();
+    assert_eq!(durable_rows, 2, "{text}");
+    assert!(text.contains("fdatasyncs:"), "{text}");
+    assert!(text.contains("ops/sync:"), "{text}");
+}
+
+#[test]
+fn bench_refuses_a_bad_thread_count_as_a_usage_error() {
+    for bad in ["0", "x", "1,0", "", "-2", "100000"] {
+        let t = TestDir::new();
+        assert_cmd::Command::cargo_bin("hoard")
+            .unwrap()
+            .env_remove("HOARD_DIR")
+            .current_dir(t.tmp.path())
+            .args(["bench", "--keys", "10", &format!("--threads={bad}")])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("--threads"));
+        let left: Vec<_> = std::fs::read_dir(t.tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "--threads {bad:?} left files behind");
+    }
+}

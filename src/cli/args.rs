@@ -406,6 +406,23 @@ pub struct BenchArgs {
         value_parser = ["load", "read", "mixed", "overwrite", "durable", "open"]
     )]
     pub workload: Vec<String>,
+
+    /// Threads sharing one open store in read, mixed and durable; a list (e.g. 1,2,4) runs each
+    /// once per count, a row apiece
+    ///
+    /// Each thread does its share of the operations: read, a slice of one shuffled order of all
+    /// keys; mixed, its own random sequence of keys; durable, puts of its own keys, 2000 per
+    /// thread (at most --keys in all) into a fresh store per count. Latency percentiles are merged
+    /// across threads; durable rows also give the fdatasyncs done and puts per sync (group
+    /// commit). load, overwrite and open always run on one thread
+    #[arg(
+        long,
+        value_name = "N",
+        value_delimiter = ',',
+        default_value = "1",
+        value_parser = clap::value_parser!(u32).range(1..=hoardhaven::bench::THREADS_MAX as i64)
+    )]
+    pub threads: Vec<u32>,
 }
 
 /// Arguments of `man`.

@@ -56,6 +56,7 @@ pub fn run(global: &Global, out: &mut impl Write, args: BenchArgs) -> Result<Out
             workloads: workloads.clone(),
             dir: dir.clone(),
             hoard: hoard.clone(),
+            threads: args.threads.iter().map(|t| *t as usize).collect(),
         };
         let bar = output::progress_bar(global.quiet, "bench");
         let report = bench::run(&config, &mut |label, done, total| {
@@ -105,15 +106,24 @@ fn render(out: &mut impl Write, args: &BenchArgs, reports: &[BenchReport]) -> Re
     )?;
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
-        "engine", "workload", "ops", "ops/s", "MB/s", "p50", "p99", "p99.9", "max", "notes",
+        "engine", "workload", "threads", "ops", "ops/s", "MB/s", "p50", "p99", "p99.9", "max",
+        "notes",
     ]);
     for report in reports {
         for r in &report.results {
-            let notes: Vec<String> = r.notes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            let mut notes = Vec::new();
+            if let Some(syncs) = r.syncs {
+                notes.push(format!("fdatasyncs: {syncs}"));
+            }
+            if let Some(per_sync) = r.ops_per_sync() {
+                notes.push(format!("ops/sync: {per_sync:.1}"));
+            }
+            notes.extend(r.notes.iter().map(|(k, v)| format!("{k}: {v}")));
             let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
             table.add_row(vec![
                 Cell::new(report.engine.to_string()),
                 Cell::new(r.workload.name()),
+                right(r.threads.to_string()),
                 right(r.ops.to_string()),
                 right(format!("{:.0}", r.ops_per_sec())),
                 right(format!("{:.1}", r.mb_per_sec())),
@@ -153,6 +163,7 @@ fn report_json(args: &BenchArgs, reports: &[BenchReport]) -> Json {
                         .collect();
                     json!({
                         "workload": r.workload.name(),
+                        "threads": r.threads,
                         "ops": r.ops,
                         "seconds": r.seconds,
                         "ops_per_sec": r.ops_per_sec(),
@@ -161,6 +172,8 @@ fn report_json(args: &BenchArgs, reports: &[BenchReport]) -> Json {
                         "p99_ns": r.latency.p99_ns,
                         "p999_ns": r.latency.p999_ns,
                         "max_ns": r.latency.max_ns,
+                        "syncs": r.syncs,
+                        "ops_per_sync": r.ops_per_sync(),
                         "notes": notes,
                     })
                 })
@@ -177,6 +190,7 @@ fn report_json(args: &BenchArgs, reports: &[BenchReport]) -> Json {
         "keys": args.keys,
         "key_size": args.key_size,
         "value_size": args.value_size,
+        "threads": args.threads,
         "engines": engines,
     })
 }

@@ -22,6 +22,7 @@
 //! never retried as if it could succeed).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -45,11 +46,11 @@ struct State {
     /// A leader is syncing.
     syncing: bool,
     poisoned: bool,
-    /// A bulk load: no per-write syncs until `sync`, appends buffered.
-    deferred: bool,
     /// A timer thread keeps `interval`: writers never sync inline.
     timer: bool,
     last_sync: Instant,
+    /// How long the last group sync's fdatasync took.
+    last_sync_took: Duration,
     /// Syncs done, for benchmarks and the server's INFO.
     syncs: u64,
 }
@@ -61,7 +62,43 @@ pub struct LogWriter {
     policy: SyncPolicy,
     state: Mutex<State>,
     synced: Condvar,
+    /// A bulk load: no per-write syncs until `sync`, appends buffered.
+    deferred: AtomicBool,
+    /// Writers inside a write (from `arrive` until their commit returns).
+    inside: AtomicUsize,
+    /// Of those, the ones whose record is appended. A leader about to
+    /// sync waits (briefly) while some writer inside has not appended yet,
+    /// so that one fdatasync covers it too.
+    appended_inside: AtomicUsize,
 }
+
+/// A writer inside a write (see `LogWriter::arrive`).
+pub struct Arrival<'a> {
+    log: &'a LogWriter,
+    appended: bool,
+}
+
+impl Arrival<'_> {
+    /// Notes that this writer's record is appended (it has its ticket).
+    pub fn appended(&mut self) {
+        if !self.appended {
+            self.appended = true;
+            self.log.appended_inside.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        if self.appended {
+            self.log.appended_inside.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.log.inside.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The longest a leader waits for arriving writers before it syncs.
+const GATHER_MAX: Duration = Duration::from_millis(1);
 
 impl LogWriter {
     /// A writer for the store in `dir` under `policy`, with no active file yet.
@@ -75,13 +112,31 @@ impl LogWriter {
                 synced: 0,
                 syncing: false,
                 poisoned: false,
-                deferred: false,
                 timer: false,
                 last_sync: Instant::now(),
+                last_sync_took: Duration::ZERO,
                 syncs: 0,
             }),
             synced: Condvar::new(),
+            deferred: AtomicBool::new(false),
+            inside: AtomicUsize::new(0),
+            appended_inside: AtomicUsize::new(0),
         }
+    }
+
+    /// Announces a write about to take the append lock; the guard lives
+    /// until the write is acknowledged or fails.
+    pub fn arrive(&self) -> Arrival<'_> {
+        self.inside.fetch_add(1, Ordering::AcqRel);
+        Arrival {
+            log: self,
+            appended: false,
+        }
+    }
+
+    /// Whether some writer inside a write has not appended yet.
+    fn someone_arriving(&self) -> bool {
+        self.inside.load(Ordering::Acquire) > self.appended_inside.load(Ordering::Acquire)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -166,12 +221,12 @@ impl LogWriter {
     /// With `true`, appends are buffered and not synced one by one until
     /// `sync` (bulk loads, which acknowledge nothing before that sync).
     pub fn set_deferred(&self, deferred: bool) {
-        self.state().deferred = deferred;
+        self.deferred.store(deferred, Ordering::Release);
     }
 
     /// Whether appends are buffered (a bulk load is running).
     pub fn is_deferred(&self) -> bool {
-        self.state().deferred
+        self.deferred.load(Ordering::Acquire)
     }
 
     /// Appends encoded records to the active file; under the append lock.
@@ -194,7 +249,7 @@ impl LogWriter {
             if state.poisoned && state.synced < ticket.0 {
                 return Err(self.poisoned_error());
             }
-            if state.deferred {
+            if self.is_deferred() {
                 return Ok(());
             }
             match self.policy {
@@ -254,12 +309,30 @@ impl LogWriter {
                 state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
                 continue;
             }
-            // Lead: everything appended by now is in the file, so one
-            // fdatasync covers it all.
+            // Lead: first give writers already on their way to the
+            // append lock a moment to get there (at most about one sync's
+            // time), then everything appended by now is in the file, and
+            // one fdatasync covers it all.
             state.syncing = true;
+            let gather = state.last_sync_took.min(GATHER_MAX);
+            drop(state);
+            let start = Instant::now();
+            // Quiet twice in a row: a writer just acknowledged may be
+            // between one write and its next.
+            let mut quiet = 0;
+            while quiet < 2 && start.elapsed() < gather {
+                quiet = if self.someone_arriving() {
+                    0
+                } else {
+                    quiet + 1
+                };
+                std::thread::yield_now();
+            }
+            state = self.state();
             let covers = state.appended;
             let file = state.active.clone();
             drop(state);
+            let began = Instant::now();
             let result = match &file {
                 Some(file) => file.sync(),
                 None => Ok(()),
@@ -270,6 +343,7 @@ impl LogWriter {
                 Ok(()) => {
                     state.synced = state.synced.max(covers);
                     state.last_sync = Instant::now();
+                    state.last_sync_took = began.elapsed();
                     state.syncs += 1;
                     self.synced.notify_all();
                 }

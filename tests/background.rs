@@ -273,6 +273,14 @@ fn a_snapshot_does_not_stop_writes_and_keeps_every_one() {
 /// online merge or a snapshot: the store must open with every
 /// acknowledged write (and a prefix of the rest), and verify clean.
 fn crash_at_every_sync_during_maintenance(kind: Kind) {
+    // Threads interleave differently from run to run: a few sweeps of
+    // different lengths meet more of the interleavings.
+    for ops in [40, 53, 67] {
+        crash_sweep(kind, ops);
+    }
+}
+
+fn crash_sweep(kind: Kind, ops: u32) {
     let mut n = 1;
     let mut completed = 0;
     // Interleavings differ from run to run, so the count of syncs does
@@ -280,11 +288,11 @@ fn crash_at_every_sync_during_maintenance(kind: Kind) {
     // three times over (bounded).
     while completed < 3 && n < 400 {
         let (sim, before) = populated(kind);
-        let label = format!("{kind:?}, power lost at sync {n}");
+        let label = format!("{kind:?}, {ops} writes, power lost at sync {n}");
         let (writes, acked) = fs::with_vfs(Arc::new(sim.clone()), || {
             let engine = open(kind, true).unwrap();
             sim.crash_at_sync(n);
-            let outcome = writes_during_maintenance(&engine, 40);
+            let outcome = writes_during_maintenance(&engine, ops);
             let _ = engine.close();
             outcome
         });

@@ -299,6 +299,7 @@ impl Bitcask {
     /// Sets `key` to `value`, expiring at `expiry_ms` if given; durable
     /// per the sync policy on return.
     pub fn put(&self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
+        let mut arrival = self.log.arrive();
         let ticket = {
             let mut w = self.lock_writable()?;
             let keys_max = self.index.load().keys_max();
@@ -311,6 +312,7 @@ impl Bitcask {
             }
             self.write_locked(&mut w, key, Some((value, expiry_ms)))?
         };
+        arrival.appended();
         self.log.commit(ticket)
     }
 
@@ -324,6 +326,7 @@ impl Bitcask {
         with_value: bool,
         decide: impl FnOnce(Option<Value>) -> Result<(Change, R)>,
     ) -> Result<R> {
+        let mut arrival = self.log.arrive();
         let (ticket, result) = {
             let mut w = self.lock_writable()?;
             let current = if with_value {
@@ -349,6 +352,7 @@ impl Bitcask {
             };
             (ticket, result)
         };
+        arrival.appended();
         if let Some(ticket) = ticket {
             self.log.commit(ticket)?;
         }

@@ -375,6 +375,11 @@ impl Bitcask {
     ) -> Result<()> {
         let mut w = self.lock_writer();
         self.log.check_writable()?;
+        // A record was left behind because a newer one superseded it (or a
+        // tombstone because its key was written again): that newer record
+        // must be durable before the old one goes, or a power cut could
+        // lose both.
+        self.log.sync()?;
         let mut list = w.list.clone();
         list.entries
             .retain(|(k, id)| *k != ListedKind::Data || !chosen.contains(&FileId(*id)));

@@ -316,16 +316,21 @@ impl LogFile {
     /// `scan`, without changing what the file knows of itself (for reports,
     /// while other threads may append).
     pub fn scan_all(&self, apply: impl FnMut(u64, &Record<'_>)) -> Result<ScanEnd> {
-        let size = {
-            let mut tail = self.tail();
-            self.flush_locked(&mut tail)?;
-            tail.allocated.max(self.len())
-        };
+        let mut tail = self.tail();
+        self.flush_locked(&mut tail)?;
+        let size = tail.allocated.max(self.len());
         let role = if self.is_sealed() {
             Role::Sealed
         } else {
             Role::Newest
         };
+        // A file that can still change is read with its buffer's mutex
+        // held: the scan may map it, and sealing (which cuts preallocated
+        // zeros) must not shorten it under the map. Files that cannot
+        // change are read without it.
+        if self.read_only || self.is_sealed() {
+            drop(tail);
+        }
         log::scan(
             &self.file,
             &self.path,
@@ -545,6 +550,9 @@ impl LogFile {
     /// Reads the whole file and reports every problem instead of stopping
     /// at the first (see `log::survey`). `apply` sees every valid record kept.
     pub fn survey(&self, role: Role, mut apply: impl FnMut(u64, &Record<'_>)) -> Result<Survey> {
+        // As in `scan_all`: a file that can still change is surveyed with
+        // its buffer's mutex held, so it is not cut under the map.
+        let _still = (!self.read_only && !self.is_sealed()).then(|| self.tail());
         let size = fs::file_len(&self.file, &self.path)?;
         let mut survey = log::survey(
             &self.file,

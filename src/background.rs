@@ -115,8 +115,6 @@ impl Background {
         clock: Arc<dyn Clock>,
         options: BackgroundOptions,
     ) -> Result<Background> {
-        let control = Arc::new((Mutex::new(Control::default()), Condvar::new()));
-        let log = Arc::new(Mutex::new(BackgroundLog::default()));
         let interval = match engine.log().policy() {
             SyncPolicy::IntervalMs(ms) if options.sync_timer => Some(Duration::from_millis(ms)),
             _ => None,
@@ -124,6 +122,21 @@ impl Background {
         if interval.is_some() {
             engine.log().set_timer(true);
         }
+        let started = Background::spawn(engine.clone(), clock, options, interval);
+        if started.is_err() {
+            engine.log().set_timer(false);
+        }
+        started
+    }
+
+    fn spawn(
+        engine: Arc<Engine>,
+        clock: Arc<dyn Clock>,
+        options: BackgroundOptions,
+        interval: Option<Duration>,
+    ) -> Result<Background> {
+        let control = Arc::new((Mutex::new(Control::default()), Condvar::new()));
+        let log = Arc::new(Mutex::new(BackgroundLog::default()));
         let thread = {
             let control = control.clone();
             let log = log.clone();
@@ -150,6 +163,11 @@ impl Background {
 
     /// Stops the thread and waits for it; returns what it logged.
     pub fn stop(mut self) -> BackgroundLog {
+        self.halt();
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn halt(&mut self) {
         {
             let (lock, wake) = &*self.control;
             lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
@@ -158,7 +176,14 @@ impl Background {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Drop for Background {
+    /// A store dropped without `close` still stops its thread before its
+    /// file lock goes: nothing may write the store after the lock is released.
+    fn drop(&mut self) {
+        self.halt();
     }
 }
 

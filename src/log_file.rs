@@ -342,6 +342,25 @@ impl LogFile {
         )
     }
 
+    /// Reads the records from `from` to the end of the valid records into
+    /// `apply`, checking each (CRC at its place), without changing what
+    /// the file knows of itself. Under the append lock, for the records
+    /// written since a watermark.
+    pub fn scan_range(&self, from: u64, apply: impl FnMut(u64, &Record<'_>)) -> Result<ScanEnd> {
+        let mut tail = self.tail();
+        self.flush_locked(&mut tail)?;
+        let end = self.len();
+        log::scan(
+            &self.file,
+            &self.path,
+            self.uid,
+            end,
+            from.max(HEADER_LEN as u64),
+            Role::Newest,
+            apply,
+        )
+    }
+
     /// Cuts the file back to its valid length and syncs it (dropping a
     /// torn tail the caller has kept a copy of).
     pub fn truncate_to_valid(&self) -> Result<()> {

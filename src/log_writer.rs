@@ -64,6 +64,10 @@ pub struct LogWriter {
     synced: Condvar,
     /// A bulk load: no per-write syncs until `sync`, appends buffered.
     deferred: AtomicBool,
+    /// Held across every fdatasync of the active file (a leader's, a
+    /// seal's): Linux reports a writeback error to one fsync only, so two
+    /// at once could let one succeed over pages the other found lost.
+    sync_lock: Mutex<()>,
     /// Writers inside a write (from `arrive` until their commit returns).
     inside: AtomicUsize,
     /// Of those, the ones whose record is appended. A leader about to
@@ -119,6 +123,7 @@ impl LogWriter {
             }),
             synced: Condvar::new(),
             deferred: AtomicBool::new(false),
+            sync_lock: Mutex::new(()),
             inside: AtomicUsize::new(0),
             appended_inside: AtomicUsize::new(0),
         }
@@ -159,8 +164,22 @@ impl LogWriter {
     pub fn set_active(&self, file: Arc<LogFile>) {
         let mut state = self.state();
         state.active = Some(file);
-        state.synced = state.appended;
+        if !state.poisoned {
+            state.synced = state.appended;
+        }
         self.synced.notify_all();
+    }
+
+    /// Seals `file` (footer, sync) under the sync lock, so no group sync
+    /// runs beside it; a failure poisons. Everything appended so far is
+    /// then durable. Under the append lock.
+    pub fn seal(&self, file: &LogFile) -> Result<()> {
+        {
+            let _one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.poison_on_error(|| file.seal())?;
+        }
+        self.all_durable();
+        self.check_writable()
     }
 
     /// Forgets the active file (a merge sealed and replaced every file);
@@ -168,15 +187,19 @@ impl LogWriter {
     pub fn retire_active(&self) {
         let mut state = self.state();
         state.active = None;
-        state.synced = state.appended;
+        if !state.poisoned {
+            state.synced = state.appended;
+        }
         self.synced.notify_all();
     }
 
     /// Notes that everything appended so far is durable (a seal synced it).
     pub fn all_durable(&self) {
         let mut state = self.state();
-        state.synced = state.appended;
-        state.last_sync = Instant::now();
+        if !state.poisoned {
+            state.synced = state.appended;
+            state.last_sync = Instant::now();
+        }
         self.synced.notify_all();
     }
 
@@ -255,7 +278,10 @@ impl LogWriter {
             match self.policy {
                 SyncPolicy::Always => true,
                 SyncPolicy::IntervalMs(ms) => {
-                    !state.timer && state.last_sync.elapsed() >= Duration::from_millis(ms)
+                    // With a timer, writers sync only if it fell behind
+                    // (twice the interval: it may be busy with a merge).
+                    let after = Duration::from_millis(ms) * if state.timer { 2 } else { 1 };
+                    state.last_sync.elapsed() >= after
                 }
                 SyncPolicy::Never => false,
             }
@@ -333,12 +359,21 @@ impl LogWriter {
             let file = state.active.clone();
             drop(state);
             let began = Instant::now();
-            let result = match &file {
-                Some(file) => file.sync(),
-                None => Ok(()),
+            let result = {
+                // Whatever happens in the sync (a panic included), the next
+                // waiter must be able to lead.
+                let _lead = Leading(self);
+                let _one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+                match &file {
+                    Some(file) => file.sync(),
+                    None => Ok(()),
+                }
             };
             state = self.state();
-            state.syncing = false;
+            if state.poisoned {
+                // A sync beside this one failed over the same pages.
+                return Err(self.poisoned_error());
+            }
             match result {
                 Ok(()) => {
                     state.synced = state.synced.max(covers);
@@ -354,5 +389,16 @@ impl LogWriter {
                 }
             }
         }
+    }
+}
+
+/// Ends a leader's turn: clears `syncing` and wakes the waiters, even if
+/// the sync panicked.
+struct Leading<'a>(&'a LogWriter);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        self.0.state().syncing = false;
+        self.0.synced.notify_all();
     }
 }

@@ -612,6 +612,13 @@ impl Store {
     /// Salvages every record that passes its checks, backing up what it
     /// replaces; with `dry_run`, only reports what it would do.
     pub fn repair(&self, dry_run: bool) -> Result<RepairReport> {
+        if !self.verify_only {
+            // Repair rewrites files under the index of a live store.
+            return Err(Error::InvalidInput(
+                "repair needs a store opened for verification only (OpenOptions::verify_only)"
+                    .to_string(),
+            ));
+        }
         let now_ms = self.clock.now_ms();
         let mut report = match &*self.engine {
             Engine::Bitcask(bitcask) => bitcask.repair(now_ms, dry_run)?,
@@ -711,8 +718,12 @@ impl Store {
     /// owes, a due hint or snapshot) and releases the lock; returns the
     /// notices not yet taken.
     pub fn close(self) -> Result<Vec<String>> {
-        self.stop_background()?;
-        self.engine.close()
+        // The engine closes (its due sync, hint or snapshot) even when
+        // background work reported an error; that error comes first.
+        let background = self.stop_background();
+        let closed = self.engine.close();
+        background?;
+        closed
     }
 }
 

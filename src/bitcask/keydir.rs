@@ -103,20 +103,8 @@ impl Keydir {
         self.keeps_tombstones
     }
 
-    /// Every entry at or after `place`, deletions included, into `into`.
-    pub fn copy_after(&self, place: (FileId, u64), into: &mut Keydir) {
-        for (key, value) in &self.map {
-            let at = match value {
-                Ok(e) => (e.file_id, e.offset),
-                Err(at) => *at,
-            };
-            if at >= place {
-                into.map.insert(key.clone(), *value);
-            }
-        }
-    }
-
-    /// As `copy_after`, with values expired at `now_ms` copied as
+    /// Every entry at or after `place` into `into`, deletions included,
+    /// and values expired at `now_ms` copied as
     /// deletions at their place (so a hint built from the copy drops them,
     /// and still shadows any older value of the key).
     pub fn copy_after_live(&self, place: (FileId, u64), now_ms: u64, into: &mut Keydir) {

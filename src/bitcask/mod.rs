@@ -123,6 +123,10 @@ pub struct Bitcask {
     maintenance: Mutex<()>,
     /// The shard active expiry visits next.
     expiry_cursor: std::sync::atomic::AtomicUsize,
+    /// Bytes of tombstones an online merge had to keep, by output file:
+    /// live for merge selection (forgotten at restart, which costs at most
+    /// one more merge of those files).
+    shadow_bytes: Mutex<std::collections::HashMap<FileId, u64>>,
     notices: Mutex<Vec<String>>,
 }
 

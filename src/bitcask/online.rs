@@ -29,7 +29,7 @@
 //! install it with an overlay of only the entries written since the
 //! watermark.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,6 +38,7 @@ use super::hint::Hint;
 use super::index::{Index, Miss, for_each_slot};
 use super::keydir::{KeydirEntry, Known, Shards};
 use super::merge::{Finished, OutputFile};
+use super::writer::Writer;
 use super::{Bitcask, FileId, HintWritten, MergeReport};
 use crate::error::{Error, Result};
 use crate::failpoint;
@@ -102,6 +103,28 @@ impl FileUse {
     }
 }
 
+/// The bytes of the value record at `offset` of `file`, checked (CRC at
+/// its place, key) before they are copied and re-signed elsewhere.
+fn checked_copy(
+    file: &super::data_file::DataFile,
+    offset: u64,
+    key: &[u8],
+    value_len: usize,
+) -> Result<Vec<u8>> {
+    let bytes = file.read(offset, record::encoded_len(key.len(), value_len))?;
+    let kind = match record::decode(&bytes, Place::new(file.uid(), offset)) {
+        record::Decoded::Record(rec, _) if rec.key == key => return Ok(bytes.into_owned()),
+        record::Decoded::Record(..) => crate::error::CorruptKind::KeyMismatch,
+        record::Decoded::Incomplete => crate::error::CorruptKind::Truncated,
+        record::Decoded::Corrupt(kind) => kind,
+    };
+    Err(Error::Corrupt {
+        path: file.path().to_path_buf(),
+        offset,
+        kind,
+    })
+}
+
 /// A record of a merged file and what the merge does with it.
 struct Copied {
     key: Vec<u8>,
@@ -144,6 +167,16 @@ impl Bitcask {
                         record::encoded_len(key.len(), e.value_len as usize),
                     );
                 }
+            }
+            // Tombstones a merge had to keep are not dead: merging their
+            // file again would only copy them again.
+            for (id, bytes) in self
+                .shadow_bytes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+            {
+                count(*id, *bytes as usize);
             }
             if let Some(hint) = &index.hint {
                 for_each_slot(hint, |_, slot| {
@@ -238,10 +271,12 @@ impl Bitcask {
             }
         }
         let oldest_kept = files.keys().find(|id| !chosen.contains(id)).copied();
-        let report = self
-            .log
-            .poison_on_error(|| self.merge_files(now_ms, &files, &chosen, oldest_kept))?;
-        let mut report = report;
+        // A failure here (a damaged record, a full disk) stops this merge
+        // and leaves unlisted outputs for the next writer to set aside; the
+        // store goes on. Only the commit itself poisons it when it fails.
+        let Some(mut report) = self.merge_files(now_ms, &files, &chosen, oldest_kept)? else {
+            return Ok(None);
+        };
         report.elapsed_ms = start.elapsed().as_millis() as u64;
         drop(_one);
         self.rebuild_hint()?;
@@ -254,7 +289,14 @@ impl Bitcask {
         files: &FileSet,
         chosen: &[FileId],
         oldest_kept: Option<FileId>,
-    ) -> Result<MergeReport> {
+    ) -> Result<Option<MergeReport>> {
+        // Output ids must stay below the next file outside the merge.
+        let last = *chosen.last().expect("a file");
+        let limit = files
+            .range(FileId(last.0 + 1)..)
+            .next()
+            .map_or(FileId(u64::MAX), |(id, _)| *id);
+        let mut shadow_bytes: HashMap<FileId, u64> = HashMap::new();
         let mut report = MergeReport {
             files_before: chosen.len() as u64,
             bytes_before: chosen.iter().map(|id| files[id].disk_len()).sum(),
@@ -268,10 +310,12 @@ impl Bitcask {
         let mut outputs: Vec<Finished> = Vec::new();
         let mut out: Option<OutputFile> = None;
         let mut copied: Vec<Copied> = Vec::new();
+        // Keys given a tombstone in this merge (one is enough).
+        let mut shadowed: HashSet<Vec<u8>> = HashSet::new();
         for id in chosen {
             let file = &files[id];
-            // An older file outside the merge may hold a value a tombstone
-            // (or an expiry) here shadows: then the shadow must be kept.
+            // An older file outside the merge may hold a value that a
+            // record here shadows: then the shadow must be kept.
             let older_outside = oldest_kept.is_some_and(|k| k < *id);
             let mut records = Vec::new();
             file.scan_all(|offset, rec| {
@@ -286,70 +330,84 @@ impl Bitcask {
             for (offset, key, kind, expiry_ms, value_len) in records {
                 let current = self.with_view(|i, f| i.locate(f, &key, false))?;
                 let points_here = current.is_some_and(|e| (e.file_id, e.offset) == (*id, offset));
-                let (write_kind, keep) = match kind {
-                    RecordKind::Value if points_here && (expiry_ms == 0 || now_ms < expiry_ms) => {
-                        (RecordKind::Value, true)
-                    }
-                    RecordKind::Value if points_here => (RecordKind::Tombstone, older_outside),
-                    RecordKind::Value => continue,
-                    RecordKind::Tombstone if older_outside && current.is_none() => {
-                        (RecordKind::Tombstone, true)
-                    }
-                    RecordKind::Tombstone => continue,
-                };
-                let to = if keep {
-                    let bytes = if write_kind == RecordKind::Value {
-                        let len = record::encoded_len(key.len(), value_len);
-                        file.read(offset, len)?.into_owned()
-                    } else {
-                        let mut b = Vec::new();
-                        record::encode_into(
-                            &mut b,
-                            &Record {
-                                kind: RecordKind::Tombstone,
-                                expiry_ms: 0,
-                                key: &key,
-                                value: b"",
-                                durable_len: 0,
-                            },
-                            Place::new(0, 0),
-                        );
-                        b
-                    };
-                    let full = out.as_ref().is_some_and(|o| {
-                        o.len + bytes.len() as u64 > self.options.max_file_size
-                            && o.len > HEADER_LEN as u64
-                    });
-                    if full {
-                        outputs.push(out.take().expect("an output").finish(&self.dir)?);
-                    }
-                    let o = match &mut out {
-                        Some(o) => o,
-                        None => {
-                            let o = OutputFile::create(&self.dir, next_id)?;
-                            next_id = FileId(next_id.0 + 1);
-                            out.insert(o)
-                        }
-                    };
-                    let at = o.len;
-                    let mut bytes = bytes;
-                    record::rebind(&mut bytes, Place::new(o.uid, at), HEADER_LEN as u64);
-                    o.append(&bytes)?;
-                    o.records += 1;
-                    if write_kind == RecordKind::Value {
-                        report.live_records += 1;
-                        report.live_bytes += bytes.len() as u64;
-                    }
-                    Some((o.id, at))
+                let expired = expiry_ms != 0 && now_ms >= expiry_ms;
+                // A newer record of the key survives (in a file outside the
+                // merge, or later in it, where it is dealt with): drop this
+                // one. Otherwise the key is gone (deleted, or expired), and
+                // a tombstone must stand for it while anything older might
+                // hold a value of it.
+                let write_kind = if kind == RecordKind::Value && points_here && !expired {
+                    Some(RecordKind::Value)
+                } else if (current.is_none() || points_here)
+                    && older_outside
+                    && !shadowed.contains(&key)
+                {
+                    shadowed.insert(key.clone());
+                    Some(RecordKind::Tombstone)
                 } else {
                     None
+                };
+                let to = match write_kind {
+                    None => None,
+                    Some(write_kind) => {
+                        let bytes = if write_kind == RecordKind::Value {
+                            checked_copy(file, offset, &key, value_len)?
+                        } else {
+                            let mut b = Vec::new();
+                            record::encode_into(
+                                &mut b,
+                                &Record {
+                                    kind: RecordKind::Tombstone,
+                                    expiry_ms: 0,
+                                    key: &key,
+                                    value: b"",
+                                    durable_len: 0,
+                                },
+                                Place::new(0, 0),
+                            );
+                            b
+                        };
+                        let full = out.as_ref().is_some_and(|o| {
+                            o.len + bytes.len() as u64 > self.options.max_file_size
+                                && o.len > HEADER_LEN as u64
+                        });
+                        if full {
+                            outputs.push(out.take().expect("an output").finish(&self.dir)?);
+                        }
+                        let o = match &mut out {
+                            Some(o) => o,
+                            None => {
+                                if next_id >= limit {
+                                    // No id left between the merged files and the
+                                    // next one: give up this merge (outputs are
+                                    // unlisted; the next writer sets them aside).
+                                    return Ok(None);
+                                }
+                                let o = OutputFile::create(&self.dir, next_id)?;
+                                next_id = FileId(next_id.0 + 1);
+                                out.insert(o)
+                            }
+                        };
+                        let at = o.len;
+                        let mut bytes = bytes;
+                        record::rebind(&mut bytes, Place::new(o.uid, at), HEADER_LEN as u64);
+                        o.append(&bytes)?;
+                        o.records += 1;
+                        if write_kind == RecordKind::Value {
+                            report.live_records += 1;
+                            report.live_bytes += bytes.len() as u64;
+                        } else {
+                            *shadow_bytes.entry(o.id).or_default() += bytes.len() as u64;
+                        }
+                        Some((o.id, at))
+                    }
                 };
                 if points_here {
                     copied.push(Copied {
                         key,
                         from: (*id, offset),
                         to,
-                        kind: write_kind,
+                        kind: write_kind.unwrap_or(RecordKind::Tombstone),
                         value_len: value_len as u32,
                         expiry_ms,
                     });
@@ -361,9 +419,13 @@ impl Bitcask {
         }
         failpoint::hit("online-merge-before-switch");
         self.install_merge(chosen, &outputs, &copied)?;
+        self.shadow_bytes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(shadow_bytes);
         report.files_after = outputs.len() as u64;
         report.bytes_after = outputs.iter().map(|o| o.disk_len).sum();
-        Ok(report)
+        Ok(Some(report))
     }
 
     /// Commits a merge: the file list, then the index, then the old files go.
@@ -380,6 +442,14 @@ impl Bitcask {
         // must be durable before the old one goes, or a power cut could
         // lose both.
         self.log.sync()?;
+        self.log
+            .poison_on_error(|| self.commit_merge(&mut w, chosen, outputs))?;
+        failpoint::hit("online-merge-after-switch");
+        self.install_merged_index(&mut w, chosen, outputs, copied)
+    }
+
+    /// Rewrites `FILES` to list `outputs` instead of `chosen`: the commit.
+    fn commit_merge(&self, w: &mut Writer, chosen: &[FileId], outputs: &[Finished]) -> Result<()> {
         let mut list = w.list.clone();
         list.entries
             .retain(|(k, id)| *k != ListedKind::Data || !chosen.contains(&FileId(*id)));
@@ -392,8 +462,18 @@ impl Bitcask {
         list.entries.sort_by_key(|(k, id)| (*k as u8, *id));
         file_list::write(&self.dir, &mut list)?;
         w.list = list;
-        failpoint::hit("online-merge-after-switch");
+        Ok(())
+    }
 
+    /// After the commit: the outputs join the file set, entries move, the
+    /// merged files are retired and removed.
+    fn install_merged_index(
+        &self,
+        w: &mut Writer,
+        chosen: &[FileId],
+        outputs: &[Finished],
+        copied: &[Copied],
+    ) -> Result<()> {
         let old_files = self.files.load_full();
         let mut both: FileSet = (*old_files).clone();
         for o in outputs {
@@ -442,7 +522,11 @@ impl Bitcask {
         }
         self.files.store(Arc::new(kept));
         w.hint_dirty = true;
-        drop(w);
+        let mut shadows = self.shadow_bytes.lock().unwrap_or_else(|e| e.into_inner());
+        for id in chosen {
+            shadows.remove(id);
+        }
+        drop(shadows);
         // Unlisted now: a crash from here leaves them for the next writer.
         for id in chosen {
             fs::remove_file(old_files[id].path())?;
@@ -509,26 +593,50 @@ impl Bitcask {
             slot_count: 0,
             files: table,
         };
-        let file_len = self
-            .log
-            .poison_on_error(|| Hint::write(&self.dir, meta, &entries))?;
+        // A failed hint write costs only a longer open: the store goes on.
+        let file_len = Hint::write(&self.dir, meta, &entries)?;
         failpoint::hit("hint-rebuild-before-install");
+        let written = HintWritten {
+            entries: entries.len() as u64,
+            file_len,
+        };
         let mut w = self.lock_writer();
         let current = self.files.load_full();
-        let hint = match Hint::load(&self.dir, &current) {
-            Ok(hint) => hint,
-            Err(_) => {
-                w.hint_dirty = true;
-                return Ok(HintWritten {
-                    entries: entries.len() as u64,
-                    file_len,
-                });
-            }
+        if !Arc::ptr_eq(&self.index.load_full(), &index) {
+            // A lookup fell back from a damaged hint meanwhile: keep the
+            // index it built; the next writer to close rewrites the hint.
+            w.hint_dirty = true;
+            return Ok(written);
+        }
+        let Ok(hint) = Hint::load(&self.dir, &current) else {
+            w.hint_dirty = true;
+            return Ok(written);
         };
+        // The new overlay: the records written since the watermark,
+        // replayed from the files (a full keydir forgets deletions, so the
+        // old index cannot say which keys were deleted since).
         let fresh = Index::hinted(hint);
-        let now = self.index.load_full();
-        for (i, shard) in now.keys.all().enumerate() {
-            shard.copy_after(watermark, &mut fresh.keys.write_at(i));
+        for (id, file) in current.range(watermark.0..) {
+            let from = if *id == watermark.0 {
+                watermark.1
+            } else {
+                HEADER_LEN as u64
+            };
+            file.scan_range(from, |offset, rec| {
+                let mut shard = fresh.keys.write(fingerprint(rec.key));
+                match rec.kind {
+                    RecordKind::Value => shard.insert(
+                        rec.key,
+                        KeydirEntry {
+                            file_id: *id,
+                            offset,
+                            value_len: rec.value.len() as u32,
+                            expiry_ms: rec.expiry_ms,
+                        },
+                    ),
+                    RecordKind::Tombstone => shard.delete(rec.key, (*id, offset)),
+                }
+            })?;
         }
         self.index.store(Arc::new(fresh));
         let tail: u64 = current
@@ -543,10 +651,7 @@ impl Bitcask {
             })
             .sum();
         w.tail_bytes = tail;
-        Ok(HintWritten {
-            entries: entries.len() as u64,
-            file_len,
-        })
+        Ok(written)
     }
 }
 

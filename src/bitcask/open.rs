@@ -156,6 +156,7 @@ impl Bitcask {
             log,
             maintenance: Mutex::new(()),
             expiry_cursor: Default::default(),
+            shadow_bytes: Default::default(),
             notices: Mutex::new(notices),
         };
         if !options.replay {

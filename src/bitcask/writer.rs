@@ -123,8 +123,7 @@ impl Bitcask {
         };
         if let Some(old) = files.values().next_back() {
             if !old.is_sealed() {
-                old.seal()?;
-                self.log.all_durable();
+                self.log.seal(old)?;
             }
             w.list.sealed.insert((ListedKind::Data, old.id().0));
         }

@@ -720,8 +720,14 @@ impl Memory {
     /// unlisted leftovers until the switch, never unexplained ones.
     fn plan_rewrite(&self, w: &mut Writer) -> Result<(u64, Vec<String>)> {
         self.log.sync()?;
-        // Tolerant: a repair rewrites a store whose list is damaged.
-        let files = MemoryFiles::read_checked(&self.dir, true)?;
+        // A repair (a verify-only open, which loaded nothing) rewrites a
+        // store whose list may be damaged, and reads it tolerantly; a live
+        // store trusts the list it holds and what the directory shows.
+        let files = if self.options.load {
+            MemoryFiles::read(&self.dir)?
+        } else {
+            MemoryFiles::read_checked(&self.dir, true)?
+        };
         let newest = files
             .list
             .entries
@@ -762,11 +768,10 @@ impl Memory {
         if let Some(active) = self.log.active()
             && !active.is_sealed()
         {
-            active.seal()?;
+            self.log.seal(&active)?;
             w.list
                 .sealed
                 .insert((ListedKind::Aof, active.name().number()));
-            self.log.all_durable();
         }
         failpoint::hit("snapshot-after-seal");
         w.list.entries.push((ListedKind::Aof, generation));

@@ -460,3 +460,79 @@ fn a_memory_store_snapshots_itself_when_its_aof_grows() {
     );
     store.close().unwrap();
 }
+
+/// An expired value that the index already forgot (active expiry) must
+/// still shadow an older value of its key in a file the merge leaves
+/// alone: a tombstone takes its place.
+#[test]
+fn an_online_merge_keeps_the_shadow_of_an_expired_key_over_older_files() {
+    let sim = SimFs::new();
+    fs::with_vfs(Arc::new(sim.clone()), || {
+        fs::create_dir_private(Path::new("/")).ok();
+        fs::create_dir_private(Path::new(DIR)).unwrap();
+        let engine = open(Kind::Bitcask, true).unwrap();
+        let Engine::Bitcask(b) = &engine else {
+            unreachable!()
+        };
+        // The oldest file: the key's first value, among values never
+        // overwritten, so the file stays mostly live and out of merges.
+        engine.put(b"shadow", b"old value", None).unwrap();
+        for i in 0..13u32 {
+            engine
+                .put(format!("stable-{i:02}").as_bytes(), &[b's'; 120], None)
+                .unwrap();
+        }
+        // Newer files: the key's expiring value, then churn.
+        engine
+            .put(b"shadow", b"new value", Some(NOW + 1000))
+            .unwrap();
+        for round in 0..6u32 {
+            for i in 0..8u32 {
+                engine
+                    .put(format!("churn-{i}").as_bytes(), &value(i, round), None)
+                    .unwrap();
+            }
+        }
+        let later = NOW + 5000;
+        assert_eq!(engine.get(b"shadow", later).unwrap(), None);
+        b.expire_some(later, 64).unwrap();
+        // By dead share alone: the oldest file is barely dead.
+        let policy = MergePolicy {
+            fragmentation: 0.3,
+            dead_bytes: u64::MAX,
+            trigger_fragmentation: 0.3,
+            trigger_dead_bytes: u64::MAX,
+        };
+        let mut merged = 0;
+        for _ in 0..3 {
+            if b.merge_online(later, &policy).unwrap().is_some() {
+                merged += 1;
+            }
+        }
+        assert!(merged > 0, "the churned files are merged");
+        let oldest = b.files()[0].0;
+        assert_eq!(
+            oldest,
+            hoardhaven::bitcask::FileId::FIRST,
+            "the oldest file stays"
+        );
+        assert_eq!(engine.get(b"shadow", later).unwrap(), None);
+        engine.close().unwrap();
+        // A full replay (no hint) reads every file in order: the old value
+        // must still be shadowed.
+        let full = Bitcask::open(
+            Path::new(DIR),
+            BitcaskOptions {
+                sync: SyncPolicy::Always,
+                max_file_size: 2048,
+                writable: false,
+                use_hint: false,
+                replay: true,
+                preallocate_step: 4096,
+            },
+            clock(),
+        )
+        .unwrap();
+        assert_eq!(full.get(b"shadow", later).unwrap(), None);
+    });
+}

@@ -242,7 +242,7 @@ _hoard() {
                     return 0
                     ;;
                 --workload)
-                    COMPREPLY=($(compgen -W "load read mixed overwrite durable open" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "load read mixed overwrite durable open background" -- "${cur}"))
                     return 0
                     ;;
                 --threads)

@@ -215,7 +215,8 @@ read\t''
 mixed\t''
 overwrite\t''
 durable\t''
-open\t''"
+open\t''
+background\t''"
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -l threads -d 'Threads sharing one open store in read, mixed and durable; a list (e.g. 1,2,4) runs each once per count, a row apiece' -r
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r

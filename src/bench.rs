@@ -38,6 +38,9 @@ pub enum Workload {
     Durable,
     /// A fresh `hoard get` process: open the store and read one key.
     Open,
+    /// Every key overwritten, then puts timed quiet and again while a
+    /// background merge (bitcask) or snapshot (memory) runs.
+    Background,
 }
 
 impl Workload {
@@ -50,6 +53,7 @@ impl Workload {
             "overwrite" => Workload::Overwrite,
             "durable" => Workload::Durable,
             "open" => Workload::Open,
+            "background" => Workload::Background,
             _ => return None,
         })
     }
@@ -63,6 +67,7 @@ impl Workload {
             Workload::Overwrite => "overwrite",
             Workload::Durable => "durable",
             Workload::Open => "open",
+            Workload::Background => "background",
         }
     }
 
@@ -460,12 +465,20 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
                     Workload::Read => read(config, &store_dir, n, round, threads, progress)?,
                     Workload::Mixed => mixed(config, &store_dir, n, round, threads, progress)?,
                     Workload::Durable => durable(config, n, threads, progress)?,
-                    Workload::Load | Workload::Overwrite | Workload::Open => {
+                    Workload::Load
+                    | Workload::Overwrite
+                    | Workload::Open
+                    | Workload::Background => {
                         unreachable!("{} runs on one thread", workload.name())
                     }
                 };
                 results.push(result);
             }
+            continue;
+        }
+        if *workload == Workload::Background {
+            round += 1;
+            results.extend(background(config, &store_dir, n, round, progress)?);
             continue;
         }
         let result = match workload {
@@ -555,8 +568,8 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
                 ));
                 result
             }
-            Workload::Read | Workload::Mixed | Workload::Durable => {
-                unreachable!("threaded workloads run above")
+            Workload::Read | Workload::Mixed | Workload::Durable | Workload::Background => {
+                unreachable!("run above")
             }
         };
         results.push(result);
@@ -567,6 +580,121 @@ pub fn run(config: &BenchConfig, progress: &mut dyn FnMut(&str, u64, u64)) -> Re
         disk_bytes: dir_bytes(&store_dir),
         peak_rss_bytes: peak_rss_bytes(),
     })
+}
+
+/// Puts timed in each phase of `background` (fewer when there are fewer keys).
+const BACKGROUND_PUTS: u64 = 20_000;
+
+/// `background`: every key overwritten in one bulk load (so a merge has
+/// dead bytes to reclaim), then puts under the store's policy timed twice:
+/// with nothing else running, and while another thread merges every
+/// sealed file online (bitcask) or writes a snapshot (memory). Two rows.
+fn background(
+    config: &BenchConfig,
+    store_dir: &Path,
+    n: u64,
+    round: u64,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Vec<WorkloadResult>> {
+    let store = open(store_dir, Access::Write)?;
+    let mut key = Vec::with_capacity(config.key_size);
+    let mut value = Vec::with_capacity(config.value_size);
+    store.defer_sync(true);
+    for i in 0..n {
+        key_of(i, config.key_size, &mut key);
+        value_of(i, round, config.value_size, &mut value);
+        store.put(&key, &value, PutOptions::default())?;
+        if i % 65536 == 0 {
+            progress("background: overwrite", i, n);
+        }
+    }
+    store.sync()?;
+    store.defer_sync(false);
+    let entry_bytes = (config.key_size + config.value_size) as u64;
+    let puts = n.min(BACKGROUND_PUTS);
+    let mut next = 0u64;
+    let mut put_one = |timer: &mut Timer| -> Result<()> {
+        let i = next % n;
+        next += 1;
+        key_of(i, config.key_size, &mut key);
+        value_of(i, round + 1, config.value_size, &mut value);
+        let start = Instant::now();
+        store.put(&key, &value, PutOptions::default())?;
+        timer.record(start.elapsed());
+        Ok(())
+    };
+    let mut quiet = Timer::new();
+    for done in 0..puts {
+        put_one(&mut quiet)?;
+        if done % 1024 == 0 {
+            progress("background: quiet puts", done, puts);
+        }
+    }
+    let mut quiet = quiet.finish(Workload::Background, puts, puts * entry_bytes);
+    quiet.notes.push(("phase".into(), "quiet".into()));
+
+    // Everything sealed is merged, whatever its dead share.
+    let all = crate::bitcask::MergePolicy {
+        fragmentation: 0.0,
+        dead_bytes: 0,
+        trigger_fragmentation: 0.0,
+        trigger_dead_bytes: 0,
+    };
+    let now = crate::clock::Clock::now_ms(&SystemClock);
+    let running = AtomicBool::new(true);
+    let mut during = Timer::new();
+    let mut during_puts = 0u64;
+    let rss_before = peak_rss_bytes();
+    let (what, took, detail) = std::thread::scope(|s| -> Result<_> {
+        let maintenance = s.spawn(|| -> Result<(&'static str, f64, String)> {
+            let start = Instant::now();
+            let detail = match (store.bitcask(), store.memory()) {
+                (Some(bitcask), _) => {
+                    let report = bitcask.merge_online(now, &all)?;
+                    let live = report.map_or(0, |r| r.live_bytes);
+                    format!("{live} live bytes copied")
+                }
+                (None, Some(memory)) => {
+                    memory.snapshot(now)?;
+                    format!(
+                        "{} bytes copied at most at once",
+                        memory.snapshot_peak_copy_bytes()
+                    )
+                }
+                (None, None) => unreachable!("a store has an engine"),
+            };
+            running.store(false, Ordering::Release);
+            let what = if store.bitcask().is_some() {
+                "merge"
+            } else {
+                "snapshot"
+            };
+            Ok((what, start.elapsed().as_secs_f64(), detail))
+        });
+        // Puts for as long as the maintenance runs (at least a few).
+        while running.load(Ordering::Acquire) || during_puts < 16 {
+            put_one(&mut during)?;
+            during_puts += 1;
+            if during_puts.is_multiple_of(1024) {
+                progress("background: puts during maintenance", during_puts, puts);
+            }
+        }
+        maintenance.join().expect("maintenance thread")
+    })?;
+    let mut during = during.finish(Workload::Background, during_puts, during_puts * entry_bytes);
+    during
+        .notes
+        .push(("phase".into(), format!("during {what}")));
+    during
+        .notes
+        .push((format!("{what} seconds"), format!("{took:.3}")));
+    during.notes.push((what.into(), detail));
+    during.notes.push((
+        "peak RSS growth".into(),
+        peak_rss_bytes().saturating_sub(rss_before).to_string(),
+    ));
+    store.close()?;
+    Ok(vec![quiet, during])
 }
 
 /// `read`: every key once, in one shuffled order cut into a contiguous

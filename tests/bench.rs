@@ -255,3 +255,48 @@ fn bench_refuses_a_bad_thread_count_as_a_usage_error() {
         assert!(left.is_empty(), "--threads {bad:?} left files behind");
     }
 }
+
+#[test]
+fn bench_background_times_puts_quiet_and_during_a_merge_or_snapshot() {
+    let t = TestDir::new();
+    let out = assert_cmd::Command::cargo_bin("hoard")
+        .unwrap()
+        .env_remove("HOARD_DIR")
+        .current_dir(t.tmp.path())
+        .args([
+            "bench",
+            "--json",
+            "-q",
+            "--keys",
+            "300",
+            "--workload",
+            "background",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
+    for engine in doc["engines"].as_array().unwrap() {
+        let rows: Vec<&serde_json::Value> = engine["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["workload"] == "background")
+            .collect();
+        let phases: Vec<&str> = rows
+            .iter()
+            .map(|w| w["notes"]["phase"].as_str().unwrap())
+            .collect();
+        let what = if engine["engine"] == "bitcask" {
+            "merge"
+        } else {
+            "snapshot"
+        };
+        assert_eq!(phases, ["quiet".to_string(), format!("during {what}")]);
+        assert_eq!(rows[0]["ops"], 300, "every key is put once quietly");
+        assert!(rows[1]["ops"].as_u64().unwrap() >= 16);
+        assert!(rows[1]["notes"][format!("{what} seconds")].is_string());
+    }
+}

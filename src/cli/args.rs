@@ -399,11 +399,14 @@ pub struct BenchArgs {
     pub value_size: u32,
 
     /// Workloads to run, in order
+    ///
+    /// background (not run by default) overwrites every key, then times puts with nothing else
+    /// running and again while a background merge (bitcask) or snapshot (memory) runs
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "load,read,mixed,overwrite,durable,open",
-        value_parser = ["load", "read", "mixed", "overwrite", "durable", "open"]
+        value_parser = ["load", "read", "mixed", "overwrite", "durable", "open", "background"]
     )]
     pub workload: Vec<String>,
 

@@ -16,40 +16,51 @@
 //! # }
 //! ```
 
-pub mod background;
+// Public modules: what the binary, the tests and embedding programs
+// reach by path. Everything else is private, its public items re-exported
+// below by name.
 pub mod bench;
 pub mod bitcask;
-pub mod clock;
-pub mod engine;
-pub mod error;
-mod failpoint;
-pub mod faults;
-pub mod file_list;
 pub mod format;
 pub mod fs;
-pub mod glob;
-pub mod layout;
 pub mod limits;
-pub mod lock;
 pub mod log;
-pub mod log_file;
-pub mod log_writer;
 pub mod manifest;
 pub mod manifest_fix;
 pub mod memory;
-mod mmap;
-pub mod store;
 pub mod transfer;
 pub mod upgrade;
 pub mod verify;
 
-pub use background::BackgroundOptions;
+/// Fault injection for tests: a simulated disk with power loss, and a real
+/// one that fails on demand. Debug builds only (and `--features testing`):
+/// not part of the shipped API.
+#[cfg(any(debug_assertions, feature = "testing"))]
+pub mod faults;
+
+mod background;
+mod clock;
+mod engine;
+mod error;
+mod failpoint;
+mod file_list;
+mod glob;
+mod layout;
+mod lock;
+mod log_file;
+mod log_writer;
+mod mmap;
+mod store;
+
+pub use background::{BackgroundLog, BackgroundOptions, EXPIRY_SHARDS_PER_TICK};
 pub use bitcask::{Bitcask, HintWritten};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, utc_stamp};
 pub use engine::{Change, Engine, KeyMeta, Value};
-pub use error::{CorruptKind, Error, Result};
+pub use error::{CorruptKind, Error, Result, display_key};
+pub use lock::{LOCK_FILE, LockMode, StoreLock};
 pub use manifest::{EngineKind, Manifest, SyncPolicy};
 pub use memory::Memory;
 pub use store::{
     Access, InitOptions, OpenOptions, PutOptions, SetCondition, SetExpiry, Store, Ttl,
+    parse_redis_integer,
 };

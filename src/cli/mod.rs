@@ -315,7 +315,7 @@ fn read_stdin_value(global: &Global, key: &[u8]) -> Result<Vec<u8>> {
             &format!(
                 "reading the value of {} from stdin; end it with Ctrl-D \
                  (or give VALUE as an argument)",
-                hoardhaven::error::display_key(key)
+                hoardhaven::display_key(key)
             ),
         );
     }

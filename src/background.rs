@@ -140,12 +140,13 @@ impl Background {
         let thread = {
             let control = control.clone();
             let log = log.clone();
-            let vfs = crate::fs::current_vfs();
+            // The store's own file system, not the starting thread's.
+            let vfs = engine.vfs();
             std::thread::Builder::new()
                 .name("hoard-background".to_string())
                 .spawn(move || {
                     let tasks = Tasks::new(&engine, &*clock, &options, interval);
-                    crate::fs::with_vfs(vfs, || run(tasks, &control, &log))
+                    crate::fs::in_vfs(&vfs, || run(tasks, &control, &log))
                 })
                 .map_err(|e| crate::error::Error::io("start a thread for", "background work", e))?
         };

@@ -47,11 +47,13 @@ pub enum Engine {
     Memory(Memory),
 }
 
+/// Runs `$body` with `$e` bound to the engine, on the file system the
+/// store was opened on, whichever thread calls.
 macro_rules! both {
     ($self:ident, $e:ident => $body:expr) => {
         match $self {
-            Engine::Bitcask($e) => $body,
-            Engine::Memory($e) => $body,
+            Engine::Bitcask($e) => crate::fs::in_vfs($e.vfs(), || $body),
+            Engine::Memory($e) => crate::fs::in_vfs($e.vfs(), || $body),
         }
     };
 }
@@ -116,6 +118,17 @@ impl Engine {
 
     /// The log writer: sync policy, group commit, poisoning.
     pub(crate) fn log(&self) -> &LogWriter {
-        both!(self, e => e.log())
+        match self {
+            Engine::Bitcask(e) => e.log(),
+            Engine::Memory(e) => e.log(),
+        }
+    }
+
+    /// The file system the store was opened on (`None`: the real one).
+    pub(crate) fn vfs(&self) -> Option<std::sync::Arc<dyn crate::fs::Vfs>> {
+        match self {
+            Engine::Bitcask(e) => e.vfs().clone(),
+            Engine::Memory(e) => e.vfs().clone(),
+        }
     }
 }

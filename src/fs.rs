@@ -165,6 +165,24 @@ fn vfs() -> Arc<dyn Vfs> {
     current_vfs()
 }
 
+/// The file system this thread was given (`with_vfs`, `install`), if any:
+/// a store captures it when it opens, and uses it from every thread.
+pub fn installed_vfs() -> Option<Arc<dyn Vfs>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Runs `f` on `vfs` (a store's captured file system; `None` is the real
+/// one, and costs nothing), whichever thread calls.
+pub fn in_vfs<R>(vfs: &Option<Arc<dyn Vfs>>, f: impl FnOnce() -> R) -> R {
+    match vfs {
+        None => f(),
+        Some(v) => {
+            let same = CURRENT.with(|c| c.borrow().as_ref().is_some_and(|cur| Arc::ptr_eq(cur, v)));
+            if same { f() } else { with_vfs(v.clone(), f) }
+        }
+    }
+}
+
 /// This thread's file system, for a thread it starts to use too.
 pub fn current_vfs() -> Arc<dyn Vfs> {
     CURRENT

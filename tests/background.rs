@@ -536,3 +536,48 @@ fn an_online_merge_keeps_the_shadow_of_an_expired_key_over_older_files() {
         assert_eq!(full.get(b"shadow", later).unwrap(), None);
     });
 }
+
+/// A store opened on a simulated disk stays on it whichever thread uses
+/// it: its environment comes with it, not with the calling thread.
+#[test]
+fn a_store_keeps_its_file_system_in_every_thread() {
+    for kind in [Kind::Bitcask, Kind::Memory] {
+        let sim = SimFs::new();
+        let engine = fs::with_vfs(Arc::new(sim.clone()), || {
+            fs::create_dir_private(Path::new("/")).ok();
+            fs::create_dir_private(Path::new(DIR)).unwrap();
+            open(kind, true).unwrap()
+        });
+        // No simulated disk installed in these threads: rotations (bitcask)
+        // and the first AOF (memory) create files, on the store's disk.
+        std::thread::scope(|s| {
+            for t in 0..2u32 {
+                let engine = &engine;
+                s.spawn(move || {
+                    for i in 0..40u32 {
+                        let k = t * 100 + i;
+                        engine.put(&key(k), &value(k, 1), None).unwrap();
+                    }
+                });
+            }
+        });
+        engine.close().unwrap();
+        assert!(
+            !Path::new(DIR).exists(),
+            "{kind:?}: nothing reaches the real disk"
+        );
+        fs::with_vfs(Arc::new(sim.power_loss(7)), || {
+            let engine = open(kind, false).unwrap();
+            for t in 0..2u32 {
+                for i in 0..40u32 {
+                    let k = t * 100 + i;
+                    assert_eq!(
+                        engine.get(&key(k), NOW).unwrap().map(|v| v.bytes),
+                        Some(value(k, 1)),
+                        "{kind:?}"
+                    );
+                }
+            }
+        });
+    }
+}

@@ -113,6 +113,9 @@ pub struct Bitcask {
     dir: PathBuf,
     options: BitcaskOptions,
     clock: Arc<dyn Clock>,
+    /// The file system the store was opened on (`None`: the real one),
+    /// used by every thread that works on it.
+    vfs: Option<Arc<dyn crate::fs::Vfs>>,
     /// Every data file, oldest first; the last is active when writable and not sealed.
     files: ArcSwap<FileSet>,
     index: ArcSwap<Index>,
@@ -428,6 +431,11 @@ impl Bitcask {
     /// The log writer (sync policy, group commit), for the store's background work.
     pub(crate) fn log(&self) -> &LogWriter {
         &self.log
+    }
+
+    /// The file system the store was opened on (`None`: the real one).
+    pub(crate) fn vfs(&self) -> &Option<Arc<dyn crate::fs::Vfs>> {
+        &self.vfs
     }
 }
 

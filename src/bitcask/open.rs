@@ -144,6 +144,7 @@ impl Bitcask {
             dir: dir.to_path_buf(),
             options,
             clock,
+            vfs: fs::installed_vfs(),
             files: ArcSwap::from_pointee(files),
             index: ArcSwap::from_pointee(Index::full()),
             writer: Mutex::new(Writer {

@@ -250,6 +250,8 @@ pub struct Memory {
     dir: PathBuf,
     options: MemoryOptions,
     clock: Arc<dyn Clock>,
+    /// The file system the store was opened on (`None`: the real one).
+    vfs: Option<Arc<dyn crate::fs::Vfs>>,
     shards: Box<[RwLock<Table>]>,
     /// Keys held (expired ones not yet dropped included).
     keys: AtomicU64,
@@ -272,6 +274,7 @@ impl Memory {
             dir: dir.to_path_buf(),
             options,
             clock,
+            vfs: fs::installed_vfs(),
             shards: (0..SHARDS).map(|_| RwLock::new(Table::new())).collect(),
             keys: AtomicU64::new(0),
             writer: Mutex::new(Writer::default()),
@@ -678,6 +681,11 @@ impl Memory {
     /// The log writer (sync policy, group commit), for the store's background work.
     pub(crate) fn log(&self) -> &LogWriter {
         &self.log
+    }
+
+    /// The file system the store was opened on (`None`: the real one).
+    pub(crate) fn vfs(&self) -> &Option<Arc<dyn crate::fs::Vfs>> {
+        &self.vfs
     }
 
     /// Writes a new snapshot and starts a fresh AOF (see the module

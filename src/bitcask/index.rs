@@ -7,7 +7,7 @@
 //! (under its append lock) and replaces the whole `Index` when it falls
 //! back from a damaged hint or installs a merge.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::data_file::{DataFile, FileId, FileSet};
@@ -227,29 +227,34 @@ impl Index {
 
     /// Every key whose newest record is a value, with its entry (expired
     /// included). Each shard is read under its own lock in turn, so the
-    /// listing is consistent per key, not across keys.
+    /// listing is consistent per key, not across keys; a key live
+    /// throughout is always listed: the hint is read before the overlay,
+    /// and a key only ever moves from the hint into the overlay.
     pub fn all_entries(&self, files: &FileSet) -> Result<Vec<(Vec<u8>, KeydirEntry)>, Miss> {
-        let mut entries: Vec<(Vec<u8>, KeydirEntry)> = Vec::new();
-        for shard in self.keys.all() {
-            entries.extend(shard.values().map(|(k, e)| (k.to_vec(), *e)));
+        let mut entries: HashMap<Vec<u8>, KeydirEntry> = HashMap::new();
+        if let Some(hint) = &self.hint {
+            for_each_slot(hint, |index, slot| {
+                let Some((key, entry)) = self.record_at_slot(files, hint, &slot)? else {
+                    return Ok(());
+                };
+                let fp = fingerprint(&key);
+                if fp != slot.fingerprint {
+                    return Err(
+                        HintDamaged(format!("slot {index} holds a wrong fingerprint")).into(),
+                    );
+                }
+                if self.keys.read(fp).get(&key) == Known::Unknown {
+                    entries.insert(key, entry);
+                }
+                Ok(())
+            })?;
         }
-        let Some(hint) = &self.hint else {
-            return Ok(entries);
-        };
-        for_each_slot(hint, |index, slot| {
-            let Some((key, entry)) = self.record_at_slot(files, hint, &slot)? else {
-                return Ok(());
-            };
-            let fp = fingerprint(&key);
-            if fp != slot.fingerprint {
-                return Err(HintDamaged(format!("slot {index} holds a wrong fingerprint")).into());
+        for shard in self.keys.all() {
+            for (key, entry) in shard.values() {
+                entries.insert(key.to_vec(), *entry);
             }
-            if self.keys.read(fp).get(&key) == Known::Unknown {
-                entries.push((key, entry));
-            }
-            Ok(())
-        })?;
-        Ok(entries)
+        }
+        Ok(entries.into_iter().collect())
     }
 
     /// The slots of a new hint over the files in `position` (ascending):

@@ -544,7 +544,7 @@ impl Bitcask {
             let files = self.files.load_full();
             let Some((last_id, last)) = files.last_key_value() else {
                 drop(w);
-                return self.write_hint();
+                return self.write_hint_now();
             };
             let watermark = (*last_id, last.len());
             let index = self.index.load_full();
@@ -566,7 +566,7 @@ impl Bitcask {
             Ok(entries) => entries,
             Err(Miss::Damaged(_) | Miss::Moved) => {
                 // The old hint is damaged: the foreground rewrite falls back.
-                return self.write_hint();
+                return self.write_hint_now();
             }
         };
         let mut table = Vec::with_capacity(files.len());

@@ -173,6 +173,14 @@ impl Bitcask {
     /// Rewrites the hint from the current index, as of the end of the
     /// active file. A failure poisons the engine, like any failed write.
     pub fn write_hint(&self) -> Result<HintWritten> {
+        // One hint writer at a time: a background rebuild writes the same
+        // temporary file.
+        let _one = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
+        self.write_hint_now()
+    }
+
+    /// As `write_hint`, for a caller already holding the maintenance lock.
+    pub(super) fn write_hint_now(&self) -> Result<HintWritten> {
         let mut w = self.lock_writable()?;
         self.log.poison_on_error(|| self.write_hint_locked(&mut w))
     }

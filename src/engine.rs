@@ -8,6 +8,7 @@ use crate::bitcask::Bitcask;
 use crate::error::Result;
 use crate::log_writer::LogWriter;
 use crate::memory::Memory;
+use crate::notice::Notice;
 
 /// A value read from the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,12 +108,12 @@ impl Engine {
     }
 
     /// Finishes pending work (a due sync, a hint or snapshot); returns the notices not yet taken.
-    pub fn close(&self) -> Result<Vec<String>> {
+    pub fn close(&self) -> Result<Vec<Notice>> {
         both!(self, e => e.close())
     }
 
     /// Messages for the user gathered since the last call (e.g. a dropped torn tail).
-    pub fn take_notices(&self) -> Vec<String> {
+    pub fn take_notices(&self) -> Vec<Notice> {
         both!(self, e => e.take_notices())
     }
 

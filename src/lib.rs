@@ -50,6 +50,7 @@ mod lock;
 mod log_file;
 mod log_writer;
 mod mmap;
+mod notice;
 mod store;
 
 pub use background::{BackgroundLog, BackgroundOptions, EXPIRY_SHARDS_PER_TICK};
@@ -60,6 +61,7 @@ pub use error::{CorruptKind, Error, Result, display_key};
 pub use lock::{LOCK_FILE, LockMode, StoreLock};
 pub use manifest::{EngineKind, Manifest, SyncPolicy};
 pub use memory::Memory;
+pub use notice::{HintFault, HintRemedy, Notice};
 pub use store::{
     Access, InitOptions, OpenOptions, PutOptions, SetCondition, SetExpiry, Store, Ttl,
     parse_redis_integer,

@@ -17,12 +17,13 @@
 //!   runs past the end of the file, or some sector's share of its bytes is
 //!   all zeros. Anything else is corruption.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{CorruptKind, Error, Result};
 use crate::format::footer::{FOOTER_LEN, Footer};
 use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, Record};
 use crate::fs::{self, File};
+use crate::notice::Notice;
 
 /// Reads and checks the header of the log at `path` (`size` bytes, kind
 /// `magic`, id or generation `id`); returns its uid. With `strict`, a
@@ -356,24 +357,23 @@ pub fn scan(
 
 /// The notice for a torn tail of file `name`: dropped by a writer (its
 /// bytes kept at `kept`), or ignored by a reader.
-pub fn torn_tail_notice(name: &str, torn: &Torn, kept: Option<(&Path, u64)>) -> String {
-    let records = match torn.records {
-        0 => String::new(),
-        1 => " and the 1 unacknowledged record after it".to_string(),
-        n => format!(" and the {n} unacknowledged records after it"),
-    };
+pub fn torn_tail_notice(name: &str, torn: &Torn, kept: Option<(PathBuf, u64)>) -> Notice {
+    let file = name.to_string();
     match kept {
-        Some((kept, kept_len)) => format!(
-            "dropped a torn write at the end of {name} (offset {}){records}: the trace of an \
-             interrupted write that was never acknowledged; its {kept_len} bytes are kept in {}",
-            torn.offset,
-            kept.display()
-        ),
-        None => format!(
-            "ignoring a torn write at the end of {name} (offset {}, {} bytes){records}; \
-             the next write command drops it (keeping a copy)",
-            torn.offset, torn.len
-        ),
+        Some((kept_at, kept_len)) => Notice::TornTailDropped {
+            file,
+            offset: torn.offset,
+            len: torn.len,
+            records: torn.records,
+            kept_at,
+            kept_len,
+        },
+        None => Notice::TornTailIgnored {
+            file,
+            offset: torn.offset,
+            len: torn.len,
+            records: torn.records,
+        },
     }
 }
 

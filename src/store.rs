@@ -18,6 +18,7 @@ use crate::limits::{LOCK_TIMEOUT_DEFAULT_S, MAX_FILE_SIZE_DEFAULT, check_key, ch
 use crate::lock::{LOCK_FILE, LockMode, StoreLock};
 use crate::manifest::{EngineKind, MANIFEST_FILE, Manifest, SyncPolicy};
 use crate::memory::{Memory, MemoryOptions};
+use crate::notice::Notice;
 use crate::verify::{RepairReport, VerifyReport};
 
 /// Options chosen when a store is created and recorded in its manifest.
@@ -669,7 +670,7 @@ impl Store {
     }
 
     /// Messages for the user gathered while opening or working.
-    pub fn take_notices(&self) -> Vec<String> {
+    pub fn take_notices(&self) -> Vec<Notice> {
         self.engine.take_notices()
     }
 
@@ -717,7 +718,7 @@ impl Store {
     /// Stops background work, finishes pending work (a sync the policy
     /// owes, a due hint or snapshot) and releases the lock; returns the
     /// notices not yet taken.
-    pub fn close(self) -> Result<Vec<String>> {
+    pub fn close(self) -> Result<Vec<Notice>> {
         // The engine closes (its due sync, hint or snapshot) even when
         // background work reported an error; that error comes first.
         let background = self.stop_background();

@@ -204,6 +204,32 @@ mod json {
     }
 }
 
+/// A notice under `--json` is one object on stderr: its text under
+/// `warning`, as without `--json`, and a stable name under `kind`.
+#[test]
+fn a_warning_under_json_carries_its_kind() {
+    let t = TestDir::new();
+    t.put("k", "v");
+    std::fs::remove_file(t.dir().join("keydir.hint")).unwrap();
+    let text = "there is no hint; replaying every data file instead (the next write command, or \
+                `hoard hint`, rewrites it)";
+    t.hoard()
+        .args(["get", "k"])
+        .assert()
+        .success()
+        .stderr(format!("hoard: warning: {text}\n"));
+    let out = t.hoard().args(["--json", "get", "k"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({"warning": text, "kind": "hint_unusable"})
+    );
+}
+
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .map(|s| {

@@ -52,6 +52,7 @@ use crate::error::{CorruptKind, Error, Result};
 use crate::format::record::{self, Decoded, Place, RecordKind};
 use crate::log_writer::LogWriter;
 use crate::manifest::SyncPolicy;
+use crate::notice::Notice;
 
 /// A writer rewrites the hint when it closes with more than this many bytes
 /// of records after the watermark, so that no open replays more than this.
@@ -130,7 +131,7 @@ pub struct Bitcask {
     /// live for merge selection (forgotten at restart, which costs at most
     /// one more merge of those files).
     shadow_bytes: Mutex<std::collections::HashMap<FileId, u64>>,
-    notices: Mutex<Vec<String>>,
+    notices: Mutex<Vec<Notice>>,
 }
 
 impl Bitcask {
@@ -138,11 +139,11 @@ impl Bitcask {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn notice(&self, text: String) {
+    fn notice(&self, notice: Notice) {
         self.notices
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(text);
+            .push(notice);
     }
 
     /// The data files, oldest first, with their valid lengths.
@@ -394,7 +395,7 @@ impl Bitcask {
     }
 
     /// Finishes pending work (a due sync, a hint); returns the notices not yet taken.
-    pub fn close(&self) -> Result<Vec<String>> {
+    pub fn close(&self) -> Result<Vec<Notice>> {
         if !self.options.writable || self.log.is_poisoned() {
             return Ok(self.take_notices());
         }
@@ -424,7 +425,7 @@ impl Bitcask {
     }
 
     /// Messages for the user gathered since the last call (e.g. a dropped torn tail).
-    pub fn take_notices(&self) -> Vec<String> {
+    pub fn take_notices(&self) -> Vec<Notice> {
         std::mem::take(&mut *self.notices.lock().unwrap_or_else(|e| e.into_inner()))
     }
 

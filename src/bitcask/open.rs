@@ -3,7 +3,7 @@
 //! not cover (or of everything, without a usable hint).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -24,7 +24,8 @@ use crate::fs;
 use crate::layout;
 use crate::log::Role;
 use crate::log_writer::LogWriter;
-use crate::manifest::SyncPolicy;
+use crate::manifest::{EngineKind, SyncPolicy};
+use crate::notice::{HintFault, Notice};
 
 impl Bitcask {
     /// Opens the bitcask store in `dir`; the caller holds the matching lock.
@@ -99,7 +100,7 @@ impl Bitcask {
         let mut leftovers: Vec<String> = unlisted.iter().map(|id| id.file_name()).collect();
         leftovers.extend(temps.iter().cloned());
         if options.writable && options.replay && !leftovers.is_empty() {
-            notices.push(set_aside_leftovers(dir, &unlisted, &temps)?);
+            notices.extend(set_aside_leftovers(dir, &unlisted, &temps)?);
         }
         let list = match list_problem {
             Some(_) => Some(FileList {
@@ -169,11 +170,11 @@ impl Bitcask {
             match Hint::load(dir, &files) {
                 Ok(hint) => Some(hint),
                 Err(HintProblem::Missing) => {
-                    engine.hint_problem(&mut w, "there is no hint", true);
+                    engine.hint_problem(&mut w, HintFault::Missing, true);
                     None
                 }
                 Err(HintProblem::Stale(why) | HintProblem::Damaged(why)) => {
-                    engine.hint_problem(&mut w, &format!("the hint is not usable: {why}"), true);
+                    engine.hint_problem(&mut w, HintFault::Unusable(why), true);
                     None
                 }
             }
@@ -253,10 +254,9 @@ impl Bitcask {
         let writable = self.options.writable;
         let end = file.scan(from, |offset, rec| apply(keys, id, offset, rec))?;
         if writable && end.footer.is_some() && file.cut_after_footer()? {
-            self.notice(format!(
-                "cut the zeros after the footer of {}, left by an interrupted sealing",
-                id.file_name()
-            ));
+            self.notice(Notice::FooterZerosCut {
+                file: id.file_name(),
+            });
         }
         if let Some(torn) = end.torn {
             let name = id.file_name();
@@ -274,12 +274,7 @@ impl Bitcask {
             } else {
                 None
             };
-            let notice = crate::log::torn_tail_notice(
-                &name,
-                &torn,
-                kept.as_ref().map(|(p, n)| (p.as_path(), *n)),
-            );
-            self.notice(notice);
+            self.notice(crate::log::torn_tail_notice(&name, &torn, kept));
         }
         Ok(end.valid_len)
     }
@@ -304,8 +299,8 @@ pub(super) fn open_data_file(
 /// Disposes of data files the file list does not name: temporaries and
 /// files holding no record are removed; any other is moved into
 /// `DIR/unlisted/` (a rename, no copy), for the user to inspect, since
-/// hoard cannot prove what it holds is also elsewhere. Returns the notice.
-fn set_aside_leftovers(dir: &Path, unlisted: &[FileId], temps: &[String]) -> Result<String> {
+/// hoard cannot prove what it holds is also elsewhere. Returns the notices.
+fn set_aside_leftovers(dir: &Path, unlisted: &[FileId], temps: &[String]) -> Result<Vec<Notice>> {
     let mut removed: Vec<String> = temps.to_vec();
     let mut moved = Vec::new();
     for name in temps {
@@ -329,22 +324,18 @@ fn set_aside_leftovers(dir: &Path, unlisted: &[FileId], temps: &[String]) -> Res
         fs::sync_dir(&dir.join(layout::UNLISTED_DIR))?;
     }
     fs::sync_dir(dir)?;
-    let mut parts = Vec::new();
+    let mut notices = Vec::new();
     if !removed.is_empty() {
-        parts.push(format!(
-            "removed {}, left empty by an interrupted file creation",
-            removed.join(", ")
-        ));
+        notices.push(Notice::LeftoversRemoved { names: removed });
     }
     if !moved.is_empty() {
-        parts.push(format!(
-            "moved {} into {}/: not listed in FILES (the leftover of an interrupted merge, or a \
-             file put there by hand); the store does not read them, remove them when you are sure",
-            moved.join(", "),
-            layout::UNLISTED_DIR
-        ));
+        notices.push(Notice::LeftoversMovedAside {
+            names: moved,
+            dir: PathBuf::from(layout::UNLISTED_DIR),
+            engine: EngineKind::Bitcask,
+        });
     }
-    Ok(parts.join("; "))
+    Ok(notices)
 }
 
 /// Whether every data file named holds its header alone (no record).

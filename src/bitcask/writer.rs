@@ -18,6 +18,7 @@ use crate::format::record::{self, Place, Record, RecordKind};
 use crate::fs;
 use crate::log_writer::Ticket;
 use crate::manifest::SyncPolicy;
+use crate::notice::{HintFault, HintRemedy, Notice};
 
 /// What the append lock guards besides the right to append.
 #[derive(Debug, Default)]
@@ -148,7 +149,7 @@ impl Bitcask {
         if !std::ptr::eq(&**self.index.load(), seen) {
             return Ok(());
         }
-        self.hint_problem(w, &format!("the hint is damaged: {}", why.0), false);
+        self.hint_problem(w, HintFault::Damaged(why.0), false);
         self.replay_all(w)
     }
 
@@ -156,18 +157,16 @@ impl Bitcask {
     /// will find it unusable too (and so rewrite it); otherwise only a
     /// lookup met the damage, which a reader cannot record for the next
     /// writer, so its notice names `hoard hint`.
-    pub(super) fn hint_problem(&self, w: &mut Writer, why: &str, found_at_open: bool) {
+    pub(super) fn hint_problem(&self, w: &mut Writer, fault: HintFault, found_at_open: bool) {
         w.hint_dirty = true;
         let remedy = if self.options.writable {
-            "it will be rewritten when this command finishes"
+            HintRemedy::RewrittenAtClose
         } else if found_at_open {
-            "the next write command, or `hoard hint`, rewrites it"
+            HintRemedy::NextWrite
         } else {
-            "run `hoard hint` to rebuild it"
+            HintRemedy::RunHint
         };
-        self.notice(format!(
-            "{why}; replaying every data file instead ({remedy})"
-        ));
+        self.notice(Notice::HintUnusable { fault, remedy });
     }
 
     /// Rewrites the hint from the current index, as of the end of the

@@ -18,7 +18,8 @@ use anyhow::Result;
 use clap::CommandFactory;
 use hoardhaven::limits::{VALUE_LEN_MAX, check_key, check_value};
 use hoardhaven::{
-    Access, EngineKind, Error, InitOptions, OpenOptions, PutOptions, Store, SystemClock, Ttl,
+    Access, EngineKind, Error, InitOptions, Notice, OpenOptions, PutOptions, Store, SystemClock,
+    Ttl,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -165,12 +166,13 @@ pub(crate) fn open_options(global: &Global, options: OpenOptions) -> Result<Stor
     Ok(store)
 }
 
-fn warn(global: &Global, notices: Vec<String>) {
-    for message in notices {
+fn warn(global: &Global, notices: Vec<Notice>) {
+    for notice in notices {
+        let message = notice.to_string();
         if global.json {
             // Under --json, stderr carries JSON objects only.
             if !global.quiet {
-                eprintln!("{}", json!({ "warning": message }));
+                eprintln!("{}", json!({ "warning": message, "kind": notice.kind() }));
             }
         } else {
             output::notice(global.quiet, &format!("warning: {message}"));

@@ -81,7 +81,8 @@ use crate::layout;
 use crate::log::Role;
 use crate::log_file::{LogFile, LogName};
 use crate::log_writer::{LogWriter, Ticket};
-use crate::manifest::SyncPolicy;
+use crate::manifest::{EngineKind, SyncPolicy};
+use crate::notice::Notice;
 
 /// A writer rewrites the snapshot when it closes with an AOF larger than
 /// the snapshot and at least this large.
@@ -264,7 +265,7 @@ pub struct Memory {
     expiry_cursor: std::sync::atomic::AtomicUsize,
     /// The most bytes a rewrite held copied at once, for reports.
     rewrite_peak_bytes: AtomicU64,
-    notices: Mutex<Vec<String>>,
+    notices: Mutex<Vec<Notice>>,
 }
 
 impl Memory {
@@ -294,11 +295,11 @@ impl Memory {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn notice(&self, text: String) {
+    fn notice(&self, notice: Notice) {
         self.notices
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(text);
+            .push(notice);
     }
 
     fn shard_of(&self, key: &[u8]) -> &RwLock<Table> {
@@ -380,12 +381,7 @@ impl Memory {
                 } else {
                     None
                 };
-                let notice = crate::log::torn_tail_notice(
-                    &name,
-                    &torn,
-                    kept.as_ref().map(|(p, n)| (p.as_path(), *n)),
-                );
-                self.notice(notice);
+                self.notice(crate::log::torn_tail_notice(&name, &torn, kept));
             }
             if writable && !aof.is_sealed() {
                 // What an earlier writer left unsynced becomes durable now
@@ -437,25 +433,18 @@ impl Memory {
         }
         if !files.unlisted.is_empty() {
             fs::sync_dir(&self.dir)?;
-            let names = |list: &[&String]| {
-                list.iter()
-                    .map(|n| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let names = |list: &[&String]| list.iter().map(|n| n.to_string()).collect();
             if !removed.is_empty() {
-                self.notice(format!(
-                    "removed {}, left empty by an interrupted file creation",
-                    names(&removed)
-                ));
+                self.notice(Notice::LeftoversRemoved {
+                    names: names(&removed),
+                });
             }
             if !moved.is_empty() {
-                self.notice(format!(
-                    "moved {} into {}/: not listed in FILES (left by an interrupted snapshot, or \
-                     put there by hand); the store does not read them, remove them when you are sure",
-                    names(&moved),
-                    layout::UNLISTED_DIR
-                ));
+                self.notice(Notice::LeftoversMovedAside {
+                    names: names(&moved),
+                    dir: PathBuf::from(layout::UNLISTED_DIR),
+                    engine: EngineKind::Memory,
+                });
             }
         }
         Ok(())
@@ -643,7 +632,7 @@ impl Memory {
     }
 
     /// Finishes pending work (a due sync, a due snapshot); returns the notices not yet taken.
-    pub fn close(&self) -> Result<Vec<String>> {
+    pub fn close(&self) -> Result<Vec<Notice>> {
         if !self.options.writable || self.log.is_poisoned() || !self.options.load {
             return Ok(self.take_notices());
         }
@@ -674,7 +663,7 @@ impl Memory {
     }
 
     /// Messages for the user gathered since the last call.
-    pub fn take_notices(&self) -> Vec<String> {
+    pub fn take_notices(&self) -> Vec<Notice> {
         std::mem::take(&mut *self.notices.lock().unwrap_or_else(|e| e.into_inner()))
     }
 

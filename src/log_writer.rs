@@ -176,6 +176,9 @@ impl LogWriter {
     pub fn seal(&self, file: &LogFile) -> Result<()> {
         {
             let _one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+            // A sync that failed while this waited for the lock: no more
+            // syncs of that file, ever (its failure may have lost pages).
+            self.check_writable()?;
             self.poison_on_error(|| file.seal())?;
         }
         self.all_durable();
@@ -359,32 +362,47 @@ impl LogWriter {
             let file = state.active.clone();
             drop(state);
             let began = Instant::now();
-            let result = {
-                // Whatever happens in the sync (a panic included), the next
-                // waiter must be able to lead.
-                let _lead = Leading(self);
-                let _one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+            // The outcome is recorded before the sync lock is released and
+            // in the same critical section that ends the leader's turn: a
+            // waiter never finds the sync over but its outcome unknown (it
+            // would lead a retry of a failed fsync), and a seal waiting for
+            // the lock sees the store poisoned.
+            let lead = Leading(self);
+            let one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let result = if state_poisoned(self) {
+                Err(self.poisoned_error())
+            } else {
                 match &file {
                     Some(file) => file.sync(),
                     None => Ok(()),
                 }
             };
             state = self.state();
-            if state.poisoned {
-                // A sync beside this one failed over the same pages.
-                return Err(self.poisoned_error());
-            }
+            std::mem::forget(lead);
+            state.syncing = false;
             match result {
-                Ok(()) => {
+                Ok(()) if !state.poisoned => {
                     state.synced = state.synced.max(covers);
                     state.last_sync = Instant::now();
                     state.last_sync_took = began.elapsed();
                     state.syncs += 1;
                     self.synced.notify_all();
+                    drop(one);
+                }
+                Ok(()) => {
+                    self.synced.notify_all();
+                    drop(state);
+                    drop(one);
+                    return Err(self.poisoned_error());
                 }
                 Err(e) => {
+                    if !state.poisoned {
+                        state.poisoned = true;
+                        crate::log::mark_sync_failed(&self.dir);
+                    }
+                    self.synced.notify_all();
                     drop(state);
-                    self.poison();
+                    drop(one);
                     return Err(e);
                 }
             }
@@ -392,8 +410,12 @@ impl LogWriter {
     }
 }
 
-/// Ends a leader's turn: clears `syncing` and wakes the waiters, even if
-/// the sync panicked.
+fn state_poisoned(log: &LogWriter) -> bool {
+    log.state().poisoned
+}
+
+/// Ends a leader's turn if its sync panicked: clears `syncing` and wakes
+/// the waiters (on the normal path the leader does so itself).
 struct Leading<'a>(&'a LogWriter);
 
 impl Drop for Leading<'_> {

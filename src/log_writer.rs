@@ -258,8 +258,12 @@ impl LogWriter {
     /// Appends encoded records to the active file; under the append lock.
     /// Returns their offset and the ticket to commit once the lock is released.
     pub fn append(&self, file: &LogFile, bytes: &[u8]) -> Result<(u64, Ticket)> {
-        let deferred = self.is_deferred();
-        let offset = self.poison_on_error(|| file.append(bytes, deferred))?;
+        // Under `always` a write is acknowledged only after the sync that
+        // covers it, which writes the buffer out first: the records of a
+        // group reach the file in one write, not one each. Other policies
+        // acknowledge at once, so their records reach the file now.
+        let buffered = self.is_deferred() || self.policy == SyncPolicy::Always;
+        let offset = self.poison_on_error(|| file.append(bytes, buffered))?;
         let mut state = self.state();
         state.appended += 1;
         Ok((offset, Ticket(state.appended)))

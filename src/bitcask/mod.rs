@@ -310,14 +310,20 @@ impl Bitcask {
         let mut arrival = self.log.arrive();
         let ticket = {
             let mut w = self.lock_writable()?;
-            let keys_max = self.index.load().keys_max();
-            if keys_max >= crate::limits::KEY_COUNT_MAX
-                && self
-                    .with_view_locked(&mut w, |i, f| i.locate(f, key, false))?
-                    .is_none()
-            {
-                crate::limits::check_key_count(keys_max, key)?;
+            // An upper bound, kept per write: counting the index's keys
+            // (every shard) is only worth it near the limit.
+            if w.keys_bound >= crate::limits::KEY_COUNT_MAX {
+                let keys_max = self.index.load().keys_max();
+                w.keys_bound = keys_max;
+                if keys_max >= crate::limits::KEY_COUNT_MAX
+                    && self
+                        .with_view_locked(&mut w, |i, f| i.locate(f, key, false))?
+                        .is_none()
+                {
+                    crate::limits::check_key_count(keys_max, key)?;
+                }
             }
+            w.keys_bound += 1;
             self.write_locked(&mut w, key, Some((value, expiry_ms)))?
         };
         arrival.appended();

@@ -205,6 +205,7 @@ impl Bitcask {
                 crate::log::clear_sync_failed(dir)?;
             }
         }
+        w.keys_bound = engine.index.load().keys_max();
         drop(w);
         Ok(engine)
     }

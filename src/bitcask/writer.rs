@@ -38,6 +38,9 @@ pub struct Writer {
     pub tail_bytes: u64,
     /// Reused encoding buffer, so a put allocates nothing once warm.
     pub buf: Vec<u8>,
+    /// At least the number of keys held (the hint's and the overlay's at
+    /// open, plus one per put since), for the key-count limit.
+    pub keys_bound: u64,
 }
 
 impl Bitcask {
@@ -107,8 +110,10 @@ impl Bitcask {
     /// the new one created durably, and the file list rewritten to name it
     /// before any record goes there.
     pub(super) fn make_room(&self, w: &mut Writer, len: usize) -> Result<()> {
-        let files = self.files.load_full();
-        let current = files
+        // The common case first, without touching the file set's count.
+        let current = self
+            .files
+            .load()
             .last_key_value()
             .map(|(id, f)| (*id, f.len(), f.is_empty(), f.is_sealed()));
         let next = match current {
@@ -122,6 +127,7 @@ impl Bitcask {
         let Some(next) = next else {
             return Ok(());
         };
+        let files = self.files.load_full();
         if let Some(old) = files.values().next_back() {
             if !old.is_sealed() {
                 self.log.seal(old)?;

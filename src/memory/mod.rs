@@ -527,6 +527,15 @@ impl Memory {
             })
     }
 
+    /// Refuses a new key past `KEY_COUNT_MAX` (the lookup only near it).
+    fn check_key_count(&self, key: &[u8]) -> Result<()> {
+        let keys = self.keys.load(Ordering::Relaxed);
+        if keys >= crate::limits::KEY_COUNT_MAX && self.read_shard(key).get(key).is_none() {
+            crate::limits::check_key_count(keys, key)?;
+        }
+        Ok(())
+    }
+
     /// The live value of `key` at time `now_ms`.
     pub fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
         Ok(self.live(key, now_ms, true))
@@ -550,9 +559,7 @@ impl Memory {
         let mut arrival = self.log.arrive();
         let ticket = {
             let mut w = self.lock_writable()?;
-            if self.read_shard(key).get(key).is_none() {
-                crate::limits::check_key_count(self.keys.load(Ordering::Relaxed), key)?;
-            }
+            self.check_key_count(key)?;
             self.write_locked(&mut w, key, Some((value, expiry_ms)))?
         };
         arrival.appended();
@@ -576,9 +583,7 @@ impl Memory {
                 Change::Keep => None,
                 Change::Put(value, expiry_ms) => {
                     crate::limits::check_value(key, value.len())?;
-                    if self.read_shard(key).get(key).is_none() {
-                        crate::limits::check_key_count(self.keys.load(Ordering::Relaxed), key)?;
-                    }
+                    self.check_key_count(key)?;
                     Some(self.write_locked(&mut w, key, Some((&value, expiry_ms)))?)
                 }
                 Change::Delete => Some(self.write_locked(&mut w, key, None)?),

@@ -42,7 +42,7 @@ pub enum Known<'a> {
 }
 
 /// A key's newest record: a value's entry, or the place of a tombstone.
-type Newest = Result<KeydirEntry, (FileId, u64)>;
+pub type Newest = Result<KeydirEntry, (FileId, u64)>;
 
 /// Map from key to its newest record. hashbrown's default hasher
 /// (foldhash) is seeded randomly per process, so no input can be crafted
@@ -90,6 +90,21 @@ impl Keydir {
             self.set(key, Err(place));
         } else {
             self.map.remove(key);
+        }
+    }
+
+    /// What the keydir holds for `key`, as stored (for a pre-image).
+    pub fn raw(&self, key: &[u8]) -> Option<Newest> {
+        self.map.get(key).copied()
+    }
+
+    /// Sets `key` back to `raw` (a pre-image); `None` forgets it.
+    pub fn restore(&mut self, key: &[u8], raw: Option<Newest>) {
+        match raw {
+            Some(value) => self.set(key, value),
+            None => {
+                self.map.remove(key);
+            }
         }
     }
 

@@ -74,6 +74,9 @@ impl Default for MergePolicy {
     }
 }
 
+/// Entries an online merge repoints per hold of the append lock.
+const MOVE_BATCH: usize = 4096;
+
 /// An active file is sealed for merging only when it holds this many
 /// bytes of records, mostly dead.
 const ROTATE_DEAD_MIN: u64 = 1 << 20;
@@ -445,7 +448,8 @@ impl Bitcask {
         self.log
             .poison_on_error(|| self.commit_merge(&mut w, chosen, outputs))?;
         failpoint::hit("online-merge-after-switch");
-        self.install_merged_index(&mut w, chosen, outputs, copied)
+        drop(w);
+        self.install_merged_index(chosen, outputs, copied)
     }
 
     /// Rewrites `FILES` to list `outputs` instead of `chosen`: the commit.
@@ -469,59 +473,77 @@ impl Bitcask {
     /// merged files are retired and removed.
     fn install_merged_index(
         &self,
-        w: &mut Writer,
         chosen: &[FileId],
         outputs: &[Finished],
         copied: &[Copied],
     ) -> Result<()> {
         let old_files = self.files.load_full();
-        let mut both: FileSet = (*old_files).clone();
-        for o in outputs {
-            let file =
-                super::open::open_data_file(&self.dir, o.id, false, Role::Sealed, &self.options)?;
-            both.insert(o.id, Arc::new(file));
-        }
-        self.files.store(Arc::new(both.clone()));
-        let index = self.index.load_full();
-        for c in copied {
-            let mut shard = index.keys.write(fingerprint(&c.key));
-            let still_here = match shard.get(&c.key) {
-                Known::Value(e) => (e.file_id, e.offset) == c.from,
-                // Found through the hint: no newer write since. Without
-                // a hint, unknown means deleted since.
-                Known::Unknown => index.hint.is_some(),
-                Known::Deleted => false,
-            };
-            if !still_here {
-                continue;
+        {
+            let _w = self.lock_writer();
+            let mut both: FileSet = (**self.files.load()).clone();
+            for o in outputs {
+                let file = super::open::open_data_file(
+                    &self.dir,
+                    o.id,
+                    false,
+                    Role::Sealed,
+                    &self.options,
+                )?;
+                both.insert(o.id, Arc::new(file));
             }
-            match (c.kind, c.to) {
-                (RecordKind::Value, Some((file_id, offset))) => shard.insert(
-                    &c.key,
-                    KeydirEntry {
-                        file_id,
-                        offset,
-                        value_len: c.value_len,
-                        expiry_ms: c.expiry_ms,
-                    },
-                ),
-                (_, to) if shard.is_overlay() => shard.delete(&c.key, to.unwrap_or(c.from)),
-                _ => shard.forget(&c.key),
+            self.files.store(Arc::new(both));
+        }
+        // Entries move a batch at a time, so writes wait at most for one
+        // batch: until the last, readers find keys in the merged files or in
+        // the outputs, both in the file set; a key written meanwhile no
+        // longer points where its copy came from and is left alone.
+        for batch in copied.chunks(MOVE_BATCH) {
+            let _w = self.lock_writer();
+            let index = self.index.load_full();
+            for c in batch {
+                let mut shard = index.keys.write(fingerprint(&c.key));
+                let still_here = match shard.get(&c.key) {
+                    Known::Value(e) => (e.file_id, e.offset) == c.from,
+                    // Found through the hint: no newer write since. Without
+                    // a hint, unknown means deleted since.
+                    Known::Unknown => index.hint.is_some(),
+                    Known::Deleted => false,
+                };
+                if !still_here {
+                    continue;
+                }
+                match (c.kind, c.to) {
+                    (RecordKind::Value, Some((file_id, offset))) => shard.insert(
+                        &c.key,
+                        KeydirEntry {
+                            file_id,
+                            offset,
+                            value_len: c.value_len,
+                            expiry_ms: c.expiry_ms,
+                        },
+                    ),
+                    (_, to) if shard.is_overlay() => shard.delete(&c.key, to.unwrap_or(c.from)),
+                    _ => shard.forget(&c.key),
+                }
             }
         }
-        let mut retired = index.retired.clone();
-        retired.extend(chosen.iter().copied());
-        self.index.store(Arc::new(Index {
-            hint: index.hint.clone(),
-            keys: index.keys.clone(),
-            retired,
-        }));
-        let mut kept = both;
-        for id in chosen {
-            kept.remove(id);
+        {
+            let mut w = self.lock_writer();
+            let index = self.index.load_full();
+            let mut retired = index.retired.clone();
+            retired.extend(chosen.iter().copied());
+            self.index.store(Arc::new(Index {
+                hint: index.hint.clone(),
+                keys: index.keys.clone(),
+                retired,
+            }));
+            let mut kept: FileSet = (**self.files.load()).clone();
+            for id in chosen {
+                kept.remove(id);
+            }
+            self.files.store(Arc::new(kept));
+            w.hint_dirty = true;
         }
-        self.files.store(Arc::new(kept));
-        w.hint_dirty = true;
         let mut shadows = self.shadow_bytes.lock().unwrap_or_else(|e| e.into_inner());
         for id in chosen {
             shadows.remove(id);
@@ -538,7 +560,7 @@ impl Bitcask {
     /// installs it with an overlay of only what was written since.
     pub fn rebuild_hint(&self) -> Result<HintWritten> {
         let _one = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
-        let (watermark, index, files, snapshot) = {
+        let (watermark, index, files) = {
             let mut w = self.lock_writable()?;
             self.log.sync()?;
             let files = self.files.load_full();
@@ -547,15 +569,23 @@ impl Bitcask {
                 return self.write_hint_now();
             };
             let watermark = (*last_id, last.len());
-            let index = self.index.load_full();
-            let copy = Shards::new(true);
-            let now_ms = self.clock.now_ms();
-            for (i, shard) in index.keys.all().enumerate() {
-                shard.copy_after_live((FileId(0), 0), now_ms, &mut copy.write_at(i));
-            }
+            w.preimages = Some(Default::default());
             w.hint_dirty = false;
-            (watermark, index, files, copy)
+            (watermark, self.index.load_full(), files)
         };
+        // The index as of the watermark, copied shard by shard while writes
+        // go on (the append lock is held for no more than one key's
+        // write), then put back to the watermark with the pre-images of
+        // the keys written since.
+        let snapshot = Shards::new(true);
+        let now_ms = self.clock.now_ms();
+        for (i, shard) in index.keys.all().enumerate() {
+            shard.copy_after_live((FileId(0), 0), now_ms, &mut snapshot.write_at(i));
+        }
+        let preimages = self.lock_writer().preimages.take().unwrap_or_default();
+        for (key, raw) in preimages {
+            snapshot.write(fingerprint(&key)).restore(&key, raw);
+        }
         let view = Index {
             hint: index.hint.clone(),
             keys: Arc::new(snapshot),

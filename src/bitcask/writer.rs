@@ -41,6 +41,10 @@ pub struct Writer {
     /// At least the number of keys held (the hint's and the overlay's at
     /// open, plus one per put since), for the key-count limit.
     pub keys_bound: u64,
+    /// While a hint rebuild copies the index: what each key written since
+    /// its watermark held at the watermark (`None`: nothing), recorded at
+    /// the key's first write, so the copy can be put back to that moment.
+    pub preimages: Option<std::collections::HashMap<Vec<u8>, Option<super::keydir::Newest>>>,
 }
 
 impl Bitcask {
@@ -90,6 +94,11 @@ impl Bitcask {
         w.tail_bytes += w.buf.len() as u64;
         let index = self.index.load();
         let mut shard = index.keys.write(fingerprint(key));
+        if let Some(pre) = &mut w.preimages
+            && !pre.contains_key(key)
+        {
+            pre.insert(key.to_vec(), shard.raw(key));
+        }
         match kind {
             RecordKind::Value => shard.insert(
                 key,

@@ -24,8 +24,8 @@ run() { # label, function
     secs=$( { time "$2" >/dev/null; } 2>&1 )
     printf '%-22s %8.3f s  %8.3f ms/call\n' "$1" "$secs" "$(awk -v s="$secs" -v n="$N" 'BEGIN { print s * 1000 / n }')"
 }
-hoard_puts() { for ((i = 0; i < N; i++)); do "$HOARD" -d "$store" put "key$i" "$value"; done; }
-hoard_gets() { for ((i = 0; i < N; i++)); do "$HOARD" -d "$store" get "key$i"; done; }
+hoard_puts() { for ((i = 0; i < N; i++)); do "$HOARD" -q -d "$store" put "key$i" "$value"; done; }
+hoard_gets() { for ((i = 0; i < N; i++)); do "$HOARD" -q -d "$store" get "key$i"; done; }
 sqlite_puts() { for ((i = 0; i < N; i++)); do sqlite3 "$db" "INSERT OR REPLACE INTO kv VALUES('key$i','$value')"; done; }
 sqlite_gets() { for ((i = 0; i < N; i++)); do sqlite3 "$db" "SELECT v FROM kv WHERE k='key$i'"; done; }
 

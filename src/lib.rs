@@ -8,7 +8,7 @@
 //! ```no_run
 //! use hoardhaven::{Access, OpenOptions, PutOptions, Store};
 //! # fn main() -> hoardhaven::Result<()> {
-//! let mut store = Store::open("data".as_ref(), &OpenOptions::new(Access::Write))?;
+//! let store = Store::open("data".as_ref(), &OpenOptions::new(Access::Write))?;
 //! store.put(b"greeting", b"hello", PutOptions::default())?;
 //! assert_eq!(store.get(b"greeting")?.unwrap().bytes, b"hello");
 //! store.close()?;

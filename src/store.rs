@@ -263,6 +263,7 @@ impl Store {
                     sync: manifest.sync,
                     writable: options.access == Access::Write,
                     load: !options.verify_only,
+                    preallocate_step: options.preallocate_step,
                 },
                 options.clock.clone(),
             )?),

@@ -112,6 +112,7 @@ pub fn upgrade_locked(dir: &Path, now_ms: u64) -> Result<UpgradeReport> {
                 sync: SyncPolicy::Never,
                 writable: true,
                 load: true,
+                preallocate_step: 0,
             },
             clock,
         )?),

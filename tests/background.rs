@@ -49,6 +49,7 @@ fn open(kind: Kind, writable: bool) -> hoardhaven::Result<Engine> {
                 sync: SyncPolicy::Always,
                 writable,
                 load: true,
+                preallocate_step: 4096,
             },
             clock(),
         )?),
@@ -203,6 +204,7 @@ fn verify_clean(kind: Kind, label: &str) {
                 sync: SyncPolicy::Always,
                 writable: false,
                 load: false,
+                preallocate_step: 4096,
             },
             clock(),
         )

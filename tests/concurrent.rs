@@ -1373,6 +1373,7 @@ impl SimStore {
                     sync: self.sync,
                     writable: true,
                     load: true,
+                    preallocate_step: 4096,
                 },
                 clock,
             )?),

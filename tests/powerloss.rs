@@ -116,6 +116,7 @@ fn open(kind: Kind, mode: Mode) -> hoardhaven::Result<Engine> {
                 sync,
                 writable: true,
                 load: true,
+                preallocate_step: 4096,
             },
             clock(),
         )?),
@@ -307,6 +308,7 @@ fn verify(kind: Kind) -> hoardhaven::Result<hoardhaven::verify::VerifyReport> {
                 sync: SyncPolicy::Always,
                 writable: false,
                 load: false,
+                preallocate_step: 4096,
             },
             clock(),
         )?
@@ -466,6 +468,7 @@ fn contents() -> hoardhaven::Result<std::collections::BTreeMap<Vec<u8>, Vec<u8>>
                 sync: manifest.sync,
                 writable: false,
                 load: true,
+                preallocate_step: 4096,
             },
             clock(),
         )?),

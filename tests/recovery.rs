@@ -486,6 +486,7 @@ fn an_acknowledged_put_reaches_the_file_before_put_returns_under_every_policy() 
             sync,
             writable,
             load: true,
+            preallocate_step: 4096,
         };
         let engine = Memory::open(dir, memory(true), clock.clone()).unwrap();
         engine.put(b"k", b"acknowledged", None).unwrap();

@@ -97,6 +97,10 @@ pub struct MemoryOptions {
     pub writable: bool,
     /// Whether to load the data (false: only verify and repair can run).
     pub load: bool,
+    /// Under `sync=always`, zeros are written ahead of the AOF's records
+    /// this many bytes at a time, so that a sync after an append is a
+    /// data-only flush (0: never).
+    pub preallocate_step: u64,
 }
 
 /// The files of a memory store, by generation, as its file list names them.
@@ -401,6 +405,7 @@ impl Memory {
                 if suspect {
                     crate::log::clear_sync_failed(&self.dir)?;
                 }
+                self.preallocate(&aof);
                 self.log.set_active(Arc::new(aof));
             }
         }
@@ -450,6 +455,13 @@ impl Memory {
         Ok(())
     }
 
+    /// Under `always`, an AOF that takes writes preallocates (see the option).
+    fn preallocate(&self, aof: &LogFile) {
+        if self.options.sync == SyncPolicy::Always {
+            aof.set_preallocate(self.options.preallocate_step);
+        }
+    }
+
     /// Takes the append lock of a store that may be written.
     fn lock_writable(&self) -> Result<MutexGuard<'_, Writer>> {
         if !self.options.writable {
@@ -477,6 +489,7 @@ impl Memory {
             w.list.sealed.insert((ListedKind::Aof, *newest));
         }
         let aof = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
+        self.preallocate(&aof);
         w.list.entries.push((ListedKind::Aof, generation));
         file_list::write(&self.dir, &mut w.list)?;
         self.log.set_active(aof.clone());
@@ -695,6 +708,7 @@ impl Memory {
             // append lock throughout, so no write can meet an unlisted AOF.
             return self.log.poison_on_error(|| {
                 let fresh = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
+                self.preallocate(&fresh);
                 failpoint::hit("snapshot-after-new-aof");
                 let info = self.write_snapshot_file(&self.dir, generation, now_ms)?;
                 failpoint::hit("snapshot-after-snapshot");
@@ -766,6 +780,7 @@ impl Memory {
     /// old files; writes go there from now on.
     fn switch_aof(&self, w: &mut Writer, generation: u64) -> Result<()> {
         let fresh = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
+        self.preallocate(&fresh);
         failpoint::hit("snapshot-after-new-aof");
         if let Some(active) = self.log.active()
             && !active.is_sealed()

@@ -30,7 +30,9 @@
 //! step 3 leaves the old files and AOF N listed; after it, the new files
 //! hold everything. Nothing acknowledged is lost at any point.
 
+mod files;
 mod maintenance;
+mod rewrite;
 mod snapshot;
 mod table;
 
@@ -38,6 +40,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use files::MemoryFiles;
+use files::is_empty_leftover;
 pub use maintenance::{MemoryFileStats, MemoryReport};
 pub use snapshot::SnapshotInfo;
 
@@ -71,7 +75,6 @@ use table::Table;
 use crate::clock::Clock;
 use crate::engine::{Change, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};
-use crate::failpoint;
 use crate::file_list;
 use crate::format::file_list::{FileList, ListedKind};
 use crate::format::hint::fingerprint;
@@ -101,137 +104,6 @@ pub struct MemoryOptions {
     /// this many bytes at a time, so that a sync after an append is a
     /// data-only flush (0: never).
     pub preallocate_step: u64,
-}
-
-/// The files of a memory store, by generation, as its file list names them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemoryFiles {
-    /// Listed snapshot generations, ascending (at most one in this version).
-    pub snapshots: Vec<u64>,
-    /// Listed AOF generations, ascending.
-    pub aofs: Vec<u64>,
-    /// Listed files that do not exist, by name.
-    pub missing: Vec<String>,
-    /// Memory-engine files present but not listed (leftovers), by name.
-    pub unlisted: Vec<String>,
-    /// The file list itself (rebuilt from the files present when damaged).
-    pub list: FileList,
-    /// Why the file list could not be used (a tolerant read only).
-    pub list_problem: Option<String>,
-}
-
-/// Whether `name` in `dir` is a temporary or an AOF that never took a
-/// record: what an interrupted file creation leaves.
-fn is_empty_leftover(dir: &Path, name: &str) -> bool {
-    let path = dir.join(name);
-    name.ends_with(layout::TEMP_SUFFIX)
-        || layout::parse_aof_file_name(name).is_some()
-            && fs::open_read(&path)
-                .and_then(|f| fs::file_len(&f, &path))
-                .is_ok_and(|len| len <= crate::format::file_header::HEADER_LEN as u64)
-}
-
-impl MemoryFiles {
-    /// Reads the file list and checks it against the directory.
-    pub fn read(dir: &Path) -> Result<MemoryFiles> {
-        MemoryFiles::read_checked(dir, false)
-    }
-
-    /// As `read`; with `tolerant` (verify and repair), a damaged or missing
-    /// list is reported in `list_problem` and rebuilt from the files
-    /// present: the newest snapshot and the AOFs of its generation or later.
-    pub fn read_checked(dir: &Path, tolerant: bool) -> Result<MemoryFiles> {
-        let mut files = MemoryFiles::default();
-        let list = match file_list::read(dir) {
-            Ok(list) => list,
-            Err(e @ Error::Corrupt { .. }) if tolerant => {
-                files.list_problem = Some(e.to_string());
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        let mut present = Vec::new();
-        for name in fs::list_dir(dir)? {
-            let Some(name) = name.to_str() else { continue };
-            let stem = name.strip_suffix(layout::TEMP_SUFFIX).unwrap_or(name);
-            if layout::parse_snapshot_file_name(stem).is_some()
-                || layout::parse_aof_file_name(stem).is_some()
-            {
-                present.push(name.to_string());
-            }
-        }
-        // Without a file list, only an AOF that never took a record may be
-        // present (created just before a crash kept its list from being
-        // written): a leftover.
-        if list.is_none()
-            && files.list_problem.is_none()
-            && !present.iter().all(|name| is_empty_leftover(dir, name))
-        {
-            let missing = Error::Corrupt {
-                path: dir.join(layout::FILE_LIST_FILE),
-                offset: 0,
-                kind: CorruptKind::Missing,
-            };
-            if !tolerant {
-                return Err(missing);
-            }
-            files.list_problem = Some(missing.to_string());
-        }
-        let list = match (list, &files.list_problem) {
-            (_, Some(_)) => {
-                let snapshot = present
-                    .iter()
-                    .filter_map(|n| layout::parse_snapshot_file_name(n))
-                    .max();
-                let base = snapshot.unwrap_or(0);
-                let mut aofs: Vec<u64> = present
-                    .iter()
-                    .filter_map(|n| layout::parse_aof_file_name(n))
-                    .filter(|g| *g >= base)
-                    .collect();
-                aofs.sort_unstable();
-                FileList {
-                    sequence: 0,
-                    entries: snapshot
-                        .map(|g| (ListedKind::Snapshot, g))
-                        .into_iter()
-                        .chain(aofs.into_iter().map(|g| (ListedKind::Aof, g)))
-                        .collect(),
-                    sealed: Default::default(),
-                }
-            }
-            (list, None) => list.unwrap_or_default(),
-        };
-        files.snapshots = list.ids(ListedKind::Snapshot);
-        files.aofs = list.ids(ListedKind::Aof);
-        let listed: Vec<String> = files
-            .snapshots
-            .iter()
-            .map(|g| layout::snapshot_file_name(*g))
-            .chain(files.aofs.iter().map(|g| layout::aof_file_name(*g)))
-            .collect();
-        files.missing = listed
-            .iter()
-            .filter(|n| !present.contains(n))
-            .cloned()
-            .collect();
-        files.unlisted = present
-            .into_iter()
-            .filter(|n| !listed.contains(n))
-            .collect();
-        files.list = list;
-        Ok(files)
-    }
-
-    /// The generation of the snapshot an open loads (0: none).
-    pub fn base(&self) -> u64 {
-        self.snapshots.last().copied().unwrap_or(0)
-    }
-
-    /// The AOFs an open replays, oldest first.
-    pub fn live_aofs(&self) -> Vec<u64> {
-        self.aofs.clone()
-    }
 }
 
 /// Shards the table is split into (see `bitcask::keydir::SHARDS`).
@@ -693,194 +565,6 @@ impl Memory {
     /// The file system the store was opened on (`None`: the real one).
     pub(crate) fn vfs(&self) -> &Option<Arc<dyn crate::fs::Vfs>> {
         &self.vfs
-    }
-
-    /// Writes a new snapshot and starts a fresh AOF (see the module
-    /// documentation for the steps); writes go on meanwhile. Expired keys
-    /// are dropped.
-    pub fn snapshot(&self, now_ms: u64) -> Result<SnapshotInfo> {
-        let _one = self.rewriting.lock().unwrap_or_else(|e| e.into_inner());
-        let mut w = self.lock_writable()?;
-        let (generation, old) = self.log.poison_on_error(|| self.plan_rewrite(&mut w))?;
-        if self.log.active().is_none() {
-            // No AOF takes writes (a repair, or a store never written since
-            // it opened): nothing to list early, and the rewrite holds the
-            // append lock throughout, so no write can meet an unlisted AOF.
-            return self.log.poison_on_error(|| {
-                let fresh = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
-                self.preallocate(&fresh);
-                failpoint::hit("snapshot-after-new-aof");
-                let info = self.write_snapshot_file(&self.dir, generation, now_ms)?;
-                failpoint::hit("snapshot-after-snapshot");
-                self.finish_rewrite(&mut w, generation, info, &old)?;
-                self.log.set_active(fresh);
-                Ok(info)
-            });
-        }
-        self.log
-            .poison_on_error(|| self.switch_aof(&mut w, generation))?;
-        drop(w);
-        let info = self
-            .log
-            .poison_on_error(|| self.write_snapshot_file(&self.dir, generation, now_ms))?;
-        failpoint::hit("snapshot-after-snapshot");
-        let mut w = self.lock_writable()?;
-        self.log
-            .poison_on_error(|| self.finish_rewrite(&mut w, generation, info, &old))?;
-        Ok(info)
-    }
-
-    /// Picks the new generation (newer than every file) and the files the
-    /// rewrite will remove at its end; commits an empty file list first
-    /// when the list is damaged (a repair), so that the files made below are
-    /// unlisted leftovers until the switch, never unexplained ones.
-    fn plan_rewrite(&self, w: &mut Writer) -> Result<(u64, Vec<String>)> {
-        self.log.sync()?;
-        // A repair (a verify-only open, which loaded nothing) rewrites a
-        // store whose list may be damaged, and reads it tolerantly; a live
-        // store trusts the list it holds and what the directory shows.
-        let files = if self.options.load {
-            MemoryFiles::read(&self.dir)?
-        } else {
-            MemoryFiles::read_checked(&self.dir, true)?
-        };
-        let newest = files
-            .list
-            .entries
-            .iter()
-            .map(|(_, g)| *g)
-            .chain([w.snapshot_generation])
-            .max()
-            .unwrap_or(0);
-        let old: Vec<String> = files
-            .snapshots
-            .iter()
-            .map(|g| layout::snapshot_file_name(*g))
-            .chain(files.aofs.iter().map(|g| layout::aof_file_name(*g)))
-            .filter(|name| !files.missing.contains(name))
-            .collect();
-        let sequence = w.list.sequence.max(files.list.sequence);
-        w.list = if files.list_problem.is_some() {
-            let mut empty = FileList {
-                sequence,
-                ..FileList::default()
-            };
-            file_list::write(&self.dir, &mut empty)?;
-            empty
-        } else {
-            FileList {
-                sequence,
-                ..files.list
-            }
-        };
-        Ok((newest + 1, old))
-    }
-
-    /// Step 1: seal the AOF, begin AOF `generation` and list it beside the
-    /// old files; writes go there from now on.
-    fn switch_aof(&self, w: &mut Writer, generation: u64) -> Result<()> {
-        let fresh = Arc::new(LogFile::create(&self.dir, LogName::Aof(generation))?);
-        self.preallocate(&fresh);
-        failpoint::hit("snapshot-after-new-aof");
-        if let Some(active) = self.log.active()
-            && !active.is_sealed()
-        {
-            self.log.seal(&active)?;
-            w.list
-                .sealed
-                .insert((ListedKind::Aof, active.name().number()));
-        }
-        failpoint::hit("snapshot-after-seal");
-        w.list.entries.push((ListedKind::Aof, generation));
-        file_list::write(&self.dir, &mut w.list)?;
-        self.log.set_active(fresh);
-        failpoint::hit("snapshot-after-aof-switch");
-        Ok(())
-    }
-
-    /// Step 2: the snapshot of the table into `dir`, shard by shard.
-    fn write_snapshot_file(
-        &self,
-        dir: &Path,
-        generation: u64,
-        now_ms: u64,
-    ) -> Result<SnapshotInfo> {
-        let mut peak = 0u64;
-        let info = snapshot::write_chunks(dir, generation, |emit| {
-            let mut chunk: Vec<(Vec<u8>, Vec<u8>, u64)> = Vec::new();
-            for i in 0..SHARDS {
-                chunk.clear();
-                {
-                    let table = self.shard_at(i);
-                    chunk.extend(
-                        table
-                            .iter()
-                            .filter(|(_, _, e)| *e == 0 || now_ms < *e)
-                            .map(|(k, v, e)| (k.to_vec(), v.to_vec(), e)),
-                    );
-                }
-                let bytes: u64 = chunk
-                    .iter()
-                    .map(|(k, v, _)| (k.len() + v.len() + 40) as u64)
-                    .sum();
-                peak = peak.max(bytes);
-                for (k, v, e) in &chunk {
-                    emit(k, v, *e);
-                }
-            }
-        })?;
-        self.rewrite_peak_bytes.fetch_max(peak, Ordering::Relaxed);
-        Ok(info)
-    }
-
-    /// Steps 3 and 4: switch the file list to snapshot `generation` and
-    /// its AOF, then remove the old files.
-    fn finish_rewrite(
-        &self,
-        w: &mut Writer,
-        generation: u64,
-        info: SnapshotInfo,
-        old: &[String],
-    ) -> Result<()> {
-        // The snapshot may hold writes made after the AOF switch: they
-        // become durable in AOF N before the snapshot stands for them, so
-        // a power cut keeps an order-respecting prefix of the writes.
-        self.log.sync()?;
-        let mut list = FileList {
-            sequence: w.list.sequence,
-            entries: vec![
-                (ListedKind::Snapshot, generation),
-                (ListedKind::Aof, generation),
-            ],
-            sealed: Default::default(),
-        };
-        file_list::write(&self.dir, &mut list)?;
-        w.list = list;
-        failpoint::hit("snapshot-after-switch");
-        for (i, name) in old.iter().enumerate() {
-            fs::remove_file(&self.dir.join(name))?;
-            if i == 0 {
-                failpoint::hit("snapshot-after-first-removal");
-            }
-        }
-        fs::sync_dir(&self.dir)?;
-        w.snapshot_generation = generation;
-        w.snapshot_info = info;
-        Ok(())
-    }
-
-    /// Writes a snapshot of the current data into `dir` (a new store's
-    /// directory), as generation 1 with an empty AOF.
-    pub fn snapshot_into(&self, dir: &Path, now_ms: u64) -> Result<SnapshotInfo> {
-        let info = self.write_snapshot_file(dir, 1, now_ms)?;
-        LogFile::create(dir, LogName::Aof(1))?;
-        let mut list = FileList {
-            sequence: 0,
-            entries: vec![(ListedKind::Snapshot, 1), (ListedKind::Aof, 1)],
-            sealed: Default::default(),
-        };
-        file_list::write(dir, &mut list)?;
-        Ok(info)
     }
 
     /// Keys held (expired ones not yet dropped included).

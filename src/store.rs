@@ -590,7 +590,10 @@ impl Store {
     }
 
     /// With `true`, writes are not synced one by one until `sync` is called;
-    /// for bulk loads that sync once at the end.
+    /// for bulk loads that sync once at the end. The mode is the store's,
+    /// not the calling thread's: while it is on, every thread's writes are
+    /// acknowledged before they are durable, so turn it on only while no
+    /// other thread writes (as `import` does, in a process of its own).
     pub fn defer_sync(&self, defer: bool) {
         self.engine.defer_sync(defer);
     }

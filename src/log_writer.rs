@@ -22,8 +22,10 @@
 //! never retried as if it could succeed).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -145,7 +147,7 @@ impl LogWriter {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     /// The store's sync policy.
@@ -175,7 +177,7 @@ impl LogWriter {
     /// then durable. Under the append lock.
     pub fn seal(&self, file: &LogFile) -> Result<()> {
         {
-            let _one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let _one = self.sync_lock.lock();
             // A sync that failed while this waited for the lock: no more
             // syncs of that file, ever (its failure may have lost pages).
             self.check_writable()?;
@@ -339,7 +341,7 @@ impl LogWriter {
                 return Err(self.poisoned_error());
             }
             if state.syncing {
-                state = self.synced.wait(state).unwrap_or_else(|e| e.into_inner());
+                self.synced.wait(&mut state);
                 continue;
             }
             // Lead: first give writers already on their way to the
@@ -372,7 +374,7 @@ impl LogWriter {
             // would lead a retry of a failed fsync), and a seal waiting for
             // the lock sees the store poisoned.
             let lead = Leading(self);
-            let one = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let one = self.sync_lock.lock();
             let result = if state_poisoned(self) {
                 Err(self.poisoned_error())
             } else {

@@ -31,7 +31,7 @@ mod verify;
 mod writer;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 pub use data_file::FileId;
@@ -121,7 +121,7 @@ pub struct Bitcask {
     files: ArcSwap<FileSet>,
     index: ArcSwap<Index>,
     /// The append lock and the writer's state.
-    writer: Mutex<Writer>,
+    writer: parking_lot::Mutex<Writer>,
     log: LogWriter,
     /// One merge, hint rebuild or repair at a time (taken before `writer`).
     maintenance: Mutex<()>,
@@ -135,8 +135,8 @@ pub struct Bitcask {
 }
 
 impl Bitcask {
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_writer(&self) -> parking_lot::MutexGuard<'_, Writer> {
+        self.writer.lock()
     }
 
     fn notice(&self, notice: Notice) {

@@ -148,7 +148,7 @@ impl Bitcask {
             vfs: fs::installed_vfs(),
             files: ArcSwap::from_pointee(files),
             index: ArcSwap::from_pointee(Index::full()),
-            writer: Mutex::new(Writer {
+            writer: parking_lot::Mutex::new(Writer {
                 list: list.clone().unwrap_or_default(),
                 list_problem,
                 missing,

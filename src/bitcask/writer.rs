@@ -3,7 +3,9 @@
 //! damaged hint, rewriting the hint, copying the store. Everything here
 //! runs under the append lock (`Bitcask::writer`).
 
-use std::sync::{Arc, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
 
 use super::data_file::{self, DataFileId, FileSet};
 use super::hint::Hint;

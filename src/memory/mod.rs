@@ -38,7 +38,7 @@ mod table;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use files::MemoryFiles;
 use files::is_empty_leftover;
@@ -133,7 +133,7 @@ pub struct Memory {
     /// Keys held (expired ones not yet dropped included).
     keys: AtomicU64,
     /// The append lock and the writer's state.
-    writer: Mutex<Writer>,
+    writer: parking_lot::Mutex<Writer>,
     log: LogWriter,
     /// A rewrite is running (one at a time).
     rewriting: Mutex<()>,
@@ -154,7 +154,7 @@ impl Memory {
             vfs: fs::installed_vfs(),
             shards: (0..SHARDS).map(|_| RwLock::new(Table::new())).collect(),
             keys: AtomicU64::new(0),
-            writer: Mutex::new(Writer::default()),
+            writer: parking_lot::Mutex::new(Writer::default()),
             log: LogWriter::new(dir, options.sync),
             rewriting: Mutex::new(()),
             expiry_cursor: Default::default(),
@@ -167,8 +167,8 @@ impl Memory {
         Ok(engine)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_writer(&self) -> parking_lot::MutexGuard<'_, Writer> {
+        self.writer.lock()
     }
 
     fn notice(&self, notice: Notice) {
@@ -335,7 +335,7 @@ impl Memory {
     }
 
     /// Takes the append lock of a store that may be written.
-    fn lock_writable(&self) -> Result<MutexGuard<'_, Writer>> {
+    fn lock_writable(&self) -> Result<parking_lot::MutexGuard<'_, Writer>> {
         if !self.options.writable {
             return Err(Error::InvalidInput(
                 "the store was opened for reading only".to_string(),

@@ -28,6 +28,7 @@ pub mod log;
 pub mod manifest;
 pub mod manifest_fix;
 pub mod memory;
+pub mod resp;
 pub mod transfer;
 pub mod upgrade;
 pub mod verify;

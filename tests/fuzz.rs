@@ -213,3 +213,58 @@ proptest! {
         prop_assert!(reader.next_entry().is_err());
     }
 }
+
+/// A multibulk request of `args`, as a Redis client sends it.
+fn multibulk(args: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+proptest! {
+    /// The server's RESP parser gives back exactly the arguments sent, in
+    /// a pipeline of requests, and waits (takes nothing) at every cut of
+    /// the first one.
+    #[test]
+    fn resp_requests_round_trip_and_wait_for_whole_ones(
+        first in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..6),
+        second in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..6),
+    ) {
+        use hoardhaven::resp::{Limits, parse};
+        let one = multibulk(&first);
+        let mut buf = one.clone();
+        buf.extend(multibulk(&second));
+        let got = parse(&buf, &Limits::AUTHENTICATED).unwrap().unwrap();
+        prop_assert_eq!(&got.args, &first);
+        prop_assert_eq!(got.consumed, one.len());
+        let rest = parse(&buf[got.consumed..], &Limits::AUTHENTICATED).unwrap().unwrap();
+        prop_assert_eq!(&rest.args, &second);
+        for cut in 0..one.len() {
+            prop_assert_eq!(parse(&one[..cut], &Limits::AUTHENTICATED).unwrap(), None);
+        }
+    }
+
+    /// Random and mutated requests never panic, and a request never takes
+    /// more bytes than the buffer holds.
+    #[test]
+    fn resp_parser_survives_random_and_mutated_input(
+        args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..20), 0..5),
+        mutations in proptest::collection::vec(mutation(), 0..6),
+        noise in proptest::collection::vec(any::<u8>(), 0..200),
+        authenticated in any::<bool>(),
+    ) {
+        use hoardhaven::resp::{Limits, parse};
+        let limits = if authenticated { Limits::AUTHENTICATED } else { Limits::UNAUTHENTICATED };
+        let mut buf = multibulk(&args);
+        mutate(&mut buf, &mutations);
+        for input in [&buf[..], &noise[..]] {
+            if let Ok(Some(req)) = parse(input, &limits) {
+                prop_assert!(req.consumed <= input.len() && req.consumed > 0);
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Requests in RESP, the Redis protocol, for `hoard serve`: a parser over
+//! a connection's read buffer that takes whole commands only and gives
+//! Redis's own protocol errors at Redis's own limits, so that clients and
+//! Redis's test suite see what they would see from redis-server.
+//!
+//! A request is a *multibulk* (`*<n>\r\n` then n `$<len>\r\n<bytes>\r\n`)
+//! or an *inline* command (one line, split like `redis-cli` input: spaces
+//! separate words, double quotes allow escapes, single quotes do not).
+//! `parse` never copies or consumes a partial command: it returns `None`
+//! until the buffer holds a whole one, so a caller parses every complete
+//! command in its buffer (pipelining) and keeps the rest for later. The
+//! limits guard memory: a client cannot make the parser wait for (and the
+//! caller buffer) more than they allow, and before authentication they are
+//! small. Pure: no I/O.
+
+use memchr::memchr;
+
+/// The longest inline command, or header line, accepted (Redis's
+/// `PROTO_INLINE_MAX_SIZE`).
+pub const INLINE_MAX: usize = 64 * 1024;
+
+/// How big a request may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Whether the client has authenticated (or needs not): before, Redis
+    /// allows at most 10 arguments of at most 16 KiB each.
+    pub authenticated: bool,
+    /// Longest bulk string (argument) in bytes (`proto-max-bulk-len`).
+    pub bulk_max: u64,
+}
+
+impl Limits {
+    /// For an authenticated client, or a server without a password: bulk
+    /// strings up to the 512 MiB value limit.
+    pub const AUTHENTICATED: Limits = Limits {
+        authenticated: true,
+        bulk_max: crate::limits::VALUE_LEN_MAX as u64,
+    };
+
+    /// Before authentication.
+    pub const UNAUTHENTICATED: Limits = Limits {
+        authenticated: false,
+        bulk_max: crate::limits::VALUE_LEN_MAX as u64,
+    };
+}
+
+/// Arguments and bytes per argument a client may send before it
+/// authenticates (Redis 7).
+const UNAUTHENTICATED_ARGS_MAX: i64 = 10;
+const UNAUTHENTICATED_BULK_MAX: i64 = 16 * 1024;
+
+/// A protocol error: the reply is `-ERR Protocol error: <text>`, and the
+/// connection is then closed, as Redis does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Protocol error: {}", self.0)
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+fn error(text: impl Into<String>) -> ProtocolError {
+    ProtocolError(text.into())
+}
+
+/// One request taken off the front of a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The command's words (empty for an empty line or `*0`, which Redis
+    /// skips without a reply).
+    pub args: Vec<Vec<u8>>,
+    /// Bytes of the buffer the request took.
+    pub consumed: usize,
+}
+
+/// Parses the request at the start of `buf`: `Ok(None)` when the buffer
+/// does not hold a whole one yet (read more, then call again with the
+/// same bytes and the new ones after them).
+pub fn parse(buf: &[u8], limits: &Limits) -> Result<Option<Request>, ProtocolError> {
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => multibulk(buf, limits),
+        Some(_) => inline(buf),
+    }
+}
+
+/// A `\r\n`-terminated line at `buf[from..]`: its content and the offset
+/// after it. Redis looks for the `\r` and requires the `\n` after it.
+fn line(buf: &[u8], from: usize, too_big: &str) -> Result<Option<(usize, usize)>, ProtocolError> {
+    match memchr(b'\r', &buf[from..]) {
+        None if buf.len() - from > INLINE_MAX => Err(error(too_big)),
+        None => Ok(None),
+        Some(at) => {
+            let end = from + at;
+            if end + 1 >= buf.len() {
+                // The `\n` has not arrived yet.
+                return Ok(None);
+            }
+            Ok(Some((end, end + 2)))
+        }
+    }
+}
+
+/// A decimal integer as Redis's `string2ll` reads it (optional `-`,
+/// digits, no leading zeros but `0`, no `+`, within i64).
+fn integer(bytes: &[u8]) -> Option<i64> {
+    crate::store::parse_redis_integer(bytes)
+}
+
+fn multibulk(buf: &[u8], limits: &Limits) -> Result<Option<Request>, ProtocolError> {
+    let Some((end, mut at)) = line(buf, 1, "too big mbulk count string")? else {
+        return Ok(None);
+    };
+    let count = integer(&buf[1..end])
+        .filter(|n| *n <= i64::from(i32::MAX))
+        .ok_or_else(|| error("invalid multibulk length"))?;
+    if count > UNAUTHENTICATED_ARGS_MAX && !limits.authenticated {
+        return Err(error("unauthenticated multibulk length"));
+    }
+    if count <= 0 {
+        return Ok(Some(Request {
+            args: Vec::new(),
+            consumed: at,
+        }));
+    }
+    // Nothing is allocated for the arguments until they are all here.
+    let mut spans = Vec::with_capacity(count.min(1024) as usize);
+    for _ in 0..count {
+        let Some(&first) = buf.get(at) else {
+            return Ok(None);
+        };
+        if first != b'$' {
+            return Err(error(format!(
+                "expected '$', got '{}'",
+                char::from(first).escape_default()
+            )));
+        }
+        let Some((end, data)) = line(buf, at + 1, "too big bulk count string")? else {
+            return Ok(None);
+        };
+        let len = integer(&buf[at + 1..end])
+            .filter(|n| (0..=limits.bulk_max as i64).contains(n))
+            .ok_or_else(|| error("invalid bulk length"))?;
+        if len > UNAUTHENTICATED_BULK_MAX && !limits.authenticated {
+            return Err(error("unauthenticated bulk length"));
+        }
+        let len = len as usize;
+        let after = data + len + 2;
+        if buf.len() < after {
+            return Ok(None);
+        }
+        // Redis does not check the two bytes after the payload either: it
+        // skips them.
+        spans.push((data, data + len));
+        at = after;
+    }
+    Ok(Some(Request {
+        args: spans.into_iter().map(|(a, b)| buf[a..b].to_vec()).collect(),
+        consumed: at,
+    }))
+}
+
+fn inline(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    let Some(newline) = memchr(b'\n', buf) else {
+        if buf.len() > INLINE_MAX {
+            return Err(error("too big inline request"));
+        }
+        return Ok(None);
+    };
+    if newline > INLINE_MAX {
+        return Err(error("too big inline request"));
+    }
+    let mut text = &buf[..newline];
+    if let Some(stripped) = text.strip_suffix(b"\r") {
+        text = stripped;
+    }
+    let args = split_args(text).ok_or_else(|| error("unbalanced quotes in request"))?;
+    Ok(Some(Request {
+        args,
+        consumed: newline + 1,
+    }))
+}
+
+/// Splits a line into words as Redis's `sdssplitargs` does: `None` for
+/// unbalanced quotes (or a closing quote not followed by a space).
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Some(args);
+        }
+        let mut word = Vec::new();
+        let mut in_double = false;
+        let mut in_single = false;
+        loop {
+            if in_double {
+                let &c = line.get(i)?;
+                if c == b'\\'
+                    && line.get(i + 1) == Some(&b'x')
+                    && let (Some(h), Some(l)) = (
+                        line.get(i + 2).and_then(|c| (*c as char).to_digit(16)),
+                        line.get(i + 3).and_then(|c| (*c as char).to_digit(16)),
+                    )
+                {
+                    word.push((h * 16 + l) as u8);
+                    i += 4;
+                } else if c == b'\\' && i + 1 < line.len() {
+                    word.push(match line[i + 1] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                    i += 2;
+                } else if c == b'"' {
+                    // The closing quote must end the word.
+                    if line.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace()) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    word.push(c);
+                    i += 1;
+                }
+            } else if in_single {
+                let &c = line.get(i)?;
+                if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
+                    word.push(b'\'');
+                    i += 2;
+                } else if c == b'\'' {
+                    if line.get(i + 1).is_some_and(|c| !c.is_ascii_whitespace()) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    word.push(c);
+                    i += 1;
+                }
+            } else {
+                match line.get(i) {
+                    None => break,
+                    Some(c) if c.is_ascii_whitespace() => break,
+                    Some(b'"') => {
+                        in_double = true;
+                        i += 1;
+                    }
+                    Some(b'\'') => {
+                        in_single = true;
+                        i += 1;
+                    }
+                    Some(&c) => {
+                        word.push(c);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        args.push(word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+        parse(buf, &Limits::AUTHENTICATED)
+    }
+
+    fn args(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn a_multibulk_is_taken_whole_and_nothing_after_it() {
+        let buf = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n";
+        let req = one(buf).unwrap().unwrap();
+        assert_eq!(req.args, args(&["GET", "k"]));
+        let rest = &buf[req.consumed..];
+        assert_eq!(one(rest).unwrap().unwrap().args, args(&["PING"]));
+    }
+
+    #[test]
+    fn a_partial_multibulk_waits_at_every_cut() {
+        let buf = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\n";
+        for cut in 0..buf.len() {
+            assert_eq!(one(&buf[..cut]).unwrap(), None, "cut at {cut}");
+        }
+        let req = one(buf).unwrap().unwrap();
+        assert_eq!(req.args[2], b"va\r\nl");
+        assert_eq!(req.consumed, buf.len());
+    }
+
+    #[test]
+    fn inline_commands_split_like_redis_cli() {
+        let req = one(b"SET k \"a b\\x41\\n\" 'it''s'\r\n");
+        assert_eq!(req, Err(error("unbalanced quotes in request")));
+        let req = one(b"SET k \"a b\\x41\\n\" 'it\\'s'\r\n").unwrap().unwrap();
+        assert_eq!(
+            req.args,
+            vec![
+                b"SET".to_vec(),
+                b"k".to_vec(),
+                b"a bA\n".to_vec(),
+                b"it's".to_vec()
+            ]
+        );
+        assert_eq!(one(b"  \r\n").unwrap().unwrap().args, Vec::<Vec<u8>>::new());
+        assert_eq!(one(b"PING").unwrap(), None);
+        assert_eq!(
+            one(b"GET \"k\n").unwrap_err().to_string(),
+            "Protocol error: unbalanced quotes in request"
+        );
+    }
+
+    #[test]
+    fn errors_are_redis_s_own() {
+        let cases: [(&[u8], &str); 7] = [
+            (b"*x\r\n", "invalid multibulk length"),
+            (b"*2\r\n$3\r\nGET\r\n:1\r\n", "expected '$', got ':'"),
+            (b"*1\r\n$-1\r\n", "invalid bulk length"),
+            (b"*1\r\n$abc\r\n", "invalid bulk length"),
+            (b"*1\r\n$536870913\r\n", "invalid bulk length"),
+            (b"*2147483648\r\n", "invalid multibulk length"),
+            (b"*01\r\n", "invalid multibulk length"),
+        ];
+        for (input, text) in cases {
+            assert_eq!(
+                one(input),
+                Err(error(text)),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let long = vec![b'a'; INLINE_MAX + 1];
+        assert_eq!(one(&long), Err(error("too big inline request")));
+        let mut count = b"*".to_vec();
+        count.extend(vec![b'1'; INLINE_MAX + 1]);
+        assert_eq!(one(&count), Err(error("too big mbulk count string")));
+    }
+
+    #[test]
+    fn before_authentication_the_limits_are_small() {
+        let small = Limits::UNAUTHENTICATED;
+        assert_eq!(
+            parse(b"*11\r\n", &small),
+            Err(error("unauthenticated multibulk length"))
+        );
+        assert_eq!(
+            parse(b"*1\r\n$16385\r\n", &small),
+            Err(error("unauthenticated bulk length"))
+        );
+        assert!(parse(b"*1\r\n$16384\r\n", &small).unwrap().is_none());
+        assert!(parse(b"*10\r\n", &small).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_empty_multibulk_is_skipped() {
+        assert_eq!(
+            one(b"*0\r\n").unwrap().unwrap(),
+            Request {
+                args: vec![],
+                consumed: 4
+            }
+        );
+        assert_eq!(one(b"*-1\r\n").unwrap().unwrap().args.len(), 0);
+    }
+}

@@ -11,7 +11,7 @@
 //! command in its buffer (pipelining) and keeps the rest for later. The
 //! limits guard memory: a client cannot make the parser wait for (and the
 //! caller buffer) more than they allow, and before authentication they are
-//! small. Pure: no I/O.
+//! small. Replies are encoded for RESP2 or RESP3. Pure: no I/O.
 
 use memchr::memchr;
 
@@ -270,6 +270,116 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// A reply, encoded for the protocol version the client chose (`HELLO`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+OK`-style status.
+    Simple(String),
+    /// An error: the text begins with its code (`ERR`, `WRONGTYPE`, ...).
+    Error(String),
+    /// `:n`.
+    Integer(i64),
+    /// A bulk string.
+    Bulk(Vec<u8>),
+    /// No value: RESP2's null bulk (`$-1`), RESP3's `_`.
+    Null,
+    /// An array (`*`).
+    Array(Vec<Reply>),
+    /// A map: RESP3 `%`, a flat array of keys and values in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// A set: RESP3 `~`, an array in RESP2.
+    Set(Vec<Reply>),
+    /// A double: RESP3 `,`, a bulk string in RESP2.
+    Double(f64),
+}
+
+/// The protocol version a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// RESP2, the default.
+    Resp2,
+    /// RESP3, after `HELLO 3`.
+    Resp3,
+}
+
+impl Reply {
+    /// `+OK`.
+    pub fn ok() -> Reply {
+        Reply::Simple("OK".to_string())
+    }
+
+    /// Appends the reply's bytes in `protocol` to `out`.
+    pub fn encode(&self, protocol: Protocol, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let resp3 = protocol == Protocol::Resp3;
+        match self {
+            Reply::Simple(text) => {
+                out.push(b'+');
+                out.extend(text.bytes().filter(|b| *b != b'\r' && *b != b'\n'));
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Error(text) => {
+                out.push(b'-');
+                out.extend(text.bytes().filter(|b| *b != b'\r' && *b != b'\n'));
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Integer(n) => {
+                let _ = write!(out, ":{n}\r\n");
+            }
+            Reply::Bulk(bytes) => {
+                let _ = write!(out, "${}\r\n", bytes.len());
+                out.extend_from_slice(bytes);
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Null if resp3 => out.extend_from_slice(b"_\r\n"),
+            Reply::Null => out.extend_from_slice(b"$-1\r\n"),
+            Reply::Array(items) => {
+                let _ = write!(out, "*{}\r\n", items.len());
+                for item in items {
+                    item.encode(protocol, out);
+                }
+            }
+            Reply::Set(items) => {
+                let _ = write!(out, "{}{}\r\n", if resp3 { '~' } else { '*' }, items.len());
+                for item in items {
+                    item.encode(protocol, out);
+                }
+            }
+            Reply::Map(pairs) => {
+                if resp3 {
+                    let _ = write!(out, "%{}\r\n", pairs.len());
+                } else {
+                    let _ = write!(out, "*{}\r\n", pairs.len() * 2);
+                }
+                for (key, value) in pairs {
+                    key.encode(protocol, out);
+                    value.encode(protocol, out);
+                }
+            }
+            Reply::Double(x) => {
+                let text = format_double(*x);
+                if resp3 {
+                    let _ = write!(out, ",{text}\r\n");
+                } else {
+                    Reply::Bulk(text.into_bytes()).encode(protocol, out);
+                }
+            }
+        }
+    }
+}
+
+/// A double as Redis prints one: `inf`, `-inf`, `nan`, or the shortest
+/// text that reads back as the same value.
+fn format_double(x: f64) -> String {
+    if x.is_nan() {
+        "nan".to_string()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else {
+        format!("{x}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +473,34 @@ mod tests {
         );
         assert!(parse(b"*1\r\n$16384\r\n", &small).unwrap().is_none());
         assert!(parse(b"*10\r\n", &small).unwrap().is_none());
+    }
+
+    #[test]
+    fn replies_encode_for_each_protocol() {
+        let enc = |r: &Reply, p| {
+            let mut out = Vec::new();
+            r.encode(p, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        use Protocol::{Resp2, Resp3};
+        assert_eq!(enc(&Reply::ok(), Resp2), "+OK\r\n");
+        assert_eq!(enc(&Reply::Error("ERR no".into()), Resp3), "-ERR no\r\n");
+        assert_eq!(enc(&Reply::Integer(-3), Resp2), ":-3\r\n");
+        assert_eq!(
+            enc(&Reply::Bulk(b"a\r\nb".to_vec()), Resp2),
+            "$4\r\na\r\nb\r\n"
+        );
+        assert_eq!(enc(&Reply::Null, Resp2), "$-1\r\n");
+        assert_eq!(enc(&Reply::Null, Resp3), "_\r\n");
+        let map = Reply::Map(vec![(Reply::Simple("k".into()), Reply::Integer(1))]);
+        assert_eq!(enc(&map, Resp2), "*2\r\n+k\r\n:1\r\n");
+        assert_eq!(enc(&map, Resp3), "%1\r\n+k\r\n:1\r\n");
+        assert_eq!(enc(&Reply::Double(1.5), Resp2), "$3\r\n1.5\r\n");
+        assert_eq!(enc(&Reply::Double(f64::INFINITY), Resp3), ",inf\r\n");
+        assert_eq!(
+            enc(&Reply::Set(vec![Reply::Integer(1)]), Resp3),
+            "~1\r\n:1\r\n"
+        );
     }
 
     #[test]

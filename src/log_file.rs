@@ -7,8 +7,9 @@
 //! append lock) while any number of readers read records the index points
 //! at. Readers see only bytes that reached the file: sealed files through
 //! a memory map made on first use, the newest through positioned reads
-//! (never mapped, since it grows), and records still in the bulk-load
-//! buffer from the buffer, under its mutex.
+//! (never mapped, since it grows), and records still in the append
+//! buffer (a group waiting for its sync under `always`, or a bulk load)
+//! from the buffer, under its mutex.
 //!
 //! Replaying and surveying records is `crate::log`'s job.
 
@@ -83,7 +84,8 @@ impl std::ops::Deref for Image {
 /// engine's append lock) and the group-commit leader touch it.
 #[derive(Debug)]
 struct Tail {
-    /// Appended records not yet written to the file (bulk loads only).
+    /// Appended records not yet written to the file (a group waiting for
+    /// its sync under `always`, or a bulk load).
     pending: Vec<u8>,
     /// Bytes of the file on disk (zeros written ahead and the footer included).
     allocated: u64,
@@ -534,7 +536,7 @@ impl LogFile {
         }
         let mut buf = vec![0u8; len];
         if end > self.written.load(Ordering::Acquire) {
-            // Still in the bulk-load buffer, unless a flush got there
+            // Still in the append buffer, unless a flush got there
             // first (records never straddle the buffer's start).
             let tail = self.tail();
             let start = self.written.load(Ordering::Acquire);

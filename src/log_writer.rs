@@ -10,10 +10,11 @@
 //! outside every lock; appends go on meanwhile. When the sync returns,
 //! every ticket up to the target is durable and every waiter it covers is
 //! woken; the rest elect the next leader. Only what an fdatasync covers is
-//! acknowledged: a ticket is counted as appended only after its bytes are
-//! in the file, and the leader reads the target before it picks the file
-//! to sync, so a rotation in between has sealed (and synced) the older
-//! file already.
+//! acknowledged: a ticket is counted once its record is in the file or in
+//! the file's append buffer, the leader reads the target before it picks
+//! the file to sync, and its sync writes the buffer out before the
+//! fdatasync; a rotation in between has sealed (and synced) the older file
+//! already.
 //!
 //! A failed write or sync *poisons* the writer: every write it covered,
 //! and every later one, fails, and a `sync-failed` mark is left for the

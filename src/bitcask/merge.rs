@@ -129,6 +129,8 @@ impl Bitcask {
 
     /// What `merge` would do, without changing anything.
     pub fn merge_dry_run(&self, now_ms: u64) -> Result<MergeReport> {
+        // It replays into a new index, like a fallback: not beside a rebuild.
+        let _one = self.maintenance.lock().unwrap_or_else(|e| e.into_inner());
         let mut w = self.lock_writable()?;
         Ok(self.merge_inputs(&mut w, now_ms)?.1)
     }

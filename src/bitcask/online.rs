@@ -570,7 +570,6 @@ impl Bitcask {
             };
             let watermark = (*last_id, last.len());
             w.preimages = Some(Default::default());
-            w.hint_dirty = false;
             (watermark, self.index.load_full(), files)
         };
         // The index as of the watermark, copied shard by shard while writes
@@ -582,7 +581,19 @@ impl Bitcask {
         for (i, shard) in index.keys.all().enumerate() {
             shard.copy_after_live((FileId(0), 0), now_ms, &mut snapshot.write_at(i));
         }
-        let preimages = self.lock_writer().preimages.take().unwrap_or_default();
+        let preimages = {
+            let mut w = self.lock_writer();
+            let preimages = w.preimages.take();
+            if !Arc::ptr_eq(&self.index.load_full(), &index) {
+                // A fallback replaced the index during the copy: the
+                // pre-images were taken from the new one. Start over later.
+                return Ok(HintWritten {
+                    entries: 0,
+                    file_len: 0,
+                });
+            }
+            preimages.unwrap_or_default()
+        };
         for (key, raw) in preimages {
             snapshot.write(fingerprint(&key)).restore(&key, raw);
         }
@@ -669,6 +680,7 @@ impl Bitcask {
             })?;
         }
         self.index.store(Arc::new(fresh));
+        w.hint_dirty = false;
         let tail: u64 = current
             .range(watermark.0..)
             .map(|(id, f)| {

@@ -238,6 +238,8 @@ impl Bitcask {
 
     /// Replays every data file into a full keydir and installs it.
     pub(super) fn replay_all(&self, w: &mut Writer) -> Result<()> {
+        // A hint rebuild copying the old index sees the swap and aborts.
+        w.preimages = None;
         let index = Index::full();
         let files = self.files.load_full();
         let mut total = 0;

@@ -260,7 +260,10 @@ impl Bitcask {
         self.log.sync()?;
         let files = self.files.load_full();
         let last = files.keys().next_back().copied();
-        for (id, file) in files.iter() {
+        // Only what FILES lists: during an online merge's install the file
+        // set holds the merged files beside their outputs for a moment.
+        let listed = w.list.ids(ListedKind::Data);
+        for (id, file) in files.iter().filter(|(id, _)| listed.contains(&id.0)) {
             let to = dest.join(id.file_name());
             // Sealed files (the newest too, after a merge) never change:
             // linked whole, footer included.

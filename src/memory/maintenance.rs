@@ -60,6 +60,9 @@ pub struct MemoryReport {
 impl Memory {
     /// Gathers the inspection report as of `now_ms`.
     pub fn inspect(&self, now_ms: u64) -> Result<MemoryReport> {
+        // No rewrite meanwhile: sealing an AOF cuts its preallocated zeros,
+        // which must not happen under the map a survey reads through.
+        let _no_rewrite = self.rewriting.lock().unwrap_or_else(|e| e.into_inner());
         let files = MemoryFiles::read(&self.dir)?;
         let mut stats = Vec::new();
         let (_, snapshot_info) = self.snapshot_state();
@@ -82,10 +85,20 @@ impl Memory {
                 role(generation, newest),
             )?;
             let survey = log.survey(role(generation, newest), |_, _| {})?;
-            aof_bytes += survey.file_len;
+            // Records, header and footer: zeros written ahead are not data.
+            let bytes = survey
+                .records
+                .last()
+                .map_or(crate::format::file_header::HEADER_LEN as u64, |(o, l)| {
+                    o + l
+                })
+                + survey
+                    .footer
+                    .map_or(0, |_| crate::format::footer::FOOTER_LEN as u64);
+            aof_bytes += bytes;
             stats.push(MemoryFileStats {
                 name: layout::aof_file_name(generation),
-                bytes: survey.file_len,
+                bytes,
                 records: survey.records.len() as u64,
                 raw_bytes: None,
             });
@@ -104,6 +117,8 @@ impl Memory {
 
     /// Reads every snapshot and AOF, reporting each problem. Reads only.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+        // As in `inspect`: no AOF is sealed (and cut) under the survey's map.
+        let _no_rewrite = self.rewriting.lock().unwrap_or_else(|e| e.into_inner());
         let files = MemoryFiles::read_checked(&self.dir, true)?;
         let mut report = VerifyReport::default();
         if let Some(why) = &files.list_problem {

@@ -241,6 +241,11 @@ impl Memory {
             };
             let aof = LogFile::open(&self.dir, LogName::Aof(*generation), writable, role)?;
             let end = aof.scan(0, |_, rec| self.apply(rec))?;
+            if writable && end.footer.is_some() && aof.cut_after_footer()? {
+                self.notice(crate::notice::Notice::FooterZerosCut {
+                    file: layout::aof_file_name(*generation),
+                });
+            }
             if let Some(torn) = end.torn {
                 let name = layout::aof_file_name(*generation);
                 let kept = if writable {

@@ -79,15 +79,15 @@ pub struct LogWriter {
     appended_inside: AtomicUsize,
 }
 
-/// A writer inside a write (see `LogWriter::arrive`).
-pub struct Arrival<'a> {
+/// A writer inside a write (see `LogWriter::write`).
+struct Arrival<'a> {
     log: &'a LogWriter,
     appended: bool,
 }
 
 impl Arrival<'_> {
     /// Notes that this writer's record is appended (it has its ticket).
-    pub fn appended(&mut self) {
+    fn appended(&mut self) {
         if !self.appended {
             self.appended = true;
             self.log.appended_inside.fetch_add(1, Ordering::AcqRel);
@@ -132,9 +132,23 @@ impl LogWriter {
         }
     }
 
+    /// Runs one write: `append` takes the append lock, appends (or decides
+    /// not to) and returns its ticket with its result, releasing the lock;
+    /// the ticket is then committed as the policy says. Writers go through
+    /// here so that a leader about to sync knows who is on the way.
+    pub fn write<T>(&self, append: impl FnOnce() -> Result<(Option<Ticket>, T)>) -> Result<T> {
+        let mut arrival = self.arrive();
+        let (ticket, result) = append()?;
+        arrival.appended();
+        if let Some(ticket) = ticket {
+            self.commit(ticket)?;
+        }
+        Ok(result)
+    }
+
     /// Announces a write about to take the append lock; the guard lives
     /// until the write is acknowledged or fails.
-    pub fn arrive(&self) -> Arrival<'_> {
+    fn arrive(&self) -> Arrival<'_> {
         self.inside.fetch_add(1, Ordering::AcqRel);
         Arrival {
             log: self,

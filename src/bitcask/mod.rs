@@ -184,7 +184,7 @@ impl Bitcask {
     /// full replay when the hint turns out damaged.
     fn with_view<T>(&self, mut f: impl FnMut(&Index, &FileSet) -> Result<T, Miss>) -> Result<T> {
         for _ in 0..LOOKUP_ATTEMPTS {
-            let index = self.index.load_full();
+            let index = self.index.load();
             let files = self.files.load();
             match f(&index, &files) {
                 Ok(found) => return Ok(found),
@@ -207,7 +207,7 @@ impl Bitcask {
         mut f: impl FnMut(&Index, &FileSet) -> Result<T, Miss>,
     ) -> Result<T> {
         loop {
-            let index = self.index.load_full();
+            let index = self.index.load();
             let files = self.files.load();
             match f(&index, &files) {
                 Ok(found) => return Ok(found),
@@ -307,8 +307,7 @@ impl Bitcask {
     /// Sets `key` to `value`, expiring at `expiry_ms` if given; durable
     /// per the sync policy on return.
     pub fn put(&self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
-        let mut arrival = self.log.arrive();
-        let ticket = {
+        self.log.write(|| {
             let mut w = self.lock_writable()?;
             // An upper bound, kept per write: counting the index's keys
             // (every shard) is only worth it near the limit.
@@ -324,10 +323,11 @@ impl Bitcask {
                 }
             }
             w.keys_bound += 1;
-            self.write_locked(&mut w, key, Some((value, expiry_ms)))?
-        };
-        arrival.appended();
-        self.log.commit(ticket)
+            Ok((
+                Some(self.write_locked(&mut w, key, Some((value, expiry_ms)))?),
+                (),
+            ))
+        })
     }
 
     /// Reads `key` (with its value when `with_value`, else with empty
@@ -340,8 +340,7 @@ impl Bitcask {
         with_value: bool,
         decide: impl FnOnce(Option<Value>) -> Result<(Change, R)>,
     ) -> Result<R> {
-        let mut arrival = self.log.arrive();
-        let (ticket, result) = {
+        self.log.write(|| {
             let mut w = self.lock_writable()?;
             let current = if with_value {
                 self.entry_and_value(Some(&mut w), key)?
@@ -364,13 +363,8 @@ impl Bitcask {
                 }
                 Change::Delete => Some(self.write_locked(&mut w, key, None)?),
             };
-            (ticket, result)
-        };
-        arrival.appended();
-        if let Some(ticket) = ticket {
-            self.log.commit(ticket)?;
-        }
-        Ok(result)
+            Ok((ticket, result))
+        })
     }
 
     /// Deletes `key`; true if it was live at `now_ms`.

@@ -446,14 +446,14 @@ impl Memory {
     /// Sets `key` to `value`, expiring at `expiry_ms` if given; durable
     /// per the sync policy on return.
     pub fn put(&self, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<()> {
-        let mut arrival = self.log.arrive();
-        let ticket = {
+        self.log.write(|| {
             let mut w = self.lock_writable()?;
             self.check_key_count(key)?;
-            self.write_locked(&mut w, key, Some((value, expiry_ms)))?
-        };
-        arrival.appended();
-        self.log.commit(ticket)
+            Ok((
+                Some(self.write_locked(&mut w, key, Some((value, expiry_ms)))?),
+                (),
+            ))
+        })
     }
 
     /// Reads `key` and applies the change `decide` makes of it, atomically
@@ -465,8 +465,7 @@ impl Memory {
         with_value: bool,
         decide: impl FnOnce(Option<Value>) -> Result<(Change, R)>,
     ) -> Result<R> {
-        let mut arrival = self.log.arrive();
-        let (ticket, result) = {
+        self.log.write(|| {
             let mut w = self.lock_writable()?;
             let (change, result) = decide(self.live(key, now_ms, with_value))?;
             let ticket = match change {
@@ -478,13 +477,8 @@ impl Memory {
                 }
                 Change::Delete => Some(self.write_locked(&mut w, key, None)?),
             };
-            (ticket, result)
-        };
-        arrival.appended();
-        if let Some(ticket) = ticket {
-            self.log.commit(ticket)?;
-        }
-        Ok(result)
+            Ok((ticket, result))
+        })
     }
 
     /// Deletes `key`; true if it was live at `now_ms`.

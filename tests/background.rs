@@ -583,3 +583,28 @@ fn a_store_keeps_its_file_system_in_every_thread() {
         });
     }
 }
+
+/// The brief: one-shot commands start none of the background work. A
+/// store runs none until a handle asks, and none after `close`'s stop.
+#[test]
+fn no_background_work_runs_unless_a_handle_asks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let store = hoardhaven::Store::open(
+        &dir,
+        &hoardhaven::OpenOptions::new(hoardhaven::Access::Write),
+    )
+    .unwrap();
+    store
+        .put(b"k", b"v", hoardhaven::PutOptions::default())
+        .unwrap();
+    assert!(
+        store.background_log().is_none(),
+        "nothing started by itself"
+    );
+    store
+        .start_background(hoardhaven::BackgroundOptions::timer_only())
+        .unwrap();
+    assert!(store.background_log().is_some());
+    store.close().unwrap();
+}

@@ -49,6 +49,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
+            cand serve 'Serve the store to Redis clients (RESP2/RESP3) and HTTP clients until SIGTERM, SIGINT or SHUTDOWN'
             cand completions 'Print a shell completion script'
             cand man 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -338,6 +339,30 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hoard;serve'= {
+            cand --resp 'Address for Redis clients (port 0: any free port, printed at start-up); `none` for no RESP listener [default: 127.0.0.1:6379]'
+            cand --http 'Address for HTTP clients, e.g. 127.0.0.1:8080 (no HTTP listener without it)'
+            cand --requirepass-file 'File holding the password clients must give (AUTH, HELLO AUTH); required to listen on a non-loopback address'
+            cand --http-token-file 'File holding the bearer token HTTP clients must send; required (with a password) for HTTP on a non-loopback address'
+            cand --maxclients 'Most clients connected at once'
+            cand --timeout 'Close a client idle this many seconds (0: never)'
+            cand --query-buffer-limit 'Most bytes of unparsed input one client may hold (e.g. 1G)'
+            cand --client-buffers-limit 'Most bytes of unparsed input all clients together may hold'
+            cand --reply-limit 'Most bytes of a reply built from many items (KEYS, MGET, SCAN, EXEC)'
+            cand --threads 'Worker threads [default: one per core]'
+            cand --snapshot-every 'Memory stores: write a snapshot this often if anything changed (e.g. 1h; 0: never)'
+            cand --merge-every 'Bitcask stores: look for files worth merging this often (e.g. 10s; 0: never)'
+            cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
+            cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
+            cand -q 'Print no warnings or notices on stderr (errors are still printed)'
+            cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hoard;completions'= {
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
@@ -385,6 +410,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand inspect 'Show data files, live and dead bytes, key count, hint state and merge advice'
             cand verify 'Check every checksum and hint entry; exit 4 if anything is corrupt'
             cand bench 'Run built-in workloads and print ops/s, MB/s and latency percentiles (in a temporary store, or in a new directory given with --dir)'
+            cand serve 'Serve the store to Redis clients (RESP2/RESP3) and HTTP clients until SIGTERM, SIGINT or SHUTDOWN'
             cand completions 'Print a shell completion script'
             cand man 'Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -430,6 +456,8 @@ set edit:completion:arg-completer[hoard] = {|@words|
         &'hoard;help;verify'= {
         }
         &'hoard;help;bench'= {
+        }
+        &'hoard;help;serve'= {
         }
         &'hoard;help;completions'= {
         }

@@ -29,6 +29,7 @@ pub mod manifest;
 pub mod manifest_fix;
 pub mod memory;
 pub mod resp;
+pub mod server;
 pub mod transfer;
 pub mod upgrade;
 pub mod verify;

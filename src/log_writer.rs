@@ -56,6 +56,8 @@ struct State {
     last_sync_took: Duration,
     /// Syncs done, for benchmarks and the server's INFO.
     syncs: u64,
+    /// Time those syncs' fdatasyncs took, together.
+    sync_time: Duration,
 }
 
 /// The log writer of one store.
@@ -123,6 +125,7 @@ impl LogWriter {
                 last_sync: Instant::now(),
                 last_sync_took: Duration::ZERO,
                 syncs: 0,
+                sync_time: Duration::ZERO,
             }),
             synced: Condvar::new(),
             deferred: AtomicBool::new(false),
@@ -335,6 +338,12 @@ impl LogWriter {
         state.appended > state.synced
     }
 
+    /// Syncs done so far, and the time their fdatasyncs took together.
+    pub fn sync_stats(&self) -> (u64, Duration) {
+        let state = self.state();
+        (state.syncs, state.sync_time)
+    }
+
     /// Syncs done so far.
     pub fn sync_count(&self) -> u64 {
         self.state().syncs
@@ -407,6 +416,8 @@ impl LogWriter {
                     state.last_sync = Instant::now();
                     state.last_sync_took = began.elapsed();
                     state.syncs += 1;
+                    let took = state.last_sync_took;
+                    state.sync_time += took;
                     self.synced.notify_all();
                     drop(one);
                 }

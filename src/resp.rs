@@ -283,6 +283,8 @@ pub enum Reply {
     Bulk(Vec<u8>),
     /// No value: RESP2's null bulk (`$-1`), RESP3's `_`.
     Null,
+    /// No array (an aborted EXEC): RESP2's null array (`*-1`), RESP3's `_`.
+    NullArray,
     /// An array (`*`).
     Array(Vec<Reply>),
     /// A map: RESP3 `%`, a flat array of keys and values in RESP2.
@@ -333,6 +335,8 @@ impl Reply {
             }
             Reply::Null if resp3 => out.extend_from_slice(b"_\r\n"),
             Reply::Null => out.extend_from_slice(b"$-1\r\n"),
+            Reply::NullArray if resp3 => out.extend_from_slice(b"_\r\n"),
+            Reply::NullArray => out.extend_from_slice(b"*-1\r\n"),
             Reply::Array(items) => {
                 let _ = write!(out, "*{}\r\n", items.len());
                 for item in items {

@@ -361,6 +361,13 @@ impl Store {
             }))
     }
 
+    /// What is known about `key` without reading its value, or `None` if it is not live.
+    pub fn meta(&self, key: &[u8]) -> Result<Option<crate::engine::KeyMeta>> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        self.data()?.meta(key, now_ms)
+    }
+
     /// Makes `key` expire `ttl_ms` from now; false if it is not live.
     pub fn expire(&self, key: &[u8], ttl_ms: u64) -> Result<bool> {
         check_key(key)?;
@@ -574,6 +581,44 @@ impl Store {
             .collect())
     }
 
+    /// Reads `key` with its value and applies the change `decide` makes of
+    /// it, atomically with respect to every other write to the store: the
+    /// building block of the server's read-modify-write commands. A new
+    /// value over the value limit, or an expiry past `i64::MAX` ms, is
+    /// `Error::InvalidInput` and changes nothing.
+    pub fn update<R>(
+        &self,
+        key: &[u8],
+        decide: impl FnOnce(Option<Value>) -> Result<(Change, R)>,
+    ) -> Result<R> {
+        check_key(key)?;
+        let now_ms = self.clock.now_ms();
+        self.data()?.update(key, now_ms, true, |current| {
+            let (change, result) = decide(current)?;
+            if let Change::Put(value, expiry_ms) = &change {
+                check_value(key, value.len())?;
+                if expiry_ms.is_some_and(|at| at >= i64::MAX as u64) {
+                    return Err(Error::InvalidInput(format!(
+                        "an expiry for key {} is too far in the future",
+                        crate::error::display_key(key)
+                    )));
+                }
+            }
+            Ok((change, result))
+        })
+    }
+
+    /// The time in Unix ms by the store's clock, the one expiry is judged by.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Whether a failed write or sync has made the store refuse writes
+    /// until it is reopened (reads still work).
+    pub fn is_poisoned(&self) -> bool {
+        self.engine.log().is_poisoned()
+    }
+
     /// The bitcask engine, for its maintenance operations; `None` for other engines.
     pub fn bitcask(&self) -> Option<&Bitcask> {
         match &*self.engine {
@@ -671,6 +716,11 @@ impl Store {
     /// (each covers every write appended before it: group commit).
     pub fn sync_count(&self) -> u64 {
         self.engine.log().sync_count()
+    }
+
+    /// The fdatasyncs done since the store was opened, and the time they took together.
+    pub fn sync_stats(&self) -> (u64, Duration) {
+        self.engine.log().sync_stats()
     }
 
     /// Messages for the user gathered while opening or working.

@@ -109,6 +109,8 @@ pub enum Command {
     /// Run built-in workloads and print ops/s, MB/s and latency percentiles
     /// (in a temporary store, or in a new directory given with --dir)
     Bench(BenchArgs),
+    /// Serve the store to Redis clients (RESP2/RESP3) and HTTP clients until SIGTERM, SIGINT or SHUTDOWN
+    Serve(ServeArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print a man page (roff): hoard(1), or hoard-COMMAND(1) for one command
@@ -446,4 +448,68 @@ pub struct CompletionsArgs {
     /// The shell
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address for Redis clients (port 0: any free port, printed at start-up); `none` for no RESP
+    /// listener [default: 127.0.0.1:6379]
+    #[arg(long, value_name = "ADDR", value_parser = parse::listen_addr)]
+    pub resp: Option<ListenAddr>,
+
+    /// Address for HTTP clients, e.g. 127.0.0.1:8080 (no HTTP listener without it)
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+
+    /// File holding the password clients must give (AUTH, HELLO AUTH); required to listen on a
+    /// non-loopback address
+    #[arg(long, value_name = "FILE")]
+    pub requirepass_file: Option<PathBuf>,
+
+    /// File holding the bearer token HTTP clients must send; required (with a password) for HTTP on
+    /// a non-loopback address
+    #[arg(long, value_name = "FILE")]
+    pub http_token_file: Option<PathBuf>,
+
+    /// Most clients connected at once
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub maxclients: usize,
+
+    /// Close a client idle this many seconds (0: never)
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub timeout: u64,
+
+    /// Most bytes of unparsed input one client may hold (e.g. 1G)
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1G")]
+    pub query_buffer_limit: u64,
+
+    /// Most bytes of unparsed input all clients together may hold
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "2G")]
+    pub client_buffers_limit: u64,
+
+    /// Most bytes of a reply built from many items (KEYS, MGET, SCAN, EXEC)
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "256M")]
+    pub reply_limit: u64,
+
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Memory stores: write a snapshot this often if anything changed (e.g. 1h; 0: never)
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration_ms_or_zero, default_value = "1h")]
+    pub snapshot_every: u64,
+
+    /// Bitcask stores: look for files worth merging this often (e.g. 10s; 0: never)
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration_ms_or_zero, default_value = "10s")]
+    pub merge_every: u64,
+}
+
+/// A listen address, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// Do not listen.
+    None,
+    /// Listen here.
+    At(std::net::SocketAddr),
 }

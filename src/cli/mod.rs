@@ -73,6 +73,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Inspect(args) => inspect::run(global, &mut out, args)?,
         Command::Verify(args) => verify::run(global, &mut out, args)?,
         Command::Bench(args) => bench::run(global, &mut out, args)?,
+        Command::Serve(args) => serve(global, args)?,
         Command::Completions(args) => {
             refuse_json(global, "completions")?;
             clap_complete::generate(args.shell, &mut Cli::command(), "hoard", &mut out);
@@ -854,5 +855,51 @@ fn snapshot(global: &Global, out: &mut impl Write, args: args::SnapshotArgs) -> 
             ),
         );
     }
+    Ok(Outcome::Success)
+}
+
+/// `serve`: opens the store for writing and serves it until stopped.
+fn serve(global: &Global, args: args::ServeArgs) -> Result<Outcome> {
+    use hoardhaven::server::{Secret, ServeOptions};
+    use std::time::Duration;
+    let every = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
+    let secret =
+        |path: &Option<std::path::PathBuf>| path.as_deref().map(Secret::from_file).transpose();
+    let defaults = ServeOptions::default();
+    let options = ServeOptions {
+        resp: match args.resp {
+            None => defaults.resp,
+            Some(args::ListenAddr::None) => None,
+            Some(args::ListenAddr::At(addr)) => Some(addr),
+        },
+        http: args.http,
+        password: secret(&args.requirepass_file)?,
+        http_token: secret(&args.http_token_file)?,
+        max_clients: args.maxclients.max(1),
+        query_buffer_max: usize::try_from(args.query_buffer_limit).unwrap_or(usize::MAX),
+        client_buffers_max: usize::try_from(args.client_buffers_limit).unwrap_or(usize::MAX),
+        idle_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+        reply_max: usize::try_from(args.reply_limit).unwrap_or(usize::MAX),
+        threads: args.threads.unwrap_or(defaults.threads).max(1),
+        background: hoardhaven::BackgroundOptions {
+            snapshot_every: every(args.snapshot_every),
+            merge_every: every(args.merge_every),
+            ..hoardhaven::BackgroundOptions::default()
+        },
+        ..defaults
+    };
+    let store = open(global, Access::Write)?;
+    warn(global, store.take_notices());
+    let log: std::sync::Arc<dyn Fn(&str) + Send + Sync> = std::sync::Arc::new(|line: &str| {
+        let mut stderr = io::stderr().lock();
+        let _ = writeln!(stderr, "{line}");
+    });
+    let summary = hoardhaven::server::run(store, options, log.clone())?;
+    log(&format!(
+        "hoard serve: stopped after {:.1} s, {} connections, {} commands; store closed cleanly",
+        summary.uptime.as_secs_f64(),
+        summary.connections,
+        summary.commands
+    ));
     Ok(Outcome::Success)
 }

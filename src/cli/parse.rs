@@ -72,6 +72,25 @@ pub fn sync_policy(text: &str) -> Result<hoardhaven::SyncPolicy, String> {
     text.parse().map_err(|e: hoardhaven::Error| e.to_string())
 }
 
+/// A listen address (`HOST:PORT`), or `none`.
+pub fn listen_addr(text: &str) -> Result<super::args::ListenAddr, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(super::args::ListenAddr::None);
+    }
+    text.parse()
+        .map(super::args::ListenAddr::At)
+        .map_err(|_| format!("`{text}` is not an address such as 127.0.0.1:6379 (or `none`)"))
+}
+
+/// A duration as `duration_ms` reads it, or `0` for never.
+pub fn duration_ms_or_zero(text: &str) -> Result<u64, String> {
+    if text == "0" {
+        Ok(0)
+    } else {
+        duration_ms(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

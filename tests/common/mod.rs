@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod server;
+
 use assert_cmd::Command;
 
 /// A temporary directory holding (or about to hold) a store at `dir()`.

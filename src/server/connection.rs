@@ -1,0 +1,334 @@
+//! RESP connections: accept, then for each client read into its buffer,
+//! parse every complete command there (pipelining), run the batch, and
+//! write its replies with one write.
+//!
+//! Memory per client is bounded: the query buffer by `query_buffer_max`
+//! (and all of them together by `client_buffers_max`), the replies of a
+//! batch by flushing once they pass `FLUSH_AT`, and an idle client holds
+//! no buffer at all (it waits for readability before one is allocated).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::resp::{self, Limits, Reply};
+
+use super::commands::{self, Session};
+use super::{ClientInfo, Shared};
+
+/// Replies buffered past this many bytes are written before the batch goes on.
+const FLUSH_AT: usize = 64 * 1024;
+/// Commands run per batch at most, so one client cannot hold a thread long.
+const BATCH_MAX: usize = 1024;
+/// Bytes read at a time into a client's buffer.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Accepts RESP clients until the task is aborted.
+pub(crate) async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    log: Arc<dyn Fn(&str) + Send + Sync>,
+) {
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, most likely: say so, back off.
+                log(&format!("hoard serve: accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        shared.stats.connections_received.fetch_add(1, Relaxed);
+        let current = shared.stats.connections_current.fetch_add(1, Relaxed);
+        if current >= shared.max_clients.load(Relaxed) as u64 {
+            shared.stats.connections_current.fetch_sub(1, Relaxed);
+            shared.stats.connections_rejected.fetch_add(1, Relaxed);
+            tokio::spawn(refuse(stream));
+            continue;
+        }
+        let shared = shared.clone();
+        let log = log.clone();
+        tokio::spawn(async move {
+            let local = stream.local_addr().unwrap_or(addr);
+            let client = register(&shared, addr, local);
+            if let Err(e) = serve_client(&shared, stream, client.clone()).await {
+                log(&format!("hoard serve: client {} ({addr}): {e}", client.id));
+            }
+            shared
+                .clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&client.id);
+            shared.stats.connections_current.fetch_sub(1, Relaxed);
+        });
+    }
+}
+
+async fn refuse(mut stream: TcpStream) {
+    let _ = stream
+        .write_all(b"-ERR max number of clients reached\r\n")
+        .await;
+}
+
+fn register(shared: &Shared, addr: SocketAddr, local: SocketAddr) -> Arc<ClientInfo> {
+    let client = Arc::new(ClientInfo {
+        id: shared.next_client_id.fetch_add(1, Relaxed),
+        addr,
+        local,
+        created: Instant::now(),
+        last_active_ms: AtomicU64::new(shared.uptime_ms()),
+        last_command: AtomicUsize::new(usize::MAX),
+        name: Default::default(),
+        library: Default::default(),
+        resp3: AtomicBool::new(false),
+        kill: tokio::sync::Notify::new(),
+        killed: AtomicBool::new(false),
+    });
+    shared
+        .clients
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(client.id, client.clone());
+    client
+}
+
+/// The bytes of client buffers this connection has counted against the
+/// server's budget; released when the connection ends.
+struct BufferBudget<'a> {
+    shared: &'a Shared,
+    counted: usize,
+}
+
+impl BufferBudget<'_> {
+    /// Counts `capacity` bytes for this client; false when that passes the
+    /// server's total budget.
+    fn set(&mut self, capacity: usize) -> bool {
+        let total = &self.shared.stats.client_buffer_bytes;
+        if capacity > self.counted {
+            let now = total.fetch_add((capacity - self.counted) as u64, Relaxed)
+                + (capacity - self.counted) as u64;
+            self.counted = capacity;
+            now <= self.shared.options.client_buffers_max as u64
+        } else {
+            total.fetch_sub((self.counted - capacity) as u64, Relaxed);
+            self.counted = capacity;
+            true
+        }
+    }
+}
+
+impl Drop for BufferBudget<'_> {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
+async fn serve_client(
+    shared: &Arc<Shared>,
+    mut stream: TcpStream,
+    client: Arc<ClientInfo>,
+) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut session = Session::new(client.clone(), shared);
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut budget = BufferBudget { shared, counted: 0 };
+    let mut buf = BytesMut::new();
+    let mut out: Vec<u8> = Vec::new();
+    let mut batch: VecDeque<Vec<Vec<u8>>> = VecDeque::new();
+    loop {
+        // Take every complete command in the buffer.
+        let limits = if session.authenticated {
+            Limits::AUTHENTICATED
+        } else {
+            Limits::UNAUTHENTICATED
+        };
+        let mut parse_error = None;
+        while batch.len() < BATCH_MAX {
+            match resp::parse(&buf, &limits) {
+                Ok(Some(request)) => {
+                    buf.advance(request.consumed);
+                    if !request.args.is_empty() {
+                        batch.push_back(request.args);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    parse_error = Some(e);
+                    break;
+                }
+            }
+            // Before authentication, one command at a time: AUTH decides
+            // the limits for the rest.
+            if !session.authenticated && !batch.is_empty() {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            let (back, closing) = run_batch(shared, session, batch, out).await;
+            (session, batch, out) = back;
+            shared
+                .stats
+                .net_output_bytes
+                .fetch_add(out.len() as u64, Relaxed);
+            stream.write_all(&out).await?;
+            if out.capacity() > FLUSH_AT * 2 {
+                out = Vec::new();
+            } else {
+                out.clear();
+            }
+            if closing {
+                return Ok(());
+            }
+            if !batch.is_empty() || parse_error.is_none() && more_complete(&buf, &session) {
+                continue;
+            }
+        }
+        if let Some(e) = parse_error {
+            shared.stats.protocol_errors.fetch_add(1, Relaxed);
+            shared.stats.error_replies.fetch_add(1, Relaxed);
+            Reply::Error(format!("ERR {e}")).encode(session.protocol, &mut out);
+            stream.write_all(&out).await?;
+            return Ok(());
+        }
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        // Bound what this client may make the server hold.
+        if buf.len() >= shared.options.query_buffer_max {
+            return close_for_limit(shared, &mut stream, &session, "query buffer limit").await;
+        }
+        if buf.is_empty() && buf.capacity() > READ_CHUNK * 4 {
+            buf = BytesMut::new();
+        }
+        // Wait for input without holding a buffer, then read.
+        let idle_s = shared.idle_timeout_s.load(Relaxed);
+        let idle = async {
+            if idle_s == 0 {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(Duration::from_secs(idle_s)).await
+            }
+        };
+        tokio::select! {
+            ready = stream.readable() => ready?,
+            _ = shutdown.changed() => return Ok(()),
+            _ = client.kill.notified() => return Ok(()),
+            _ = idle => return Ok(()),
+        }
+        if client.killed.load(Relaxed) {
+            return Ok(());
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK.max(buf.len().min(1 << 20)));
+        }
+        if !budget.set(buf.capacity()) && buf.len() > READ_CHUNK {
+            return close_for_limit(shared, &mut stream, &session, "total client buffer budget")
+                .await;
+        }
+        match stream.try_read_buf(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                shared.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether the buffer may hold another complete command (cheap check:
+/// anything at all, since `parse` decides).
+fn more_complete(buf: &BytesMut, _session: &Session) -> bool {
+    !buf.is_empty()
+}
+
+async fn close_for_limit(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    session: &Session,
+    limit: &str,
+) -> std::io::Result<()> {
+    shared.stats.protocol_errors.fetch_add(1, Relaxed);
+    let mut out = Vec::new();
+    Reply::Error(format!(
+        "ERR closing the connection: it passed the server's {limit}"
+    ))
+    .encode(session.protocol, &mut out);
+    stream.write_all(&out).await
+}
+
+type Batch = VecDeque<Vec<Vec<u8>>>;
+
+/// Runs the batch: on this worker while no command may block, the rest on
+/// the blocking pool. Returns the state back, and whether to close.
+async fn run_batch(
+    shared: &Arc<Shared>,
+    mut session: Session,
+    mut batch: Batch,
+    mut out: Vec<u8>,
+) -> ((Session, Batch, Vec<u8>), bool) {
+    let start = Instant::now();
+    let _ = start;
+    run_some(shared, &mut session, &mut batch, &mut out, false);
+    if !batch.is_empty() && out.len() < FLUSH_AT && !session.close {
+        let shared = shared.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            run_some(&shared, &mut session, &mut batch, &mut out, true);
+            (session, batch, out)
+        })
+        .await;
+        match joined {
+            Ok(back) => {
+                let closing = back.0.close;
+                return (back, closing);
+            }
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    let closing = session.close;
+    ((session, batch, out), closing)
+}
+
+/// Runs commands off the front of `batch` until it is empty, the replies
+/// pass `FLUSH_AT`, the session closes, or (unless `may_block`) the next
+/// command might block.
+fn run_some(
+    shared: &Shared,
+    session: &mut Session,
+    batch: &mut Batch,
+    out: &mut Vec<u8>,
+    may_block: bool,
+) {
+    while let Some(args) = batch.front() {
+        if !may_block && commands::may_block(shared, session, args) {
+            return;
+        }
+        let args = batch.pop_front().expect("a command at the front");
+        let reply = commands::execute(shared, session, args);
+        match &reply {
+            // SHUTDOWN closes without a reply.
+            Reply::Error(text) if text.is_empty() => {}
+            Reply::Error(_) => {
+                shared.stats.error_replies.fetch_add(1, Relaxed);
+                reply.encode(session.protocol, out);
+            }
+            _ => reply.encode(session.protocol, out),
+        }
+        if session.close {
+            batch.clear();
+            return;
+        }
+        if out.len() >= FLUSH_AT {
+            return;
+        }
+    }
+}

@@ -848,3 +848,111 @@ fn acknowledged_writes_survive_kill_9_under_50_writers() {
         }
     });
 }
+
+/// Resident memory of process `pid` in bytes.
+fn resident(pid: u32) -> u64 {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 4096
+}
+
+/// Raises this process's open-file limit as far as it may go; returns it.
+fn raise_open_files(wanted: u64) -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let target = limit.maximum.map_or(wanted, |hard| hard.min(wanted));
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(target),
+            maximum: limit.maximum,
+        },
+    );
+    getrlimit(Resource::Nofile).current.unwrap_or(wanted)
+}
+
+fn connected_clients(c: &mut Raw) -> u64 {
+    let info = c.cmd("INFO clients");
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("connected_clients:"))
+        .unwrap();
+    line["connected_clients:".len()..].parse().unwrap()
+}
+
+#[test]
+fn ten_thousand_idle_connections_cost_little_and_block_nobody() {
+    let limit = raise_open_files(20_500);
+    let n = 10_000u64.min(limit.saturating_sub(200));
+    if n < 10_000 {
+        assert!(
+            std::env::var_os("HOARD_REQUIRE_REDIS").is_none(),
+            "CI needs an open-file limit of 10200 or more for this test; it is {limit}"
+        );
+        eprintln!("NOTE: the open-file limit is {limit}: testing {n} idle connections");
+    }
+    let t = store("bitcask");
+    let server = Server::start(&t.dir(), &["--maxclients", "10100"]);
+    let mut probe = server.connect();
+    assert_eq!(probe.cmd("SET k v"), "+OK\r\n");
+    let before = resident(server.pid());
+    let idle: Vec<_> = (0..n)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", server.resp_port)).unwrap())
+        .collect();
+    let mut accepted = 0;
+    for _ in 0..600 {
+        accepted = connected_clients(&mut probe);
+        if accepted > n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        accepted,
+        n + 1,
+        "the server did not accept every idle client"
+    );
+    let grown = resident(server.pid()).saturating_sub(before);
+    let per_client = grown / n;
+    eprintln!("{n} idle clients: {grown} bytes resident, {per_client} per client");
+    // An idle client holds no buffer: a task, a socket and its entry.
+    assert!(per_client < 16 * 1024, "{per_client} bytes per idle client");
+    // Everyone else is served as before.
+    let mut fresh = server.connect();
+    assert_eq!(fresh.cmd("GET k"), "$1\r\nv\r\n");
+    drop(idle);
+}
+
+#[test]
+fn a_client_that_never_reads_cannot_grow_the_server() {
+    let t = store("memory");
+    let server = Server::start(&t.dir(), &[]);
+    let mut c = server.connect();
+    let big = vec![b'x'; 1 << 20];
+    assert_eq!(c.call(&[b"SET", b"big", &big]), "+OK\r\n");
+    let before = resident(server.pid());
+    // 4000 GETs of 1 MiB each (4 GiB of replies), never read.
+    let mut slow = server.connect();
+    slow.writer
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut requests = Vec::new();
+    for _ in 0..4000 {
+        requests.extend_from_slice(b"GET big\r\n");
+    }
+    let _ = slow.writer.write_all(&requests);
+    std::thread::sleep(Duration::from_secs(1));
+    let grown = resident(server.pid()).saturating_sub(before);
+    eprintln!("a client that never reads: server grew by {grown} bytes");
+    assert!(grown < 32 << 20, "the server grew by {grown} bytes");
+    // Others are served meanwhile.
+    assert_eq!(c.cmd("SET small 1"), "+OK\r\n");
+    assert_eq!(c.cmd("GET small"), "$1\r\n1\r\n");
+    drop(slow);
+    assert_eq!(c.cmd("STRLEN big"), ":1048576\r\n");
+}

@@ -272,6 +272,7 @@ pub fn run(
             "nothing to serve: give --resp ADDR, --http ADDR or both".into(),
         ));
     }
+    let max_clients = raise_open_file_limit(options.max_clients, &*log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.threads.max(1))
         .thread_name("hoard-serve")
@@ -283,7 +284,7 @@ pub fn run(
     let shared = Arc::new(Shared {
         started_unix_ms: store.now_ms(),
         store,
-        max_clients: AtomicUsize::new(options.max_clients),
+        max_clients: AtomicUsize::new(max_clients),
         idle_timeout_s: AtomicU64::new(options.idle_timeout.map_or(0, |d| d.as_secs().max(1))),
         options,
         gate: RwLock::new(()),
@@ -419,6 +420,42 @@ async fn serve_until_shutdown(
     }
     log(&format!("hoard serve: stopping ({reason})"));
     Ok(())
+}
+
+/// File descriptors kept for the store's files, listeners and the runtime.
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the soft open-file limit toward what `max_clients` clients need
+/// (as Redis does); returns how many clients the limit allows, saying so
+/// on the log when that is fewer than asked.
+fn raise_open_file_limit(max_clients: usize, log: &dyn Fn(&str)) -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let wanted = max_clients as u64 + RESERVED_FDS;
+    let limit = getrlimit(Resource::Nofile);
+    let current = limit.current.unwrap_or(u64::MAX);
+    if current >= wanted {
+        return max_clients;
+    }
+    let raised = limit.maximum.map_or(wanted, |hard| hard.min(wanted));
+    let now = match setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(raised),
+            maximum: limit.maximum,
+        },
+    ) {
+        Ok(()) => raised,
+        Err(_) => current,
+    };
+    if now >= wanted {
+        return max_clients;
+    }
+    let allowed = now.saturating_sub(RESERVED_FDS).max(1) as usize;
+    log(&format!(
+        "hoard serve: the open-file limit is {now}, so at most {allowed} clients can connect, \
+         not {max_clients} (raise it with `ulimit -n`)"
+    ));
+    allowed
 }
 
 fn bind_error(what: &str, addr: SocketAddr, e: std::io::Error) -> Error {

@@ -69,6 +69,10 @@ pub struct LogWriter {
     synced: Condvar,
     /// A bulk load: no per-write syncs until `sync`, appends buffered.
     deferred: AtomicBool,
+    /// A server: under `interval` and `never`, appends stay buffered until
+    /// `flush`, which the server calls once per batch of commands before it
+    /// replies (Redis writes its AOF once per event-loop turn the same way).
+    batching: AtomicBool,
     /// Held across every fdatasync of the active file (a leader's, a
     /// seal's): Linux reports a writeback error to one fsync only, so two
     /// at once could let one succeed over pages the other found lost.
@@ -129,6 +133,7 @@ impl LogWriter {
             }),
             synced: Condvar::new(),
             deferred: AtomicBool::new(false),
+            batching: AtomicBool::new(false),
             sync_lock: Mutex::new(()),
             inside: AtomicUsize::new(0),
             appended_inside: AtomicUsize::new(0),
@@ -270,6 +275,26 @@ impl LogWriter {
         self.deferred.store(deferred, Ordering::Release);
     }
 
+    /// With `true`, appends under `interval` and `never` stay in the active
+    /// file's buffer until `flush`; the caller must flush before it
+    /// acknowledges them (see `batching`).
+    pub fn set_batching(&self, on: bool) {
+        self.batching.store(on, Ordering::Release);
+    }
+
+    /// Writes buffered appends to the active file (to the operating
+    /// system, not the disk). A failure poisons; a poisoned writer fails,
+    /// since appends it covered may be lost.
+    pub fn flush(&self) -> Result<()> {
+        if self.state().poisoned {
+            return Err(self.poisoned_error());
+        }
+        match self.active() {
+            Some(file) => self.poison_on_error(|| file.flush()),
+            None => Ok(()),
+        }
+    }
+
     /// Whether appends are buffered (a bulk load is running).
     pub fn is_deferred(&self) -> bool {
         self.deferred.load(Ordering::Acquire)
@@ -282,7 +307,9 @@ impl LogWriter {
         // covers it, which writes the buffer out first: the records of a
         // group reach the file in one write, not one each. Other policies
         // acknowledge at once, so their records reach the file now.
-        let buffered = self.is_deferred() || self.policy == SyncPolicy::Always;
+        let buffered = self.is_deferred()
+            || self.policy == SyncPolicy::Always
+            || self.batching.load(Ordering::Acquire);
         let offset = self.poison_on_error(|| file.append(bytes, buffered))?;
         let mut state = self.state();
         state.appended += 1;

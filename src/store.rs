@@ -707,6 +707,22 @@ impl Store {
         }
     }
 
+    /// With `true`, writes under `interval` and `never` are buffered in
+    /// memory until `flush_writes` (they are visible to reads meanwhile):
+    /// for a server that acknowledges a batch of writes at once. The caller
+    /// must call `flush_writes` before it acknowledges a write; under
+    /// `always` writes are acknowledged after their sync as ever.
+    pub fn batch_writes(&self, on: bool) {
+        self.engine.log().set_batching(on);
+    }
+
+    /// Hands buffered writes to the operating system (see `batch_writes`):
+    /// once it returns they survive the process being killed. An error
+    /// means writes buffered so far may be lost: do not acknowledge them.
+    pub fn flush_writes(&self) -> Result<()> {
+        self.engine.log().flush()
+    }
+
     /// Makes every write so far durable, whatever the sync policy.
     pub fn sync(&self) -> Result<()> {
         self.engine.sync()

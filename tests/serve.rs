@@ -785,10 +785,24 @@ fn save_bgsave_and_bgrewriteaof_run_the_engines_maintenance() {
     });
 }
 
+/// Under every sync policy a reply means the write reached the operating
+/// system at least, so a killed server loses none (under `always` it is on
+/// disk too: tests/powerloss.rs covers the power cut in-process).
 #[test]
 fn acknowledged_writes_survive_kill_9_under_50_writers() {
-    for_both(|engine| {
-        let t = store(engine);
+    for (engine, sync) in [
+        ("bitcask", "always"),
+        ("memory", "always"),
+        ("bitcask", "interval:1000"),
+        ("memory", "interval:1000"),
+        ("bitcask", "never"),
+        ("memory", "never"),
+    ] {
+        let t = TestDir::new();
+        t.hoard()
+            .args(["-q", "init", "--engine", engine, "--sync", sync])
+            .assert()
+            .success();
         let mut server = Server::start(&t.dir(), &[]);
         let port = server.resp_port;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -844,9 +858,13 @@ fn acknowledged_writes_survive_kill_9_under_50_writers() {
         let server = Server::start(&t.dir(), &[]);
         let mut c = server.connect();
         for key in &acked {
-            assert_eq!(c.cmd(&format!("GET {key}")), "$1\r\nv\r\n", "lost {key}");
+            assert_eq!(
+                c.cmd(&format!("GET {key}")),
+                "$1\r\nv\r\n",
+                "{engine}, {sync}: lost {key}"
+            );
         }
-    });
+    }
 }
 
 /// Resident memory of process `pid` in bytes.

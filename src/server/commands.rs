@@ -729,6 +729,8 @@ pub(crate) struct Session {
     pub watched: Vec<Watched>,
     /// Close the connection once the replies so far are written (QUIT).
     pub close: bool,
+    /// A write succeeded since the last flush of buffered writes.
+    pub wrote: bool,
 }
 
 impl Session {
@@ -742,6 +744,7 @@ impl Session {
             multi_failed: false,
             watched: Vec::new(),
             close: false,
+            wrote: false,
         }
     }
 }
@@ -887,6 +890,7 @@ fn run(ctx: &mut Ctx<'_>, index: usize, args: &[Vec<u8>]) -> Reply {
     client.last_command.store(index, Relaxed);
     client.last_active_ms.store(ctx.shared.uptime_ms(), Relaxed);
     if spec.flags & WRITE != 0 && !failed {
+        ctx.session.wrote = true;
         ctx.shared.saves.dirty.fetch_add(1, Relaxed);
     }
     reply

@@ -174,6 +174,18 @@ async fn serve_client(
         if !batch.is_empty() {
             let (back, closing) = run_batch(shared, session, batch, out).await;
             (session, batch, out) = back;
+            // Writes of the batch reach the operating system before any
+            // reply says they happened (under `always` they are on disk).
+            if std::mem::take(&mut session.wrote)
+                && shared.batching
+                && let Err(e) = shared.store.flush_writes()
+            {
+                // Nothing of this batch may be acknowledged: close without
+                // replying. The store now refuses writes (MISCONF).
+                return Err(std::io::Error::other(format!(
+                    "writes could not be flushed, closing without replies: {e}"
+                )));
+            }
             shared
                 .stats
                 .net_output_bytes

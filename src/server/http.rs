@@ -301,6 +301,15 @@ async fn store_work<T: Send + 'static>(
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
+/// Hands a write to the operating system before it is acknowledged.
+fn flush_if_batching(shared: &Shared) -> crate::Result<()> {
+    if shared.batching {
+        shared.store.flush_writes()
+    } else {
+        Ok(())
+    }
+}
+
 fn get(shared: &Shared, path: &str) -> Reply {
     let key = match key_of(path) {
         Ok(key) => key,
@@ -406,8 +415,12 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
             ttl_ms,
             only_if_absent: false,
         };
-        match shared.store.put(&key, &value, options) {
-            Ok(_) => empty(StatusCode::NO_CONTENT),
+        match shared
+            .store
+            .put(&key, &value, options)
+            .and_then(|_| flush_if_batching(shared))
+        {
+            Ok(()) => empty(StatusCode::NO_CONTENT),
             Err(e) => from_store_error(e),
         }
     })
@@ -426,7 +439,9 @@ async fn delete(shared: &Arc<Shared>, path: &str) -> Reply {
     }
     store_work(shared, true, move |shared| {
         let _gate = shared.gate.read();
-        match shared.store.delete(&key) {
+        let deleted = shared.store.delete(&key);
+        let deleted = deleted.and_then(|d| flush_if_batching(shared).map(|()| d));
+        match deleted {
             Ok(true) => empty(StatusCode::NO_CONTENT),
             Ok(false) => problem(StatusCode::NOT_FOUND, "not_found", "no such key"),
             Err(e) => from_store_error(e),

@@ -206,6 +206,8 @@ pub(crate) struct Shared {
     pub resp_addr: OnceLock<SocketAddr>,
     pub http_addr: OnceLock<SocketAddr>,
     pub http_connections: AtomicU64,
+    /// Writes are buffered until each batch ends (`Store::batch_writes`).
+    pub batching: bool,
     /// Key count, live and dead bytes for `/metrics`, and when counted.
     pub figures: Mutex<Option<(Instant, Counted)>>,
     /// This value's own `Arc`, for threads started by commands.
@@ -280,6 +282,10 @@ pub fn run(
         .build()
         .map_err(|e| Error::io("start the server's runtime", store.dir(), e))?;
     store.start_background(options.background)?;
+    // Under `interval` and `never`, a batch's writes reach the operating
+    // system in one write, before its replies (see connection.rs).
+    let batching = store.manifest().sync != crate::manifest::SyncPolicy::Always;
+    store.batch_writes(batching);
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         started_unix_ms: store.now_ms(),
@@ -301,6 +307,7 @@ pub fn run(
         resp_addr: OnceLock::new(),
         http_addr: OnceLock::new(),
         http_connections: AtomicU64::new(0),
+        batching,
         figures: Mutex::new(None),
         this: OnceLock::new(),
     });

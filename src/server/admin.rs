@@ -155,7 +155,7 @@ pub(crate) fn reset(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
     let session = &mut *ctx.session;
     session.multi = None;
     session.multi_failed = false;
-    session.watched.clear();
+    session.unwatch();
     session.protocol = Protocol::Resp2;
     session.authenticated = !ctx.shared.needs_auth();
     session.client.resp3.store(false, Relaxed);

@@ -714,9 +714,6 @@ pub(crate) fn lookup(name: &[u8]) -> Option<usize> {
 /// A queued command inside MULTI: its row and arguments.
 type Queued = (usize, Vec<Vec<u8>>);
 
-/// A watched key and what it held when watched (length, CRC32, expiry).
-type Watched = (Vec<u8>, Option<(usize, u32, Option<u64>)>);
-
 /// The state of one connection.
 pub(crate) struct Session {
     pub client: Arc<ClientInfo>,
@@ -726,11 +723,14 @@ pub(crate) struct Session {
     pub multi: Option<Vec<Queued>>,
     /// A command was refused while queuing: EXEC must abort.
     pub multi_failed: bool,
-    pub watched: Vec<Watched>,
+    pub watched: Vec<super::watch::Seen>,
+    watches: Arc<super::watch::Watches>,
     /// Close the connection once the replies so far are written (QUIT).
     pub close: bool,
     /// A write succeeded since the last flush of buffered writes.
     pub wrote: bool,
+    /// Where this connection's SCAN iteration stands.
+    pub scan: Option<keyspace::ScanState>,
 }
 
 impl Session {
@@ -743,9 +743,25 @@ impl Session {
             multi: None,
             multi_failed: false,
             watched: Vec::new(),
+            watches: shared.watches.clone(),
             close: false,
             wrote: false,
+            scan: None,
         }
+    }
+}
+
+impl Session {
+    /// Forgets the watched keys (EXEC, DISCARD, UNWATCH, RESET, close).
+    pub fn unwatch(&mut self) {
+        let watched = std::mem::take(&mut self.watched);
+        self.watches.release(&watched);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.unwatch();
     }
 }
 
@@ -934,7 +950,7 @@ fn discard(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
         return Err(err("DISCARD without MULTI"));
     }
     ctx.session.multi_failed = false;
-    ctx.session.watched.clear();
+    ctx.session.unwatch();
     Ok(Reply::ok())
 }
 
@@ -942,16 +958,24 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
     let Some(queued) = ctx.session.multi.take() else {
         return Err(err("EXEC without MULTI"));
     };
-    let watched = std::mem::take(&mut ctx.session.watched);
+    // Under the exclusive gate: no write can slip in between this check
+    // and the queued commands. A watched key that was live and is gone
+    // without a write has expired, which aborts too, as in Redis 7.
+    let mut aborted = false;
+    for seen in &ctx.session.watched {
+        if ctx.shared.watches.written(seen) || (seen.live && !keyspace::is_live(ctx, &seen.key)?) {
+            aborted = true;
+            break;
+        }
+    }
+    ctx.session.unwatch();
     if std::mem::take(&mut ctx.session.multi_failed) {
         return Err(Reply::Error(
             "EXECABORT Transaction discarded because of previous errors.".into(),
         ));
     }
-    for (key, seen) in &watched {
-        if watch_state(ctx, key)? != *seen {
-            return Ok(Reply::NullArray);
-        }
+    if aborted {
+        return Ok(Reply::NullArray);
     }
     let writes = queued
         .iter()
@@ -976,33 +1000,20 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
     }
 }
 
-/// What `key` holds, as WATCH compares it.
-fn watch_state(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<(usize, u32, Option<u64>)>, Reply> {
-    if !keyspace::is_storable(key) {
-        return Ok(None);
-    }
-    Ok(ctx.shared.store.get(key)?.map(|value| {
-        (
-            value.bytes.len(),
-            crc32fast::hash(&value.bytes),
-            value.expiry_ms,
-        )
-    }))
-}
-
 fn watch(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     if ctx.session.multi.is_some() {
         return Err(err("WATCH inside MULTI is not allowed"));
     }
     for key in &args[1..] {
-        let state = watch_state(ctx, key)?;
-        ctx.session.watched.push((key.clone(), state));
+        let live = keyspace::is_live(ctx, key)?;
+        let seen = ctx.shared.watches.watch(key, live);
+        ctx.session.watched.push(seen);
     }
     Ok(Reply::ok())
 }
 
 fn unwatch(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
-    ctx.session.watched.clear();
+    ctx.session.unwatch();
     Ok(Reply::ok())
 }
 

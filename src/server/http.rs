@@ -420,7 +420,10 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
             .put(&key, &value, options)
             .and_then(|_| flush_if_batching(shared))
         {
-            Ok(()) => empty(StatusCode::NO_CONTENT),
+            Ok(()) => {
+                shared.watches.touch(&key);
+                empty(StatusCode::NO_CONTENT)
+            }
             Err(e) => from_store_error(e),
         }
     })
@@ -442,7 +445,10 @@ async fn delete(shared: &Arc<Shared>, path: &str) -> Reply {
         let deleted = shared.store.delete(&key);
         let deleted = deleted.and_then(|d| flush_if_batching(shared).map(|()| d));
         match deleted {
-            Ok(true) => empty(StatusCode::NO_CONTENT),
+            Ok(true) => {
+                shared.watches.touch(&key);
+                empty(StatusCode::NO_CONTENT)
+            }
             Ok(false) => problem(StatusCode::NOT_FOUND, "not_found", "no such key"),
             Err(e) => from_store_error(e),
         }

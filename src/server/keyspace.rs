@@ -67,6 +67,56 @@ fn read(ctx: &Ctx<'_>, key: &[u8]) -> Result<Option<Value>, Reply> {
     Ok(value)
 }
 
+/// Whether `key` is live (a key hoard cannot hold is not).
+pub(crate) fn is_live(ctx: &Ctx<'_>, key: &[u8]) -> Result<bool, Reply> {
+    Ok(is_storable(key) && ctx.shared.store.contains(key)?)
+}
+
+// Every write goes through these, so WATCH sees it.
+
+/// Sets `key`, expiring at `expiry_ms` if given.
+fn put(ctx: &Ctx<'_>, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<(), Reply> {
+    ctx.shared.store.put_at(key, value, expiry_ms)?;
+    ctx.shared.watches.touch(key);
+    Ok(())
+}
+
+/// Deletes `key`; whether it was live.
+fn delete(ctx: &Ctx<'_>, key: &[u8]) -> Result<bool, Reply> {
+    let deleted = ctx.shared.store.delete(key)?;
+    if deleted {
+        ctx.shared.watches.touch(key);
+    }
+    Ok(deleted)
+}
+
+/// Removes the expiry of `key`; whether it had one.
+fn persist_key(ctx: &Ctx<'_>, key: &[u8]) -> Result<bool, Reply> {
+    let done = ctx.shared.store.persist(key)?;
+    if done {
+        ctx.shared.watches.touch(key);
+    }
+    Ok(done)
+}
+
+/// A read-modify-write of `key` (`Store::update`); a change is a write.
+fn update<R>(
+    ctx: &Ctx<'_>,
+    key: &[u8],
+    decide: impl FnOnce(Option<Value>) -> crate::Result<(Change, R)>,
+) -> Result<R, Reply> {
+    let mut changed = false;
+    let result = ctx.shared.store.update(key, |current| {
+        let (change, result) = decide(current)?;
+        changed = change != Change::Keep;
+        Ok((change, result))
+    })?;
+    if changed {
+        ctx.shared.watches.touch(key);
+    }
+    Ok(result)
+}
+
 fn bulk_or_null(value: Option<Vec<u8>>) -> Reply {
     value.map_or(Reply::Null, Reply::Bulk)
 }
@@ -93,9 +143,84 @@ enum Condition {
     IfPresent,
 }
 
-/// A relative or absolute expiry argument in seconds or ms, as Redis's
-/// `getExpireMillisecondsOrReply` reads it: an integer, greater than 0,
-/// that does not overflow once converted and added to now.
+/// How an expiry argument reads: EX, PX, EXAT or PXAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExpiryKind {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+impl ExpiryKind {
+    fn seconds(self) -> bool {
+        matches!(self, ExpiryKind::Ex | ExpiryKind::ExAt)
+    }
+
+    fn relative(self) -> bool {
+        matches!(self, ExpiryKind::Ex | ExpiryKind::Px)
+    }
+}
+
+/// The options of SET (from argument 3) or GETEX (from argument 2), as
+/// Redis 7.0's `parseExtendedStringArgumentsOrReply` reads them: an option
+/// may repeat (the last value wins), but NX/XX, and KEEPTTL/PERSIST and
+/// the expiry kinds, exclude each other. Values are not read yet.
+#[derive(Debug, Default)]
+struct ExtendedArgs<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    expiry: Option<(ExpiryKind, &'a [u8])>,
+}
+
+fn parse_extended(args: &[Vec<u8>], set: bool) -> Result<ExtendedArgs<'_>, Reply> {
+    let mut parsed = ExtendedArgs::default();
+    let mut i = if set { 3 } else { 2 };
+    while i < args.len() {
+        let option = args[i].to_ascii_uppercase();
+        let next = args.get(i + 1).map(Vec::as_slice);
+        let other_kind = |kind: ExpiryKind| parsed.expiry.is_some_and(|(k, _)| k != kind);
+        let kind = match option.as_slice() {
+            b"EX" => Some(ExpiryKind::Ex),
+            b"PX" => Some(ExpiryKind::Px),
+            b"EXAT" => Some(ExpiryKind::ExAt),
+            b"PXAT" => Some(ExpiryKind::PxAt),
+            _ => None,
+        };
+        match (option.as_slice(), kind, next) {
+            (b"NX", _, _) if set && !parsed.xx => parsed.nx = true,
+            (b"XX", _, _) if set && !parsed.nx => parsed.xx = true,
+            (b"GET", _, _) if set => parsed.get = true,
+            (b"KEEPTTL", _, _) if set && !parsed.persist && parsed.expiry.is_none() => {
+                parsed.keepttl = true;
+            }
+            (b"PERSIST", _, _) if !set && !parsed.keepttl && parsed.expiry.is_none() => {
+                parsed.persist = true;
+            }
+            (_, Some(kind), Some(value))
+                if !parsed.keepttl && !parsed.persist && !other_kind(kind) =>
+            {
+                parsed.expiry = Some((kind, value));
+                i += 1;
+            }
+            _ => return Err(syntax()),
+        }
+        i += 1;
+    }
+    Ok(parsed)
+}
+
+/// An expiry argument as Redis's `getExpireMillisecondsOrReply` reads
+/// it: an integer greater than 0 that does not overflow once converted
+/// to ms and, for EX/PX, added to now. Returns the absolute time in ms.
+fn expiry_at(kind: ExpiryKind, arg: &[u8], now_ms: u64, command: &str) -> Result<u64, Reply> {
+    expiry_arg(arg, kind.seconds(), kind.relative(), now_ms, command)
+}
+
+/// A relative or absolute expiry argument in seconds or ms (see `expiry_at`).
 fn expiry_arg(
     arg: &[u8],
     seconds: bool,
@@ -118,36 +243,22 @@ fn expiry_arg(
 }
 
 pub(crate) fn set(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
+    let parsed = parse_extended(args, true)?;
     let now_ms = ctx.shared.store.now_ms();
-    let mut condition = Condition::Always;
-    let mut expiry = Expiry::Clear;
-    let mut expiry_given = false;
-    let mut return_old = false;
-    let mut i = 3;
-    while i < args.len() {
-        let option = args[i].to_ascii_uppercase();
-        let next = args.get(i + 1);
-        match option.as_slice() {
-            b"NX" if condition != Condition::IfPresent => condition = Condition::IfAbsent,
-            b"XX" if condition != Condition::IfAbsent => condition = Condition::IfPresent,
-            b"GET" => return_old = true,
-            b"KEEPTTL" if !expiry_given => {
-                expiry = Expiry::Keep;
-                expiry_given = true;
-            }
-            b"EX" | b"PX" | b"EXAT" | b"PXAT" if !expiry_given && next.is_some() => {
-                let seconds = option == b"EX" || option == b"EXAT";
-                let relative = option == b"EX" || option == b"PX";
-                expiry = Expiry::At(expiry_arg(next.unwrap(), seconds, relative, now_ms, "set")?);
-                expiry_given = true;
-                i += 1;
-            }
-            _ => return Err(syntax()),
-        }
-        i += 1;
-    }
+    let expiry = match parsed.expiry {
+        Some((kind, value)) => Expiry::At(expiry_at(kind, value, now_ms, "set")?),
+        None if parsed.keepttl => Expiry::Keep,
+        None => Expiry::Clear,
+    };
+    let condition = if parsed.nx {
+        Condition::IfAbsent
+    } else if parsed.xx {
+        Condition::IfPresent
+    } else {
+        Condition::Always
+    };
     set_generic(
-        ctx, &args[1], &args[2], condition, expiry, return_old, now_ms,
+        ctx, &args[1], &args[2], condition, expiry, parsed.get, now_ms,
     )
 }
 
@@ -163,16 +274,15 @@ fn set_generic(
     now_ms: u64,
 ) -> Out {
     let key = storable(key)?;
-    let store = &ctx.shared.store;
     if condition == Condition::Always && !return_old {
         match expiry {
             Expiry::At(at) if at <= now_ms => {
-                store.delete(key)?;
+                delete(ctx, key)?;
             }
-            Expiry::At(at) => store.put_at(key, value, Some(at))?,
-            Expiry::Clear => store.put_at(key, value, None)?,
+            Expiry::At(at) => put(ctx, key, value, Some(at))?,
+            Expiry::Clear => put(ctx, key, value, None)?,
             Expiry::Keep => {
-                store.update(key, |current| {
+                update(ctx, key, |current| {
                     let keep = current.and_then(|v| v.expiry_ms);
                     Ok((Change::Put(value.to_vec(), keep), ()))
                 })?;
@@ -180,7 +290,7 @@ fn set_generic(
         }
         return Ok(Reply::ok());
     }
-    let (written, old) = store.update(key, |current| {
+    let (written, old) = update(ctx, key, |current| {
         let (found, old, old_expiry) = match current {
             Some(v) => (true, Some(v.bytes), v.expiry_ms),
             None => (false, None, None),
@@ -264,7 +374,7 @@ pub(crate) fn getdel(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     if !is_storable(&args[1]) {
         return Ok(Reply::Null);
     }
-    let old = ctx.shared.store.update(&args[1], |current| {
+    let old = update(ctx, &args[1], |current| {
         Ok(match current {
             Some(v) => (Change::Delete, Some(v.bytes)),
             None => (Change::Keep, None),
@@ -273,50 +383,37 @@ pub(crate) fn getdel(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     Ok(bulk_or_null(old))
 }
 
+/// GETEX as Redis 7.0 runs it: options first (syntax), then the key (a
+/// missing key is nil whatever the expiry says), then the expiry value.
 pub(crate) fn getex(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
-    let now_ms = ctx.shared.store.now_ms();
-    // None: leave the expiry; Some(None): PERSIST; Some(Some(at)): set it.
-    let mut new_expiry: Option<Option<u64>> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let option = args[i].to_ascii_uppercase();
-        let next = args.get(i + 1);
-        match option.as_slice() {
-            b"PERSIST" if new_expiry.is_none() => new_expiry = Some(None),
-            b"EX" | b"PX" | b"EXAT" | b"PXAT" if new_expiry.is_none() && next.is_some() => {
-                let seconds = option == b"EX" || option == b"EXAT";
-                let relative = option == b"EX" || option == b"PX";
-                new_expiry = Some(Some(expiry_arg(
-                    next.unwrap(),
-                    seconds,
-                    relative,
-                    now_ms,
-                    "getex",
-                )?));
-                i += 1;
-            }
-            _ => return Err(syntax()),
-        }
-        i += 1;
-    }
-    let Some(new_expiry) = new_expiry else {
+    let parsed = parse_extended(args, false)?;
+    if parsed.expiry.is_none() && !parsed.persist {
         return get(ctx, args);
-    };
+    }
     if !is_storable(&args[1]) {
         return Ok(Reply::Null);
     }
-    let value = ctx.shared.store.update(&args[1], |current| {
+    let now_ms = ctx.shared.store.now_ms();
+    update(ctx, &args[1], |current| {
         let Some(v) = current else {
-            return Ok((Change::Keep, None));
+            return Ok((Change::Keep, Ok(Reply::Null)));
+        };
+        let new_expiry = match parsed.expiry {
+            Some((kind, value)) => match expiry_at(kind, value, now_ms, "getex") {
+                Ok(at) => Some(at),
+                Err(reply) => return Ok((Change::Keep, Err(reply))),
+            },
+            None => None,
         };
         let change = match new_expiry {
+            // Only an absolute time can be past (EX and PX are > 0).
             Some(at) if at <= now_ms => Change::Delete,
-            _ if new_expiry == v.expiry_ms => Change::Keep,
-            _ => Change::Put(v.bytes.clone(), new_expiry),
+            Some(at) => Change::Put(v.bytes.clone(), Some(at)),
+            None if v.expiry_ms.is_some() => Change::Put(v.bytes.clone(), None),
+            None => Change::Keep,
         };
-        Ok((change, Some(v.bytes)))
-    })?;
-    Ok(bulk_or_null(value))
+        Ok((change, Ok(Reply::Bulk(v.bytes))))
+    })?
 }
 
 pub(crate) fn mget(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
@@ -360,7 +457,7 @@ pub(crate) fn mset(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let pairs = pairs(args, "mset")?;
     with_one_sync(ctx, |ctx| {
         for (key, value) in &pairs {
-            ctx.shared.store.put_at(key, value, None)?;
+            put(ctx, key, value, None)?;
         }
         Ok(Reply::ok())
     })
@@ -375,7 +472,7 @@ pub(crate) fn msetnx(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     }
     with_one_sync(ctx, |ctx| {
         for (key, value) in &pairs {
-            ctx.shared.store.put_at(key, value, None)?;
+            put(ctx, key, value, None)?;
         }
         Ok(Reply::Integer(1))
     })
@@ -383,7 +480,7 @@ pub(crate) fn msetnx(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
 
 fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> Out {
     let key = storable(key)?;
-    ctx.shared.store.update(key, |current| {
+    update(ctx, key, |current| {
         let (number, expiry) = match current {
             None => (0, None),
             Some(v) => match parse_redis_integer(&v.bytes) {
@@ -451,7 +548,7 @@ fn float_text(value: f64) -> String {
 pub(crate) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let key = storable(&args[1])?;
     let by = float(&args[2]).ok_or_else(|| err("value is not a valid float"))?;
-    ctx.shared.store.update(key, |current| {
+    update(ctx, key, |current| {
         let (number, expiry) = match current {
             None => (0.0, None),
             Some(v) => match float(&v.bytes) {
@@ -474,7 +571,7 @@ pub(crate) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
 pub(crate) fn append(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let key = storable(&args[1])?;
     let suffix = &args[2];
-    ctx.shared.store.update(key, |current| {
+    update(ctx, key, |current| {
         let (mut bytes, expiry) = current.map_or((Vec::new(), None), |v| (v.bytes, v.expiry_ms));
         if bytes.len() + suffix.len() > VALUE_LEN_MAX {
             return Ok((Change::Keep, Err(too_big())));
@@ -526,7 +623,7 @@ pub(crate) fn setrange(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     }
     let patch = &args[3];
     let offset = offset as u64;
-    ctx.shared.store.update(key, |current| {
+    update(ctx, key, |current| {
         let (mut bytes, expiry) = match current {
             Some(v) => (v.bytes, v.expiry_ms),
             None if patch.is_empty() => return Ok((Change::Keep, Ok(Reply::Integer(0)))),
@@ -552,7 +649,7 @@ pub(crate) fn setrange(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
 pub(crate) fn del(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let mut deleted = 0;
     for key in &args[1..] {
-        if is_storable(key) && ctx.shared.store.delete(key)? {
+        if is_storable(key) && delete(ctx, key)? {
             deleted += 1;
         }
     }
@@ -562,7 +659,7 @@ pub(crate) fn del(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
 pub(crate) fn exists(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let mut found = 0;
     for key in &args[1..] {
-        if is_storable(key) && ctx.shared.store.contains(key)? {
+        if is_live(ctx, key)? {
             found += 1;
         }
     }
@@ -570,7 +667,7 @@ pub(crate) fn exists(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
 }
 
 pub(crate) fn type_(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
-    let found = is_storable(&args[1]) && ctx.shared.store.contains(&args[1])?;
+    let found = is_live(ctx, &args[1])?;
     Ok(Reply::Simple(if found { "string" } else { "none" }.into()))
 }
 
@@ -621,7 +718,7 @@ fn expire_generic(
     if !is_storable(&args[1]) {
         return Ok(Reply::Integer(0));
     }
-    let set = ctx.shared.store.update(&args[1], |current| {
+    let set = update(ctx, &args[1], |current| {
         let Some(v) = current else {
             return Ok((Change::Keep, false));
         };
@@ -699,7 +796,7 @@ pub(crate) fn pexpiretime(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
 }
 
 pub(crate) fn persist(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
-    let done = is_storable(&args[1]) && ctx.shared.store.persist(&args[1])?;
+    let done = is_storable(&args[1]) && persist_key(ctx, &args[1])?;
     Ok(Reply::Integer(i64::from(done)))
 }
 
@@ -718,8 +815,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Vec<u8>], nx: bool) -> Out {
         return Ok(Reply::Integer(0));
     }
     with_one_sync(ctx, |ctx| {
-        ctx.shared.store.put_at(to, &value.bytes, value.expiry_ms)?;
-        ctx.shared.store.delete(from)?;
+        put(ctx, to, &value.bytes, value.expiry_ms)?;
+        delete(ctx, from)?;
         Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
     })
 }
@@ -759,7 +856,7 @@ pub(crate) fn copy(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     if !replace && ctx.shared.store.contains(to)? {
         return Ok(Reply::Integer(0));
     }
-    ctx.shared.store.put_at(to, &value.bytes, value.expiry_ms)?;
+    put(ctx, to, &value.bytes, value.expiry_ms)?;
     Ok(Reply::Integer(1))
 }
 
@@ -789,7 +886,8 @@ pub(crate) fn keys(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
 /// or after the cursor, every key of a hash together, and the cursor is
 /// the next hash; 0 starts and ends. A key present for the whole
 /// iteration is returned at least once, whatever is written meanwhile,
-/// as Redis promises. Each call reads the key list once.
+/// as Redis promises. A connection keeps the listing between calls
+/// (`ScanState`), so a whole iteration lists the keys once.
 pub(crate) fn scan(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let cursor: u64 = std::str::from_utf8(&args[1])
         .ok()
@@ -823,21 +921,36 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
             Reply::Array(Vec::new()),
         ]));
     }
-    let mut keys: Vec<(u32, Vec<u8>)> = ctx
-        .shared
-        .store
-        .keys(b"", None)?
-        .into_iter()
-        .map(|key| (crate::format::hint::fingerprint(&key), key))
-        .filter(|(hash, _)| u64::from(*hash) >= cursor)
-        .collect();
-    keys.sort_unstable();
+    // Continue from this connection's listing if the cursor is the one it
+    // returned last; otherwise list afresh from the cursor.
+    let mut state = match ctx.session.scan.take() {
+        Some(state) if state.next == cursor => state,
+        _ => {
+            let mut keys: Vec<(u32, Vec<u8>)> = ctx
+                .shared
+                .store
+                .keys(b"", None)?
+                .into_iter()
+                .map(|key| (crate::format::hint::fingerprint(&key), key))
+                .filter(|(hash, _)| u64::from(*hash) >= cursor)
+                .collect();
+            keys.sort_unstable();
+            ScanState {
+                next: cursor,
+                keys,
+                at: 0,
+            }
+        }
+    };
+    let keys = &state.keys;
     let mut next = 0u64;
     let mut bytes = 0usize;
     let mut out = Vec::new();
-    for (i, (hash, key)) in keys.iter().enumerate() {
+    let mut i = state.at;
+    while i < keys.len() {
+        let (hash, key) = &keys[i];
         // Past COUNT, stop at the next new hash: a hash's keys go together.
-        if i >= count && keys[i - 1].0 != *hash {
+        if i - state.at >= count && keys[i - 1].0 != *hash {
             next = u64::from(*hash);
             break;
         }
@@ -845,14 +958,38 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
         if bytes > ctx.shared.options.reply_max {
             return Err(reply_too_big(ctx, "SCAN"));
         }
-        if type_matches && pattern.is_none_or(|p| crate::glob::matches(p, key)) {
+        // A key deleted since the listing is left out.
+        if type_matches
+            && pattern.is_none_or(|p| crate::glob::matches(p, key))
+            && ctx.shared.store.contains(key)?
+        {
             out.push(Reply::Bulk(key.clone()));
         }
+        i += 1;
+    }
+    state.at = i;
+    state.next = next;
+    let listed: usize = state.keys.iter().map(|(_, k)| k.len()).sum();
+    if next != 0 && listed <= ctx.shared.options.reply_max {
+        ctx.session.scan = Some(state);
     }
     Ok(Reply::Array(vec![
         Reply::Bulk(next.to_string().into_bytes()),
         Reply::Array(out),
     ]))
+}
+
+/// Where a connection's SCAN stands: the keys at or after its first
+/// cursor in hash order, as listed then, and how far it has returned them.
+/// A key written since is not in it, which SCAN allows (only keys present
+/// for the whole iteration must be returned); keys deleted since are
+/// checked and left out.
+#[derive(Debug, Default)]
+pub(crate) struct ScanState {
+    /// The cursor the last call returned.
+    next: u64,
+    keys: Vec<(u32, Vec<u8>)>,
+    at: usize,
 }
 
 pub(crate) fn dbsize(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
@@ -868,7 +1005,7 @@ pub(crate) fn flushall(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let keys = ctx.shared.store.keys(b"", None)?;
     with_one_sync(ctx, |ctx| {
         for key in &keys {
-            ctx.shared.store.delete(key)?;
+            delete(ctx, key)?;
         }
         Ok(Reply::ok())
     })

@@ -24,6 +24,7 @@ mod connection;
 mod http;
 mod keyspace;
 mod stats;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -206,6 +207,8 @@ pub(crate) struct Shared {
     pub resp_addr: OnceLock<SocketAddr>,
     pub http_addr: OnceLock<SocketAddr>,
     pub http_connections: AtomicU64,
+    /// The keys clients WATCH, and the writes of them.
+    pub watches: Arc<watch::Watches>,
     /// Writes are buffered until each batch ends (`Store::batch_writes`).
     pub batching: bool,
     /// Key count, live and dead bytes for `/metrics`, and when counted.
@@ -307,6 +310,7 @@ pub fn run(
         resp_addr: OnceLock::new(),
         http_addr: OnceLock::new(),
         http_connections: AtomicU64::new(0),
+        watches: Arc::default(),
         batching,
         figures: Mutex::new(None),
         this: OnceLock::new(),

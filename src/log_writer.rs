@@ -69,9 +69,12 @@ pub struct LogWriter {
     synced: Condvar,
     /// A bulk load: no per-write syncs until `sync`, appends buffered.
     deferred: AtomicBool,
-    /// A server: under `interval` and `never`, appends stay buffered until
-    /// `flush`, which the server calls once per batch of commands before it
-    /// replies (Redis writes its AOF once per event-loop turn the same way).
+    /// A server acknowledges writes per batch of commands, not one by one:
+    /// appends stay buffered and `commit` returns at once. Under
+    /// `interval` and `never` the server calls `flush` before it replies
+    /// (Redis writes its AOF once per event-loop turn the same way); under
+    /// `always` it waits until `durable` covers `appended`, which one
+    /// sync thread keeps advancing.
     batching: AtomicBool,
     /// Held across every fdatasync of the active file (a leader's, a
     /// seal's): Linux reports a writeback error to one fsync only, so two
@@ -275,9 +278,9 @@ impl LogWriter {
         self.deferred.store(deferred, Ordering::Release);
     }
 
-    /// With `true`, appends under `interval` and `never` stay in the active
-    /// file's buffer until `flush`; the caller must flush before it
-    /// acknowledges them (see `batching`).
+    /// With `true`, appends stay in the active file's buffer and `commit`
+    /// does not wait; the caller acknowledges them only after `flush`
+    /// (`interval`, `never`) or once `durable() >= appended()` (`always`).
     pub fn set_batching(&self, on: bool) {
         self.batching.store(on, Ordering::Release);
     }
@@ -326,7 +329,9 @@ impl LogWriter {
             if state.poisoned && state.synced < ticket.0 {
                 return Err(self.poisoned_error());
             }
-            if self.is_deferred() {
+            // A bulk load syncs at its end; a server acknowledges a batch
+            // only once `durable` covers `appended` (see `batching`).
+            if self.is_deferred() || self.batching.load(Ordering::Acquire) {
                 return Ok(());
             }
             match self.policy {
@@ -363,6 +368,16 @@ impl LogWriter {
     pub fn has_unsynced(&self) -> bool {
         let state = self.state();
         state.appended > state.synced
+    }
+
+    /// Tickets handed out so far: every append up to this one is buffered or written.
+    pub fn appended(&self) -> u64 {
+        self.state().appended
+    }
+
+    /// Every append up to this ticket is on disk.
+    pub fn durable(&self) -> u64 {
+        self.state().synced
     }
 
     /// Syncs done so far, and the time their fdatasyncs took together.

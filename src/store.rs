@@ -707,13 +707,24 @@ impl Store {
         }
     }
 
-    /// With `true`, writes under `interval` and `never` are buffered in
-    /// memory until `flush_writes` (they are visible to reads meanwhile):
-    /// for a server that acknowledges a batch of writes at once. The caller
-    /// must call `flush_writes` before it acknowledges a write; under
-    /// `always` writes are acknowledged after their sync as ever.
+    /// With `true`, a write returns as soon as it is buffered in memory
+    /// (visible to reads), for a server that acknowledges a batch of
+    /// writes at once. The caller must not acknowledge a write before
+    /// `flush_writes` returned (`interval`, `never`), or before
+    /// `durable_position` reached the `write_position` read after it
+    /// (`always`; `sync` advances it). Store-wide, like `defer_sync`.
     pub fn batch_writes(&self, on: bool) {
         self.engine.log().set_batching(on);
+    }
+
+    /// How many writes have been appended since the store was opened.
+    pub fn write_position(&self) -> u64 {
+        self.engine.log().appended()
+    }
+
+    /// How many of them are on disk (every one up to this position).
+    pub fn durable_position(&self) -> u64 {
+        self.engine.log().durable()
     }
 
     /// Hands buffered writes to the operating system (see `batch_writes`):

@@ -2470,3 +2470,46 @@ fn bitcask_verify_accepts_a_hint_rebuilt_after_an_expiry() {
     );
     s.on(|| store.close()).unwrap();
 }
+
+/// `Store::batch_writes` (the server's mode): a write returns at once,
+/// readable but not yet durable, and `write_position` / `durable_position`
+/// say when a sync covered it; a sync covers every thread's batched writes.
+#[test]
+fn batched_writes_are_acknowledged_by_position() {
+    for engine in [EngineKind::Bitcask, EngineKind::Memory] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        let init = InitOptions {
+            engine,
+            ..InitOptions::default()
+        };
+        Store::create(&dir, &init, &hoardhaven::SystemClock).unwrap();
+        let store = Arc::new(Store::open(&dir, &OpenOptions::new(Access::Write)).unwrap());
+        store.batch_writes(true);
+        let syncs = store.sync_count();
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                thread::spawn(move || {
+                    for i in 0..50 {
+                        let key = format!("t{t}:{i}");
+                        store.put(key.as_bytes(), b"v", PutOptions::default()).unwrap();
+                        assert_eq!(store.get(key.as_bytes()).unwrap().unwrap().bytes, b"v");
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(store.sync_count(), syncs, "{engine:?}: a batched write synced");
+        let position = store.write_position();
+        assert!(store.durable_position() < position, "{engine:?}");
+        store.sync().unwrap();
+        assert!(store.durable_position() >= position, "{engine:?}");
+        assert_eq!(store.sync_count(), syncs + 1, "{engine:?}: one sync covers all");
+        Arc::try_unwrap(store).unwrap().close().unwrap();
+        let reopened = Store::open(&dir, &OpenOptions::new(Access::Read)).unwrap();
+        assert_eq!(reopened.count(b"").unwrap(), 200);
+    }
+}

@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use crate::error::Error;
-use crate::manifest::SyncPolicy;
 use crate::resp::{Protocol, Reply};
 
 use super::{ClientInfo, Shared, admin, keyspace};
@@ -769,8 +768,6 @@ impl Drop for Session {
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
     pub session: &'a mut Session,
-    /// Inside EXEC or a multi-key command that syncs once at its end.
-    pub deferred: bool,
 }
 
 /// The `ERR` reply with `text`.
@@ -825,9 +822,10 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
     }
 }
 
-/// Whether running `args` now might block a thread: on a write under
-/// `sync=always` (it waits for its fdatasync), on a slow command, or on
-/// the transaction gate. Such commands run on the blocking pool.
+/// Whether running `args` now might block a thread: a slow command, or
+/// one that may wait for the transaction gate. Such commands run on the
+/// blocking pool. (Writes never wait for their sync inside a batch: the
+/// connection waits for it, asynchronously, before it replies.)
 pub(crate) fn may_block(shared: &Shared, session: &Session, args: &[Vec<u8>]) -> bool {
     let Some(index) = args.first().and_then(|name| lookup(name)) else {
         return false;
@@ -836,10 +834,7 @@ pub(crate) fn may_block(shared: &Shared, session: &Session, args: &[Vec<u8>]) ->
     if session.multi.is_some() && spec.flags & IMMEDIATE == 0 {
         return false; // queued, not run
     }
-    if spec.flags & (SLOW | EXCLUSIVE) != 0 || shared.gate.is_locked_exclusive() {
-        return true;
-    }
-    spec.flags & WRITE != 0 && shared.store.manifest().sync == SyncPolicy::Always
+    spec.flags & (SLOW | EXCLUSIVE) != 0 || shared.gate.is_locked_exclusive()
 }
 
 /// Runs one request (a non-empty argument list) and returns its reply.
@@ -880,11 +875,7 @@ pub(crate) fn execute(shared: &Shared, session: &mut Session, args: Vec<Vec<u8>>
     } else {
         GateGuard::Shared(shared.gate.read())
     };
-    let mut ctx = Ctx {
-        shared,
-        session,
-        deferred: false,
-    };
+    let mut ctx = Ctx { shared, session };
     run(&mut ctx, index, &args)
 }
 
@@ -917,23 +908,6 @@ fn flag_transaction(session: &mut Session) {
     if session.multi.is_some() {
         session.multi_failed = true;
     }
-}
-
-/// Runs `body`'s writes with one sync at the end under `sync=always`
-/// (the exclusive gate keeps every other writer out meanwhile). A failed
-/// sync turns the reply into the MISCONF error.
-pub(crate) fn with_one_sync(ctx: &mut Ctx<'_>, body: impl FnOnce(&mut Ctx<'_>) -> Out) -> Out {
-    let store = &ctx.shared.store;
-    if ctx.deferred || store.manifest().sync != SyncPolicy::Always {
-        return body(ctx);
-    }
-    store.defer_sync(true);
-    ctx.deferred = true;
-    let result = body(ctx);
-    ctx.deferred = false;
-    store.defer_sync(false);
-    store.sync()?;
-    result
 }
 
 fn multi(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
@@ -993,11 +967,7 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
             .collect();
         Ok(Reply::Array(replies))
     };
-    if writes {
-        with_one_sync(ctx, run_all)
-    } else {
-        run_all(ctx)
-    }
+    run_all(ctx)
 }
 
 fn watch(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {

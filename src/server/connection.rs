@@ -174,17 +174,14 @@ async fn serve_client(
         if !batch.is_empty() {
             let (back, closing) = run_batch(shared, session, batch, out).await;
             (session, batch, out) = back;
-            // Writes of the batch reach the operating system before any
-            // reply says they happened (under `always` they are on disk).
-            if std::mem::take(&mut session.wrote)
-                && shared.batching
-                && let Err(e) = shared.store.flush_writes()
-            {
+            // The batch's writes are safe (on disk under `always`, with the
+            // operating system otherwise) before any reply says they happened.
+            if std::mem::take(&mut session.wrote) && !shared.writes_safe().await {
                 // Nothing of this batch may be acknowledged: close without
                 // replying. The store now refuses writes (MISCONF).
-                return Err(std::io::Error::other(format!(
-                    "writes could not be flushed, closing without replies: {e}"
-                )));
+                return Err(std::io::Error::other(
+                    "a write or sync failed: closing without replies",
+                ));
             }
             shared
                 .stats

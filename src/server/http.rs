@@ -28,7 +28,6 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use crate::limits::{KEY_LEN_MAX, VALUE_LEN_MAX};
-use crate::manifest::SyncPolicy;
 
 use super::Shared;
 use super::commands::COMMANDS;
@@ -285,29 +284,24 @@ fn parse_ttl(text: &[u8]) -> Option<u64> {
     number.checked_mul(unit_ms).filter(|ms| *ms > 0)
 }
 
-/// Runs `work` on the blocking pool when it may wait for an fdatasync.
+/// Runs `work` (a listing, the metrics' figures: a pass over the index)
+/// on the blocking pool.
 async fn store_work<T: Send + 'static>(
     shared: &Arc<Shared>,
-    write: bool,
     work: impl FnOnce(&Shared) -> T + Send + 'static,
 ) -> T {
-    let blocking = !write || shared.store.manifest().sync == SyncPolicy::Always;
-    if write && !blocking {
-        return work(shared);
-    }
     let shared = shared.clone();
     tokio::task::spawn_blocking(move || work(&shared))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
-/// Hands a write to the operating system before it is acknowledged.
-fn flush_if_batching(shared: &Shared) -> crate::Result<()> {
-    if shared.batching {
-        shared.store.flush_writes()
-    } else {
-        Ok(())
-    }
+/// The reply to a write that was run but could not be made safe (a
+/// failed write or sync): it is not acknowledged, and the store is read-only.
+fn write_lost(shared: &Shared) -> Reply {
+    from_store_error(crate::Error::Poisoned {
+        path: shared.store.dir().to_path_buf(),
+    })
 }
 
 fn get(shared: &Shared, path: &str) -> Reply {
@@ -409,25 +403,22 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
             path: shared.store.dir().to_path_buf(),
         });
     }
-    store_work(shared, true, move |shared| {
+    let written = {
         let _gate = shared.gate.read();
         let options = crate::PutOptions {
             ttl_ms,
             only_if_absent: false,
         };
-        match shared
-            .store
-            .put(&key, &value, options)
-            .and_then(|_| flush_if_batching(shared))
-        {
-            Ok(()) => {
-                shared.watches.touch(&key);
-                empty(StatusCode::NO_CONTENT)
-            }
-            Err(e) => from_store_error(e),
-        }
-    })
-    .await
+        shared.store.put(&key, &value, options)
+    };
+    if let Err(e) = written {
+        return from_store_error(e);
+    }
+    shared.watches.touch(&key);
+    if !shared.writes_safe().await {
+        return write_lost(shared);
+    }
+    empty(StatusCode::NO_CONTENT)
 }
 
 async fn delete(shared: &Arc<Shared>, path: &str) -> Reply {
@@ -440,20 +431,21 @@ async fn delete(shared: &Arc<Shared>, path: &str) -> Reply {
             path: shared.store.dir().to_path_buf(),
         });
     }
-    store_work(shared, true, move |shared| {
+    let deleted = {
         let _gate = shared.gate.read();
-        let deleted = shared.store.delete(&key);
-        let deleted = deleted.and_then(|d| flush_if_batching(shared).map(|()| d));
-        match deleted {
-            Ok(true) => {
-                shared.watches.touch(&key);
-                empty(StatusCode::NO_CONTENT)
+        shared.store.delete(&key)
+    };
+    match deleted {
+        Ok(true) => {
+            shared.watches.touch(&key);
+            if !shared.writes_safe().await {
+                return write_lost(shared);
             }
-            Ok(false) => problem(StatusCode::NOT_FOUND, "not_found", "no such key"),
-            Err(e) => from_store_error(e),
+            empty(StatusCode::NO_CONTENT)
         }
-    })
-    .await
+        Ok(false) => problem(StatusCode::NOT_FOUND, "not_found", "no such key"),
+        Err(e) => from_store_error(e),
+    }
 }
 
 /// A key or cursor in JSON: text when it is UTF-8, else base64 with a
@@ -536,7 +528,7 @@ async fn list(shared: &Arc<Shared>, request: &Request<Incoming>) -> Reply {
             }
         }
     }
-    store_work(shared, false, move |shared| {
+    store_work(shared, move |shared| {
         let _gate = shared.gate.read();
         let keys = match shared.store.keys(&prefix, None) {
             Ok(keys) => keys,
@@ -600,7 +592,7 @@ fn histogram(out: &mut String, name: &str, labels: &str, stats: &CommandStats) {
 }
 
 async fn metrics(shared: &Arc<Shared>) -> Reply {
-    let figures = store_work(shared, false, super::admin::store_figures).await;
+    let figures = store_work(shared, super::admin::store_figures).await;
     let stats = &shared.stats;
     let mut out = String::new();
     let family = |out: &mut String, name: &str, kind: &str, help: &str| {

@@ -10,7 +10,7 @@ use crate::limits::{KEY_LEN_MAX, VALUE_LEN_MAX};
 use crate::resp::Reply;
 use crate::store::parse_redis_integer;
 
-use super::commands::{Ctx, Out, err, printable, with_one_sync};
+use super::commands::{Ctx, Out, err, printable};
 
 /// Whether hoard can hold `key` (Redis allows the empty key and longer
 /// ones; hoard's keys are 1 to 64 KiB). A key it cannot hold cannot exist,
@@ -455,12 +455,10 @@ fn pairs(args: &[Vec<u8>], command: &str) -> Result<Vec<Pair>, Reply> {
 
 pub(crate) fn mset(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let pairs = pairs(args, "mset")?;
-    with_one_sync(ctx, |ctx| {
-        for (key, value) in &pairs {
-            put(ctx, key, value, None)?;
-        }
-        Ok(Reply::ok())
-    })
+    for (key, value) in &pairs {
+        put(ctx, key, value, None)?;
+    }
+    Ok(Reply::ok())
 }
 
 pub(crate) fn msetnx(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
@@ -470,12 +468,10 @@ pub(crate) fn msetnx(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
             return Ok(Reply::Integer(0));
         }
     }
-    with_one_sync(ctx, |ctx| {
-        for (key, value) in &pairs {
-            put(ctx, key, value, None)?;
-        }
-        Ok(Reply::Integer(1))
-    })
+    for (key, value) in &pairs {
+        put(ctx, key, value, None)?;
+    }
+    Ok(Reply::Integer(1))
 }
 
 fn incr_generic(ctx: &mut Ctx<'_>, key: &[u8], by: i64) -> Out {
@@ -814,11 +810,9 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Vec<u8>], nx: bool) -> Out {
     if nx && ctx.shared.store.contains(to)? {
         return Ok(Reply::Integer(0));
     }
-    with_one_sync(ctx, |ctx| {
-        put(ctx, to, &value.bytes, value.expiry_ms)?;
-        delete(ctx, from)?;
-        Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
-    })
+    put(ctx, to, &value.bytes, value.expiry_ms)?;
+    delete(ctx, from)?;
+    Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
 }
 
 pub(crate) fn rename(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
@@ -1003,12 +997,10 @@ pub(crate) fn flushall(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
         }
     }
     let keys = ctx.shared.store.keys(b"", None)?;
-    with_one_sync(ctx, |ctx| {
-        for key in &keys {
-            delete(ctx, key)?;
-        }
-        Ok(Reply::ok())
-    })
+    for key in &keys {
+        delete(ctx, key)?;
+    }
+    Ok(Reply::ok())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod connection;
 mod http;
 mod keyspace;
 mod stats;
+mod syncer;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -184,6 +185,27 @@ pub(crate) struct SaveState {
     pub dirty: AtomicU64,
 }
 
+/// How the writes of a batch are made safe before its replies go out
+/// (writes never wait inside the batch: `Store::batch_writes`).
+pub(crate) enum Durability {
+    /// `interval`, `never`: handed to the operating system in one write.
+    Flush,
+    /// `always`: on disk, by the sync thread.
+    Sync(Arc<syncer::Syncer>),
+}
+
+impl Shared {
+    /// Makes the writes run so far safe as the sync policy asks; false if
+    /// they could not be (a failed write or sync), and so must not be
+    /// acknowledged.
+    pub async fn writes_safe(&self) -> bool {
+        match self.durability.get() {
+            Some(Durability::Sync(syncer)) => syncer.wait_for(self.store.write_position()).await,
+            _ => self.store.flush_writes().is_ok(),
+        }
+    }
+}
+
 /// Key count, live bytes and dead bytes, as counted for `/metrics`.
 pub(crate) type Counted = (u64, u64, u64);
 
@@ -209,8 +231,8 @@ pub(crate) struct Shared {
     pub http_connections: AtomicU64,
     /// The keys clients WATCH, and the writes of them.
     pub watches: Arc<watch::Watches>,
-    /// Writes are buffered until each batch ends (`Store::batch_writes`).
-    pub batching: bool,
+    /// How a batch's writes are made safe before its replies go out.
+    pub durability: OnceLock<Durability>,
     /// Key count, live and dead bytes for `/metrics`, and when counted.
     pub figures: Mutex<Option<(Instant, Counted)>>,
     /// This value's own `Arc`, for threads started by commands.
@@ -287,8 +309,9 @@ pub fn run(
     store.start_background(options.background)?;
     // Under `interval` and `never`, a batch's writes reach the operating
     // system in one write, before its replies (see connection.rs).
-    let batching = store.manifest().sync != crate::manifest::SyncPolicy::Always;
-    store.batch_writes(batching);
+    // Writes are acknowledged per batch (see `Durability`).
+    store.batch_writes(true);
+    let always = store.manifest().sync == crate::manifest::SyncPolicy::Always;
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
         started_unix_ms: store.now_ms(),
@@ -311,11 +334,21 @@ pub fn run(
         http_addr: OnceLock::new(),
         http_connections: AtomicU64::new(0),
         watches: Arc::default(),
-        batching,
+        durability: OnceLock::new(),
         figures: Mutex::new(None),
         this: OnceLock::new(),
     });
     let _ = shared.this.set(Arc::downgrade(&shared));
+    let durability = if always {
+        let weak = Arc::downgrade(&shared);
+        Durability::Sync(syncer::Syncer::start(
+            shared.store.durable_position(),
+            move || weak.upgrade(),
+        ))
+    } else {
+        Durability::Flush
+    };
+    let _ = shared.durability.set(durability);
     let served = runtime.block_on(serve_until_shutdown(shared.clone(), log));
     runtime.shutdown_timeout(shared.options.shutdown_grace);
     let summary = ServeSummary {
@@ -328,6 +361,9 @@ pub fn run(
             .map(|c| c.calls.load(Relaxed))
             .sum(),
     };
+    if let Some(Durability::Sync(syncer)) = shared.durability.get() {
+        syncer.stop();
+    }
     // Background saves run on threads of their own; wait for them.
     let deadline = Instant::now() + shared.options.shutdown_grace;
     while (shared.saves.bgsave_in_progress.load(Relaxed)

@@ -12,6 +12,11 @@
 # Prints one line per run (rps, p50 and p99 in ms, from redis-benchmark's
 # CSV) and a summary table with the ratio to redis-server in the same run.
 #
+# hoard serves with one worker thread (THREADS=1), as redis-server serves
+# from one: on a 2-core machine redis-benchmark needs the other core, and
+# a second worker only adds context switches (measured: P1 SET 73k/s with
+# 2 workers against 98k/s with 1).
+#
 #   bash bench/serve.sh                       # N=400000 ROUNDS=3 KEYS=1000000
 #   N=100000 ROUNDS=1 bash bench/serve.sh     # quicker
 set -euo pipefail
@@ -20,7 +25,7 @@ N=${N:-400000}
 ROUNDS=${ROUNDS:-3}
 KEYS=${KEYS:-1000000}
 DURABLE_N=${DURABLE_N:-100000}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 for tool in redis-server redis-cli redis-benchmark; do
     command -v "$tool" >/dev/null || { echo "needs redis-server and redis-tools" >&2; exit 2; }
 done

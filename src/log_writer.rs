@@ -24,7 +24,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -76,6 +76,9 @@ pub struct LogWriter {
     /// `always` it waits until `durable` covers `appended`, which one
     /// sync thread keeps advancing.
     batching: AtomicBool,
+    /// Every append up to this ticket has been handed to the operating
+    /// system by `flush` (or a sync).
+    flushed: AtomicU64,
     /// Held across every fdatasync of the active file (a leader's, a
     /// seal's): Linux reports a writeback error to one fsync only, so two
     /// at once could let one succeed over pages the other found lost.
@@ -137,6 +140,7 @@ impl LogWriter {
             synced: Condvar::new(),
             deferred: AtomicBool::new(false),
             batching: AtomicBool::new(false),
+            flushed: AtomicU64::new(0),
             sync_lock: Mutex::new(()),
             inside: AtomicUsize::new(0),
             appended_inside: AtomicUsize::new(0),
@@ -289,13 +293,26 @@ impl LogWriter {
     /// system, not the disk). A failure poisons; a poisoned writer fails,
     /// since appends it covered may be lost.
     pub fn flush(&self) -> Result<()> {
-        if self.state().poisoned {
-            return Err(self.poisoned_error());
+        let covers = {
+            let state = self.state();
+            if state.poisoned {
+                return Err(self.poisoned_error());
+            }
+            // An append's bytes are in the buffer before its ticket is
+            // counted, so this flush covers every ticket up to here.
+            state.appended
+        };
+        if let Some(file) = self.active() {
+            self.poison_on_error(|| file.flush())?;
         }
-        match self.active() {
-            Some(file) => self.poison_on_error(|| file.flush()),
-            None => Ok(()),
-        }
+        self.flushed.fetch_max(covers, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Every append up to this ticket has reached the operating system
+    /// through `flush` (syncs count in `durable`).
+    pub fn flushed(&self) -> u64 {
+        self.flushed.load(Ordering::Acquire).max(self.durable())
     }
 
     /// Whether appends are buffered (a bulk load is running).

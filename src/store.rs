@@ -722,6 +722,12 @@ impl Store {
         self.engine.log().appended()
     }
 
+    /// How many of them have reached the operating system (every one up
+    /// to this position): flushed or synced.
+    pub fn flushed_position(&self) -> u64 {
+        self.engine.log().flushed()
+    }
+
     /// How many of them are on disk (every one up to this position).
     pub fn durable_position(&self) -> u64 {
         self.engine.log().durable()

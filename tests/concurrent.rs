@@ -2493,7 +2493,9 @@ fn batched_writes_are_acknowledged_by_position() {
                 thread::spawn(move || {
                     for i in 0..50 {
                         let key = format!("t{t}:{i}");
-                        store.put(key.as_bytes(), b"v", PutOptions::default()).unwrap();
+                        store
+                            .put(key.as_bytes(), b"v", PutOptions::default())
+                            .unwrap();
                         assert_eq!(store.get(key.as_bytes()).unwrap().unwrap().bytes, b"v");
                     }
                 })
@@ -2502,12 +2504,20 @@ fn batched_writes_are_acknowledged_by_position() {
         for w in writers {
             w.join().unwrap();
         }
-        assert_eq!(store.sync_count(), syncs, "{engine:?}: a batched write synced");
+        assert_eq!(
+            store.sync_count(),
+            syncs,
+            "{engine:?}: a batched write synced"
+        );
         let position = store.write_position();
         assert!(store.durable_position() < position, "{engine:?}");
         store.sync().unwrap();
         assert!(store.durable_position() >= position, "{engine:?}");
-        assert_eq!(store.sync_count(), syncs + 1, "{engine:?}: one sync covers all");
+        assert_eq!(
+            store.sync_count(),
+            syncs + 1,
+            "{engine:?}: one sync covers all"
+        );
         Arc::try_unwrap(store).unwrap().close().unwrap();
         let reopened = Store::open(&dir, &OpenOptions::new(Access::Read)).unwrap();
         assert_eq!(reopened.count(b"").unwrap(), 200);

@@ -244,7 +244,12 @@ fn expiry_arg(
 
 pub(crate) fn set(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     let parsed = parse_extended(args, true)?;
-    let now_ms = ctx.shared.store.now_ms();
+    // The clock only matters to an expiry (a plain SET is the hot path).
+    let now_ms = if parsed.expiry.is_some() {
+        ctx.shared.store.now_ms()
+    } else {
+        0
+    };
     let expiry = match parsed.expiry {
         Some((kind, value)) => Expiry::At(expiry_at(kind, value, now_ms, "set")?),
         None if parsed.keepttl => Expiry::Keep,

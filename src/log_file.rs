@@ -121,6 +121,9 @@ pub struct LogFile {
     header_problem: Option<CorruptKind>,
     tail: Mutex<Tail>,
     map: OnceLock<Image>,
+    /// A map of the file while it is appended to, for reads of what is
+    /// written (`None`: the file cannot be mapped; reads use pread).
+    growing: OnceLock<Option<Mmap>>,
 }
 
 impl LogFile {
@@ -157,6 +160,7 @@ impl LogFile {
                 records: Some(0),
             }),
             map: OnceLock::new(),
+            growing: OnceLock::new(),
         })
     }
 
@@ -215,6 +219,7 @@ impl LogFile {
                 records: None,
             }),
             map: OnceLock::new(),
+            growing: OnceLock::new(),
         })
     }
 
@@ -534,6 +539,12 @@ impl LogFile {
         if self.read_only || self.is_sealed() {
             return Ok(Cow::Borrowed(&self.map()?[offset as usize..end as usize]));
         }
+        if end <= self.written.load(Ordering::Acquire)
+            && let Some(map) = self.growing_map()
+            && end as usize <= map.len()
+        {
+            return Ok(Cow::Borrowed(&map[offset as usize..end as usize]));
+        }
         let mut buf = vec![0u8; len];
         if end > self.written.load(Ordering::Acquire) {
             // Still in the append buffer, unless a flush got there
@@ -547,6 +558,17 @@ impl LogFile {
         }
         fs::read_exact_at(&self.file, &self.path, &mut buf, offset)?;
         Ok(Cow::Owned(buf))
+    }
+
+    /// The map of the written part of a file still appended to (see
+    /// `mmap::map_growing` for why reads through it are sound).
+    fn growing_map(&self) -> Option<&Mmap> {
+        self.growing
+            .get_or_init(|| {
+                let file = self.file.std_file()?;
+                mmap::map_growing(file, &self.path).ok()
+            })
+            .as_ref()
     }
 
     fn map(&self) -> Result<&[u8]> {

@@ -23,8 +23,9 @@ pub fn map_read_only(file: &std::fs::File, path: &Path) -> Result<Mmap> {
     // written in place: a new one is written and renamed), and the newest
     // file of a process holding the shared lock, which excludes every
     // writer. In a writer process the newest file, which the writer still
-    // appends to, is read by pread and never mapped, whichever thread
-    // reads it (`LogFile::read`); the writer maps a log only for the
+    // appends to, is never mapped whole by this function, whichever thread
+    // reads it (`LogFile::read` maps it with `map_growing`, below, under
+    // the rules argued there); the writer maps a log only for the
     // length of one scan or survey (`log::Window`) before it appends
     // anything, and drops that map before the only truncation hoard
     // performs (cutting a torn tail), which happens at open, under the
@@ -33,4 +34,35 @@ pub fn map_read_only(file: &std::fs::File, path: &Path) -> Result<Mmap> {
     // foreign writer breaking this rule cannot make hoard return damaged
     // bytes as data.
     unsafe { Mmap::map(file) }.map_err(|e| Error::io("memory-map", path, e))
+}
+
+/// How much of the newest log file a writer maps for its readers: the
+/// records of a file past this (one huge value) are read with pread.
+pub const GROWING_MAP_LEN: usize = 1 << 30;
+
+/// Maps the first `GROWING_MAP_LEN` bytes of a file that is still being
+/// appended to, for reads of the records already written to it.
+///
+/// The caller must only ever read bytes below the file's written length
+/// at the time of the read (`LogFile::read` checks its `written` mark).
+#[allow(unsafe_code)]
+pub fn map_growing(file: &std::fs::File, path: &Path) -> Result<Mmap> {
+    // SAFETY: the map may extend past the end of the file, and the file
+    // changes while it lives, so soundness rests on what is read through
+    // it. `LogFile::read` borrows only ranges that end at or below the
+    // file's `written` mark, which advances only after the bytes below it
+    // were written (`flush_locked` stores it after the write returns).
+    // Those bytes are never written again: the file is append-only; the
+    // zeros written ahead (preallocation) and every later record lie at or
+    // past the mark; sealing writes the footer past the last record and
+    // cuts only zeros past the footer; the one truncation below a record,
+    // cutting a torn tail, happens at open, before any reader exists. So no
+    // byte a borrowed slice covers changes while it is borrowed, and every
+    // such byte lies inside the file, so no access faults (pages wholly
+    // past the end of the file, which would raise SIGBUS, are never
+    // touched). Another process cannot write the file either: the writer
+    // holds the store's exclusive lock. Every record read through the map
+    // is still checked against its CRC.
+    unsafe { memmap2::MmapOptions::new().len(GROWING_MAP_LEN).map(file) }
+        .map_err(|e| Error::io("memory-map", path, e))
 }

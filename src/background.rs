@@ -83,6 +83,8 @@ pub struct BackgroundLog {
     pub merges: u64,
     /// The last merge's report.
     pub last_merge: Option<MergeReport>,
+    /// Duration of the last merge in ms.
+    pub last_merge_ms: u64,
     /// Hint rebuilds.
     pub hint_rebuilds: u64,
     /// Snapshots written, and the last one's duration in ms.
@@ -296,13 +298,16 @@ impl<'a> Tasks<'a> {
             (TaskKind::Sync, engine) if engine.log().has_unsynced() => engine.sync()?,
             (TaskKind::Merge, Engine::Bitcask(b)) => {
                 note(&mut |l| l.busy = true);
+                let began = Instant::now();
                 let merged = b.merge_online(now_ms, &self.options.merge_policy);
+                let ms = began.elapsed().as_millis() as u64;
                 note(&mut |l| l.busy = false);
                 match merged? {
                     Some(report) => note(&mut |l| {
                         l.merges += 1;
                         l.hint_rebuilds += 1;
                         l.last_merge = Some(report.clone());
+                        l.last_merge_ms = ms;
                     }),
                     None if b.tail_bytes() > self.options.hint_tail_bytes => {
                         b.rebuild_hint()?;

@@ -850,6 +850,7 @@ fn info_section(shared: &Shared, section: &str, out: &mut String) -> Result<(), 
             field("hoard_read_only", &u8::from(store.is_poisoned()));
             field("hoard_background_busy", &u8::from(background.busy));
             field("hoard_merges", &background.merges);
+            field("hoard_last_merge_ms", &background.last_merge_ms);
             field("hoard_hint_rebuilds", &background.hint_rebuilds);
             field("hoard_snapshots", &background.snapshots);
             field("hoard_last_snapshot_ms", &background.last_snapshot_ms);
@@ -979,6 +980,7 @@ pub(crate) struct StoreFigures {
     pub dead_bytes: u64,
     pub merges: u64,
     pub last_merge_live_bytes: u64,
+    pub last_merge_ms: u64,
     pub snapshots: u64,
     pub last_snapshot_ms: u64,
     pub syncs: u64,
@@ -1022,6 +1024,7 @@ pub(crate) fn store_figures(shared: &Shared) -> StoreFigures {
         dead_bytes,
         merges: background.merges,
         last_merge_live_bytes: background.last_merge.map_or(0, |m| m.live_bytes),
+        last_merge_ms: background.last_merge_ms,
         snapshots: background.snapshots,
         last_snapshot_ms: background.last_snapshot_ms,
         syncs,

@@ -671,7 +671,7 @@ async fn metrics(shared: &Arc<Shared>) -> Reply {
             s,
         );
     }
-    let gauges: [(&str, &str, &str, f64); 19] = [
+    let gauges: [(&str, &str, &str, f64); 20] = [
         (
             "hoard_connections",
             "gauge",
@@ -749,6 +749,12 @@ async fn metrics(shared: &Arc<Shared>) -> Reply {
             "gauge",
             "Live bytes the last merge copied.",
             figures.last_merge_live_bytes as f64,
+        ),
+        (
+            "hoard_last_merge_duration_seconds",
+            "gauge",
+            "Duration of the last merge.",
+            figures.last_merge_ms as f64 / 1e3,
         ),
         (
             "hoard_snapshots_total",

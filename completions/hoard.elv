@@ -349,7 +349,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --query-buffer-limit 'Most bytes of unparsed input one client may hold (e.g. 1G)'
             cand --client-buffers-limit 'Most bytes of unparsed input all clients together may hold'
             cand --reply-limit 'Most bytes of a reply built from many items (KEYS, MGET, SCAN, EXEC)'
-            cand --threads 'Worker threads [default: one per core]'
+            cand --threads 'Worker threads [default: one per core but one]'
             cand --snapshot-every 'Memory stores: write a snapshot this often if anything changed (e.g. 1h; 0: never)'
             cand --merge-every 'Bitcask stores: look for files worth merging this often (e.g. 10s; 0: never)'
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'

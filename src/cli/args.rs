@@ -492,7 +492,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "256M")]
     pub reply_limit: u64,
 
-    /// Worker threads [default: one per core]
+    /// Worker threads [default: one per core but one]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 

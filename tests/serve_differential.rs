@@ -16,15 +16,6 @@
 //! is distinct by at least 100 s, so NX/XX/GT/LT comparisons never depend on
 //! which millisecond a server read its clock.
 //!
-//! Generators kept from what hoard answers differently today (each is
-//! listed in `KNOWN_DIFFERENCES`, checked by the ignored test
-//! `known_differences_from_redis`; re-enable the generator once it passes):
-//! - INCRBYFLOAT runs only on the keys `f0` and `f1`, which hold small
-//!   dyadic numbers: Redis computes in `long double` and prints with
-//!   `%.17Lf`, hoard in `f64` (`0.1 + 0.2` is `0.3` in Redis, and
-//!   `0.30000000000000004` in hoard; large values and hexadecimal
-//!   increments differ too).
-//!
 //! Not generated because they are documented differences: the empty key
 //! (hoard's keys are 1 to 64 KiB), databases other than 0 (SELECT, COPY DB),
 //! and commands whose replies cannot match (RANDOMKEY, SCAN's cursors, TIME,
@@ -242,8 +233,7 @@ impl Rng {
 
 /// The keys every command may use.
 const KEYS: [&str; 6] = ["k0", "k1", "k2", "k3", "k4", "k5"];
-/// Keys that hold only small dyadic numbers, for INCRBYFLOAT (see the
-/// module comment).
+/// Keys that mostly hold numbers, for INCRBYFLOAT.
 const FLOAT_KEYS: [&str; 2] = ["f0", "f1"];
 /// Values for `KEYS`: text, integers at the edges, a float, non-canonical
 /// integers, binary.
@@ -263,9 +253,29 @@ const VALUES: &[&[u8]] = &[
     b" 1",
     b"\x00\r\n\xff",
 ];
-/// Values for `FLOAT_KEYS`, and INCRBYFLOAT's increments: exact in both
-/// `f64` and `long double`, and their sums stay so.
-const FLOATS: &[&str] = &["0", "1", "2.5", "-4", "10.75", "0.5", "-2.25", "1e2"];
+/// Values for `FLOAT_KEYS`, and INCRBYFLOAT's increments: decimal
+/// fractions that binary floats cannot hold exactly, large and small
+/// magnitudes, hexadecimal, and exponents, so that the long double
+/// arithmetic and `%.17Lf` printing are compared digit for digit.
+const FLOATS: &[&str] = &[
+    "0",
+    "1",
+    "2.5",
+    "-4",
+    "0.1",
+    "0.2",
+    "-0.3",
+    "1000.1",
+    "0.333333333333333333333",
+    "123456789.123456789",
+    "1e30",
+    "-1e-20",
+    "0x10",
+    "0x1.8p1",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "1e2",
+];
 const INCREMENTS: &[&str] = &["1", "-3", "100", "0", "17"];
 const OFFSETS: &[&str] = &["-100", "-3", "-1", "0", "1", "2", "4", "100"];
 const PATTERNS: &[&str] = &["*", "k[0-2]", "?1", "*0*", "f*", "k\\*", "nomatch"];
@@ -395,13 +405,17 @@ impl Generator {
                 }
             }
             18 | 19 => {
-                let key = self.rng.pick(&FLOAT_KEYS);
+                let key = if self.rng.chance(25) {
+                    self.any_key()
+                } else {
+                    self.rng.pick(&FLOAT_KEYS).as_bytes().to_vec()
+                };
                 let by = if self.rng.chance(10) {
                     self.rng.pick(&["abc", " 1", ""])
                 } else {
                     self.rng.pick(FLOATS)
                 };
-                cmd(&[b"INCRBYFLOAT", key.as_bytes(), by.as_bytes()])
+                cmd(&[b"INCRBYFLOAT", &key, by.as_bytes()])
             }
             20 => {
                 let (key, value) = (self.key(), self.value());
@@ -447,7 +461,7 @@ impl Generator {
             },
             35 | 36 => self.error(),
             37 => {
-                // SET on the float keys: only numbers INCRBYFLOAT agrees on.
+                // SET on the float keys: numbers for INCRBYFLOAT.
                 let key = self.rng.pick(&FLOAT_KEYS);
                 let value = self.rng.pick(FLOATS);
                 cmd(&[b"SET", key.as_bytes(), value.as_bytes()])
@@ -1118,13 +1132,7 @@ const AGREED: &[&[&str]] = &[
         "EXEC",
     ],
     &["SET k v", "WATCH k", "MSET k v", "MULTI", "PING", "EXEC"],
-];
-
-/// What hoard answers differently from Redis 7.0 today (see the module
-/// comment). `cargo test --test serve_differential -- --ignored` shows
-/// which still differ.
-const KNOWN_DIFFERENCES: &[&[&str]] = &[
-    // INCRBYFLOAT: long double in Redis, f64 in hoard.
+    // INCRBYFLOAT: long double arithmetic, printed with %.17Lf.
     &["SET f 0", "INCRBYFLOAT f 0.1", "INCRBYFLOAT f 0.2"],
     &["SET f 0", "INCRBYFLOAT f 0x10"],
     &["SET f 0", "INCRBYFLOAT f 1e30"],
@@ -1191,22 +1199,6 @@ fn edge_cases_answer_as_redis_does() {
             mismatches.join("\n")
         );
     }
-}
-
-#[test]
-#[ignore = "hoard differs from Redis 7.0 here today; see KNOWN_DIFFERENCES"]
-fn known_differences_from_redis() {
-    let Some(redis) = start_redis() else { return };
-    let t = TestDir::with_engine("memory");
-    let server = Server::start(&t.dir(), &[]);
-    let mismatches = run_scenarios(server.resp_port, redis.port, KNOWN_DIFFERENCES);
-    assert!(
-        mismatches.is_empty(),
-        "{} of {} scenarios still differ:\n{}",
-        mismatches.len(),
-        KNOWN_DIFFERENCES.len(),
-        mismatches.join("\n")
-    );
 }
 
 #[test]

@@ -523,48 +523,32 @@ pub(crate) fn decrby(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     incr_generic(ctx, &args[1], by)
 }
 
-/// A float as Redis's `string2ld` reads one: no spaces around it, not NaN.
-fn float(bytes: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    if text.is_empty()
-        || text.len() > 5 * 1024
-        || text.starts_with(char::is_whitespace)
-        || text.ends_with(char::is_whitespace)
-    {
-        return None;
-    }
-    let value: f64 = text.parse().ok()?;
-    (!value.is_nan()).then_some(value)
-}
-
-/// A float as INCRBYFLOAT stores it: plain decimal, no exponent, no `-0`.
-fn float_text(value: f64) -> String {
-    if value == 0.0 {
-        "0".to_string()
-    } else {
-        format!("{value}")
-    }
-}
-
 pub(crate) fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
+    use super::long_double::{LongDouble, Sum};
     let key = storable(&args[1])?;
-    let by = float(&args[2]).ok_or_else(|| err("value is not a valid float"))?;
+    let not_float = || err("value is not a valid float");
+    let by = LongDouble::parse(&args[2]).ok_or_else(not_float)?;
     update(ctx, key, |current| {
         let (number, expiry) = match current {
-            None => (0.0, None),
-            Some(v) => match float(&v.bytes) {
-                Some(n) => (n, v.expiry_ms),
-                None => return Ok((Change::Keep, Err(err("value is not a valid float")))),
-            },
+            None => (LongDouble::parse(b"0"), None),
+            Some(v) => (LongDouble::parse(&v.bytes), v.expiry_ms),
         };
-        let result = number + by;
-        if !result.is_finite() {
+        let Some(number) = number else {
+            return Ok((Change::Keep, Err(not_float())));
+        };
+        // An infinite operand, or a sum past the range, is Redis's
+        // "NaN or Infinity" error.
+        let sum = match (number, by) {
+            (Ok(a), Ok(b)) => a.add(b),
+            _ => Sum::Infinite,
+        };
+        let Sum::Finite(sum) = sum else {
             return Ok((
                 Change::Keep,
                 Err(err("increment would produce NaN or Infinity")),
             ));
-        }
-        let text = float_text(result).into_bytes();
+        };
+        let text = sum.to_human().into_bytes();
         Ok((Change::Put(text.clone(), expiry), Ok(Reply::Bulk(text))))
     })?
 }
@@ -1006,24 +990,4 @@ pub(crate) fn flushall(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
         delete(ctx, key)?;
     }
     Ok(Reply::ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floats_read_and_print_as_redis_does() {
-        assert_eq!(float(b"10.5"), Some(10.5));
-        assert_eq!(float(b"1e3"), Some(1000.0));
-        assert_eq!(float(b" 1"), None);
-        assert_eq!(float(b"1 "), None);
-        assert_eq!(float(b"nan"), None);
-        assert_eq!(float(b""), None);
-        assert_eq!(float(b"abc"), None);
-        assert_eq!(float_text(10.5 + 0.1), "10.6");
-        assert_eq!(float_text(-0.0), "0");
-        assert_eq!(float_text(17179869185.5), "17179869185.5");
-        assert_eq!(float_text(3.0), "3");
-    }
 }

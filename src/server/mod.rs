@@ -23,6 +23,7 @@ mod commands;
 mod connection;
 mod http;
 mod keyspace;
+mod long_double;
 mod stats;
 mod syncer;
 mod watch;

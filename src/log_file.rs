@@ -124,6 +124,8 @@ pub struct LogFile {
     /// A map of the file while it is appended to, for reads of what is
     /// written (`None`: the file cannot be mapped; reads use pread).
     growing: OnceLock<Option<Mmap>>,
+    /// How many bytes of it to map (0: none; `set_growing_map`).
+    growing_len: AtomicU64,
 }
 
 impl LogFile {
@@ -161,6 +163,7 @@ impl LogFile {
             }),
             map: OnceLock::new(),
             growing: OnceLock::new(),
+            growing_len: AtomicU64::new(0),
         })
     }
 
@@ -220,6 +223,7 @@ impl LogFile {
             }),
             map: OnceLock::new(),
             growing: OnceLock::new(),
+            growing_len: AtomicU64::new(0),
         })
     }
 
@@ -563,12 +567,29 @@ impl LogFile {
     /// The map of the written part of a file still appended to (see
     /// `mmap::map_growing` for why reads through it are sound).
     fn growing_map(&self) -> Option<&Mmap> {
+        let len = self.growing_len.load(Ordering::Acquire) as usize;
+        if len == 0 {
+            return None;
+        }
         self.growing
             .get_or_init(|| {
                 let file = self.file.std_file()?;
-                mmap::map_growing(file, &self.path).ok()
+                mmap::map_growing(file, &self.path, len).ok()
             })
             .as_ref()
+    }
+
+    /// Lets reads of the written part go through a map of the first `len`
+    /// bytes while the file is appended to (a data file: `len` is its
+    /// rotation size); records past them are read with pread.
+    pub fn set_growing_map(&self, len: u64) {
+        self.growing_len.store(len, Ordering::Release);
+    }
+
+    /// Stops reads going through the map (a write or sync of the file
+    /// failed: see `mmap::map_growing`). Reads already under way finish.
+    pub fn stop_mapping(&self) {
+        self.growing_len.store(0, Ordering::Release);
     }
 
     fn map(&self) -> Result<&[u8]> {

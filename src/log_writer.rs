@@ -79,6 +79,10 @@ pub struct LogWriter {
     /// Every append up to this ticket has been handed to the operating
     /// system by `flush` (or a sync).
     flushed: AtomicU64,
+    /// `State::appended` and `State::synced`, readable without the lock
+    /// (a server checks them after every batch).
+    appended_mirror: AtomicU64,
+    synced_mirror: AtomicU64,
     /// Held across every fdatasync of the active file (a leader's, a
     /// seal's): Linux reports a writeback error to one fsync only, so two
     /// at once could let one succeed over pages the other found lost.
@@ -141,6 +145,8 @@ impl LogWriter {
             deferred: AtomicBool::new(false),
             batching: AtomicBool::new(false),
             flushed: AtomicU64::new(0),
+            appended_mirror: AtomicU64::new(0),
+            synced_mirror: AtomicU64::new(0),
             sync_lock: Mutex::new(()),
             inside: AtomicUsize::new(0),
             appended_inside: AtomicUsize::new(0),
@@ -198,6 +204,7 @@ impl LogWriter {
         state.active = Some(file);
         if !state.poisoned {
             state.synced = state.appended;
+            self.synced_mirror.store(state.synced, Ordering::Release);
         }
         self.synced.notify_all();
     }
@@ -224,6 +231,7 @@ impl LogWriter {
         state.active = None;
         if !state.poisoned {
             state.synced = state.appended;
+            self.synced_mirror.store(state.synced, Ordering::Release);
         }
         self.synced.notify_all();
     }
@@ -233,6 +241,7 @@ impl LogWriter {
         let mut state = self.state();
         if !state.poisoned {
             state.synced = state.appended;
+            self.synced_mirror.store(state.synced, Ordering::Release);
             state.last_sync = Instant::now();
         }
         self.synced.notify_all();
@@ -260,6 +269,9 @@ impl LogWriter {
     /// Refuses further writes and leaves the `sync-failed` mark.
     pub fn poison(&self) {
         let mut state = self.state();
+        if let Some(active) = &state.active {
+            active.stop_mapping();
+        }
         if !state.poisoned {
             state.poisoned = true;
             crate::log::mark_sync_failed(&self.dir);
@@ -305,6 +317,11 @@ impl LogWriter {
         if let Some(file) = self.active() {
             self.poison_on_error(|| file.flush())?;
         }
+        // A failure recorded meanwhile (a sync that wrote this buffer and
+        // failed, another flush) may have lost what this one covers.
+        if self.state().poisoned {
+            return Err(self.poisoned_error());
+        }
         self.flushed.fetch_max(covers, Ordering::AcqRel);
         Ok(())
     }
@@ -333,6 +350,8 @@ impl LogWriter {
         let offset = self.poison_on_error(|| file.append(bytes, buffered))?;
         let mut state = self.state();
         state.appended += 1;
+        self.appended_mirror
+            .store(state.appended, Ordering::Release);
         Ok((offset, Ticket(state.appended)))
     }
 
@@ -348,11 +367,14 @@ impl LogWriter {
             }
             // A bulk load syncs at its end; a server acknowledges a batch
             // only once `durable` covers `appended` (see `batching`).
-            if self.is_deferred() || self.batching.load(Ordering::Acquire) {
+            if self.is_deferred() {
                 return Ok(());
             }
+            let batching = self.batching.load(Ordering::Acquire);
             match self.policy {
-                SyncPolicy::Always => true,
+                SyncPolicy::Always => !batching,
+                // Batching or not, `interval` is kept here when the timer
+                // falls behind (a long merge or snapshot on its thread).
                 SyncPolicy::IntervalMs(ms) => {
                     // With a timer, writers sync only if it fell behind
                     // (twice the interval: it may be busy with a merge).
@@ -389,12 +411,12 @@ impl LogWriter {
 
     /// Tickets handed out so far: every append up to this one is buffered or written.
     pub fn appended(&self) -> u64 {
-        self.state().appended
+        self.appended_mirror.load(Ordering::Acquire)
     }
 
     /// Every append up to this ticket is on disk.
     pub fn durable(&self) -> u64 {
-        self.state().synced
+        self.synced_mirror.load(Ordering::Acquire)
     }
 
     /// Syncs done so far, and the time their fdatasyncs took together.
@@ -472,6 +494,7 @@ impl LogWriter {
             match result {
                 Ok(()) if !state.poisoned => {
                     state.synced = state.synced.max(covers);
+                    self.synced_mirror.store(state.synced, Ordering::Release);
                     state.last_sync = Instant::now();
                     state.last_sync_took = began.elapsed();
                     state.syncs += 1;
@@ -487,6 +510,9 @@ impl LogWriter {
                     return Err(self.poisoned_error());
                 }
                 Err(e) => {
+                    if let Some(active) = &state.active {
+                        active.stop_mapping();
+                    }
                     if !state.poisoned {
                         state.poisoned = true;
                         crate::log::mark_sync_failed(&self.dir);

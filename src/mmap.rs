@@ -36,17 +36,13 @@ pub fn map_read_only(file: &std::fs::File, path: &Path) -> Result<Mmap> {
     unsafe { Mmap::map(file) }.map_err(|e| Error::io("memory-map", path, e))
 }
 
-/// How much of the newest log file a writer maps for its readers: the
-/// records of a file past this (one huge value) are read with pread.
-pub const GROWING_MAP_LEN: usize = 1 << 30;
-
-/// Maps the first `GROWING_MAP_LEN` bytes of a file that is still being
-/// appended to, for reads of the records already written to it.
+/// Maps the first `len` bytes of a file that is still being appended to
+/// (past its end, as it grows), for reads of the records already written.
 ///
 /// The caller must only ever read bytes below the file's written length
 /// at the time of the read (`LogFile::read` checks its `written` mark).
 #[allow(unsafe_code)]
-pub fn map_growing(file: &std::fs::File, path: &Path) -> Result<Mmap> {
+pub fn map_growing(file: &std::fs::File, path: &Path, len: usize) -> Result<Mmap> {
     // SAFETY: the map may extend past the end of the file, and the file
     // changes while it lives, so soundness rests on what is read through
     // it. `LogFile::read` borrows only ranges that end at or below the
@@ -56,13 +52,17 @@ pub fn map_growing(file: &std::fs::File, path: &Path) -> Result<Mmap> {
     // zeros written ahead (preallocation) and every later record lie at or
     // past the mark; sealing writes the footer past the last record and
     // cuts only zeros past the footer; the one truncation below a record,
-    // cutting a torn tail, happens at open, before any reader exists. So no
-    // byte a borrowed slice covers changes while it is borrowed, and every
-    // such byte lies inside the file, so no access faults (pages wholly
-    // past the end of the file, which would raise SIGBUS, are never
-    // touched). Another process cannot write the file either: the writer
-    // holds the store's exclusive lock. Every record read through the map
-    // is still checked against its CRC.
-    unsafe { memmap2::MmapOptions::new().len(GROWING_MAP_LEN).map(file) }
+    // cutting a torn tail, happens at open, before any reader exists (a
+    // replay of a store already shared treats such damage as corruption
+    // instead: `Bitcask::replay_all_shared`). So no byte a borrowed slice
+    // covers changes while it is borrowed, and every such byte lies inside
+    // the file, so no access faults (pages wholly past the end of the file,
+    // which would raise SIGBUS, are never touched). Another process cannot
+    // write the file either: the writer holds the store's exclusive lock.
+    // Once a write or sync failed, reads leave the map for pread
+    // (`LogFile::stop_mapping`): a page that failed writeback may not read
+    // back, which through a map would be a fault, not an error. Every
+    // record read through the map is still checked against its CRC.
+    unsafe { memmap2::MmapOptions::new().len(len).map(file) }
         .map_err(|e| Error::io("memory-map", path, e))
 }

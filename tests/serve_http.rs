@@ -339,3 +339,32 @@ fn start_failing(t: &TestDir, args: &[&str], spec: &str) -> Option<Server> {
     );
     Server::try_start_with_env(&t.dir(), args, &[("HOARD_FAIL_OP", spec)]).ok()
 }
+
+/// An HTTP write of a watched key aborts the watcher's EXEC, like a RESP
+/// write: it is recorded inside the transaction gate.
+#[test]
+fn an_http_write_aborts_a_transaction_watching_its_key() {
+    if !have_curl() {
+        return;
+    }
+    let t = TestDir::with_engine("memory");
+    let (server, base) = http_server(&t, &[]);
+    let mut c = server.connect();
+    assert_eq!(c.cmd("SET k v1"), "+OK\r\n");
+    assert_eq!(c.cmd("WATCH k"), "+OK\r\n");
+    assert_eq!(
+        curl(&["-X", "PUT", "-d", "v9", &format!("{base}/v1/keys/k")]).0,
+        204
+    );
+    assert_eq!(c.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(c.cmd("SET k mine"), "+QUEUED\r\n");
+    assert_eq!(c.cmd("EXEC"), "*-1\r\n");
+    assert_eq!(c.cmd("GET k"), "$2\r\nv9\r\n");
+    // And a delete too.
+    assert_eq!(c.cmd("WATCH k"), "+OK\r\n");
+    assert_eq!(curl(&["-X", "DELETE", &format!("{base}/v1/keys/k")]).0, 204);
+    assert_eq!(c.cmd("MULTI"), "+OK\r\n");
+    assert_eq!(c.cmd("SET k mine"), "+QUEUED\r\n");
+    assert_eq!(c.cmd("EXEC"), "*-1\r\n");
+    assert_eq!(c.cmd("EXISTS k"), ":0\r\n");
+}

@@ -227,7 +227,7 @@ impl Bitcask {
             } else {
                 0
             };
-            let end = self.scan_file(*id, file, from, &index.keys)?;
+            let end = self.scan_file(*id, file, from, &index.keys, true)?;
             tail_bytes +=
                 end.saturating_sub(from.max(crate::format::file_header::HEADER_LEN as u64));
         }
@@ -238,13 +238,24 @@ impl Bitcask {
 
     /// Replays every data file into a full keydir and installs it.
     pub(super) fn replay_all(&self, w: &mut Writer) -> Result<()> {
+        self.replay(w, true)
+    }
+
+    /// As `replay_all`, for a store other threads already read: damage in
+    /// the newest file is corruption here, never a torn tail to cut, since
+    /// readers may hold bytes of it (through its map) while it shrank.
+    pub(super) fn replay_all_shared(&self, w: &mut Writer) -> Result<()> {
+        self.replay(w, false)
+    }
+
+    fn replay(&self, w: &mut Writer, may_cut: bool) -> Result<()> {
         // A hint rebuild copying the old index sees the swap and aborts.
         w.preimages = None;
         let index = Index::full();
         let files = self.files.load_full();
         let mut total = 0;
         for (id, file) in files.iter() {
-            total += self.scan_file(*id, file, 0, &index.keys)?;
+            total += self.scan_file(*id, file, 0, &index.keys, may_cut)?;
         }
         w.tail_bytes = total;
         self.index.store(Arc::new(index));
@@ -253,9 +264,23 @@ impl Bitcask {
 
     /// Scans one file into `keys`, handling a torn tail (a writer keeps
     /// its bytes under `torn/`, then cuts it); returns the valid length.
-    fn scan_file(&self, id: FileId, file: &DataFile, from: u64, keys: &Shards) -> Result<u64> {
+    fn scan_file(
+        &self,
+        id: FileId,
+        file: &DataFile,
+        from: u64,
+        keys: &Shards,
+        may_cut: bool,
+    ) -> Result<u64> {
         let writable = self.options.writable;
         let end = file.scan(from, |offset, rec| apply(keys, id, offset, rec))?;
+        if let Some(torn) = end.torn.filter(|_| !may_cut) {
+            return Err(crate::error::Error::Corrupt {
+                path: file.path().to_path_buf(),
+                offset: torn.offset,
+                kind: crate::error::CorruptKind::Checksum,
+            });
+        }
         if writable && end.footer.is_some() && file.cut_after_footer()? {
             self.notice(Notice::FooterZerosCut {
                 file: id.file_name(),
@@ -296,7 +321,16 @@ pub(super) fn open_data_file(
     if writable && options.sync == SyncPolicy::Always {
         file.set_preallocate(options.preallocate_step);
     }
+    if writable {
+        file.set_growing_map(growing_map_len(options));
+    }
     Ok(file)
+}
+
+/// How much of the newest data file readers see through a map: its
+/// rotation size (a file outgrows it only by one record).
+pub(super) fn growing_map_len(options: &BitcaskOptions) -> u64 {
+    options.max_file_size.clamp(1 << 20, 1 << 32)
 }
 
 /// Disposes of data files the file list does not name: temporaries and

@@ -149,6 +149,7 @@ impl Bitcask {
         if self.options.sync == SyncPolicy::Always {
             file.set_preallocate(self.options.preallocate_step);
         }
+        file.set_growing_map(super::open::growing_map_len(&self.options));
         w.list.entries.push((ListedKind::Data, next.0));
         file_list::write(&self.dir, &mut w.list)?;
         let file = Arc::new(file);
@@ -167,7 +168,7 @@ impl Bitcask {
             return Ok(());
         }
         self.hint_problem(w, HintFault::Damaged(why.0), false);
-        self.replay_all(w)
+        self.replay_all_shared(w)
     }
 
     /// Notes a hint this open cannot use. `found_at_open`: the next writer

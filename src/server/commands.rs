@@ -838,45 +838,59 @@ pub(crate) fn may_block(shared: &Shared, session: &Session, args: &[Vec<u8>]) ->
 }
 
 /// Runs one request (a non-empty argument list) and returns its reply.
-pub(crate) fn execute(shared: &Shared, session: &mut Session, args: Vec<Vec<u8>>) -> Reply {
+/// On a tokio worker (`on_worker`), a command that would wait for the
+/// transaction gate is not run: its arguments come back, for the caller
+/// to run it on the blocking pool.
+pub(crate) fn execute(
+    shared: &Shared,
+    session: &mut Session,
+    args: Vec<Vec<u8>>,
+    on_worker: bool,
+) -> Result<Reply, Vec<Vec<u8>>> {
     let Some(index) = lookup(&args[0]) else {
         flag_transaction(session);
-        return unknown_command(&args);
+        return Ok(unknown_command(&args));
     };
     let spec = &COMMANDS[index];
     let stats = &shared.stats.commands[index];
     if !arity_ok(spec.arity, args.len()) {
         flag_transaction(session);
         stats.rejected.fetch_add(1, Relaxed);
-        return wrong_arity(spec);
+        return Ok(wrong_arity(spec));
     }
     if !session.authenticated && spec.flags & NO_AUTH == 0 {
         flag_transaction(session);
         stats.rejected.fetch_add(1, Relaxed);
-        return Reply::Error("NOAUTH Authentication required.".into());
+        return Ok(Reply::Error("NOAUTH Authentication required.".into()));
     }
     if let Some(queue) = &mut session.multi
         && spec.flags & IMMEDIATE == 0
     {
         queue.push((index, args));
-        return Reply::Simple("QUEUED".into());
+        return Ok(Reply::Simple("QUEUED".into()));
     }
     if spec.flags & WRITE != 0 && shared.store.is_poisoned() {
         stats.rejected.fetch_add(1, Relaxed);
-        return Error::Poisoned {
+        return Ok(Error::Poisoned {
             path: shared.store.dir().to_path_buf(),
         }
-        .into();
+        .into());
     }
     let _gate = if spec.flags & EXCLUSIVE != 0 {
         GateGuard::Exclusive(shared.gate.write())
     } else if spec.flags & (CONNECTION | NO_AUTH) != 0 {
         GateGuard::None
+    } else if on_worker {
+        // A writer waiting for the gate parks new readers behind it.
+        match shared.gate.try_read() {
+            Some(guard) => GateGuard::Shared(guard),
+            None => return Err(args),
+        }
     } else {
         GateGuard::Shared(shared.gate.read())
     };
     let mut ctx = Ctx { shared, session };
-    run(&mut ctx, index, &args)
+    Ok(run(&mut ctx, index, &args))
 }
 
 /// Holds the transaction gate for one command.
@@ -941,14 +955,28 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
     // Under the exclusive gate: no write can slip in between this check
     // and the queued commands. A watched key that was live and is gone
     // without a write has expired, which aborts too, as in Redis 7.
-    let mut aborted = false;
+    let mut aborted = Ok(false);
     for seen in &ctx.session.watched {
-        if ctx.shared.watches.written(seen) || (seen.live && !keyspace::is_live(ctx, &seen.key)?) {
-            aborted = true;
-            break;
+        let expired = if seen.live {
+            keyspace::is_live(ctx, &seen.key).map(|live| !live)
+        } else {
+            Ok(false)
+        };
+        match expired {
+            Ok(expired) if expired || ctx.shared.watches.written(seen) => {
+                aborted = Ok(true);
+                break;
+            }
+            Ok(_) => {}
+            Err(reply) => {
+                aborted = Err(reply);
+                break;
+            }
         }
     }
+    // Whatever happens next, the watches end with this EXEC.
     ctx.session.unwatch();
+    let aborted = aborted?;
     if std::mem::take(&mut ctx.session.multi_failed) {
         return Err(Reply::Error(
             "EXECABORT Transaction discarded because of previous errors.".into(),

@@ -176,7 +176,12 @@ async fn serve_client(
             (session, batch, out) = back;
             // The batch's writes are safe (on disk under `always`, with the
             // operating system otherwise) before any reply says they happened.
-            if std::mem::take(&mut session.wrote) && !shared.writes_safe().await {
+            let safe = if std::mem::take(&mut session.wrote) {
+                shared.writes_safe().await
+            } else {
+                shared.reads_safe().await
+            };
+            if !safe {
                 // Nothing of this batch may be acknowledged: close without
                 // replying. The store now refuses writes (MISCONF).
                 return Err(std::io::Error::other(
@@ -322,7 +327,14 @@ fn run_some(
             return;
         }
         let args = batch.pop_front().expect("a command at the front");
-        let reply = commands::execute(shared, session, args);
+        let reply = match commands::execute(shared, session, args, !may_block) {
+            Ok(reply) => reply,
+            Err(args) => {
+                // The gate is taken: the rest of the batch runs where it may wait.
+                batch.push_front(args);
+                return;
+            }
+        };
         match &reply {
             // SHUTDOWN closes without a reply.
             Reply::Error(text) if text.is_empty() => {}

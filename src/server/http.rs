@@ -181,7 +181,7 @@ async fn handle(shared: &Arc<Shared>, request: Request<Incoming>) -> Reply {
             "healthz" => healthz(shared),
             "metrics" => metrics(shared).await,
             "list" => list(shared, &request).await,
-            "get" => get(shared, &path),
+            "get" => get(shared, &path).await,
             "put" => put(shared, request, &path).await,
             "delete" => delete(shared, &path).await,
             _ => unreachable!("every route is handled"),
@@ -284,6 +284,22 @@ fn parse_ttl(text: &[u8]) -> Option<u64> {
     number.checked_mul(unit_ms).filter(|ms| *ms > 0)
 }
 
+/// Runs `work` under the transaction gate: on this worker if the gate is
+/// free, else on the blocking pool, so a worker never waits for an EXEC.
+async fn under_gate<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    work: impl FnOnce(&Shared) -> T + Send + 'static,
+) -> T {
+    if let Some(_gate) = shared.gate.try_read() {
+        return work(shared);
+    }
+    store_work(shared, move |shared| {
+        let _gate = shared.gate.read();
+        work(shared)
+    })
+    .await
+}
+
 /// Runs `work` (a listing, the metrics' figures: a pass over the index)
 /// on the blocking pool.
 async fn store_work<T: Send + 'static>(
@@ -304,13 +320,16 @@ fn write_lost(shared: &Shared) -> Reply {
     })
 }
 
-fn get(shared: &Shared, path: &str) -> Reply {
+async fn get(shared: &Arc<Shared>, path: &str) -> Reply {
     let key = match key_of(path) {
         Ok(key) => key,
         Err(reply) => return *reply,
     };
-    let _gate = shared.gate.read();
-    match shared.store.get(&key) {
+    let found = under_gate(shared, move |shared| shared.store.get(&key)).await;
+    if !shared.reads_safe().await {
+        return write_lost(shared);
+    }
+    match found {
         Ok(Some(value)) => {
             shared.stats.keyspace_hits.fetch_add(1, Relaxed);
             let mut reply = respond(StatusCode::OK, "application/octet-stream", value.bytes);
@@ -403,18 +422,22 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
             path: shared.store.dir().to_path_buf(),
         });
     }
-    let written = {
-        let _gate = shared.gate.read();
+    let written = under_gate(shared, move |shared| {
         let options = crate::PutOptions {
             ttl_ms,
             only_if_absent: false,
         };
-        shared.store.put(&key, &value, options)
-    };
+        let written = shared.store.put(&key, &value, options);
+        // Inside the gate, so that an EXEC watching the key sees it.
+        if written.is_ok() {
+            shared.watches.touch(&key);
+        }
+        written
+    })
+    .await;
     if let Err(e) = written {
         return from_store_error(e);
     }
-    shared.watches.touch(&key);
     if !shared.writes_safe().await {
         return write_lost(shared);
     }
@@ -431,13 +454,16 @@ async fn delete(shared: &Arc<Shared>, path: &str) -> Reply {
             path: shared.store.dir().to_path_buf(),
         });
     }
-    let deleted = {
-        let _gate = shared.gate.read();
-        shared.store.delete(&key)
-    };
+    let deleted = under_gate(shared, move |shared| {
+        let deleted = shared.store.delete(&key);
+        if matches!(deleted, Ok(true)) {
+            shared.watches.touch(&key);
+        }
+        deleted
+    })
+    .await;
     match deleted {
         Ok(true) => {
-            shared.watches.touch(&key);
             if !shared.writes_safe().await {
                 return write_lost(shared);
             }

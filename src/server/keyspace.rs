@@ -952,8 +952,10 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     }
     state.at = i;
     state.next = next;
-    let listed: usize = state.keys.iter().map(|(_, k)| k.len()).sum();
-    if next != 0 && listed <= ctx.shared.options.reply_max {
+    // Kept only while small: a connection must not pin a big listing (a
+    // larger store is listed afresh on each call).
+    let listed: usize = state.keys.iter().map(|(_, k)| k.len() + 32).sum();
+    if next != 0 && listed <= SCAN_KEPT_MAX {
         ctx.session.scan = Some(state);
     }
     Ok(Reply::Array(vec![
@@ -961,6 +963,9 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
         Reply::Array(out),
     ]))
 }
+
+/// The most bytes of key listing a connection keeps between SCAN calls.
+const SCAN_KEPT_MAX: usize = 16 << 20;
 
 /// Where a connection's SCAN stands: the keys at or after its first
 /// cursor in hash order, as listed then, and how far it has returned them.

@@ -200,23 +200,50 @@ pub(crate) enum Durability {
 }
 
 impl Shared {
+    /// Where writes are safe up to, as the policy asks (on disk under
+    /// `always`, with the operating system otherwise).
+    fn safe_position(&self) -> u64 {
+        match self.durability.get() {
+            Some(Durability::Sync(_)) => self.store.durable_position(),
+            _ => self.store.flushed_position(),
+        }
+    }
+
     /// Makes the writes run so far safe as the sync policy asks; false if
     /// they could not be (a failed write or sync), and so must not be
     /// acknowledged.
     pub async fn writes_safe(&self) -> bool {
+        let mine = self.store.write_position();
+        if self.safe_position() >= mine {
+            return true;
+        }
+        if self.store.is_poisoned() {
+            return false;
+        }
         match self.durability.get() {
-            Some(Durability::Sync(syncer)) => syncer.wait_for(self.store.write_position()).await,
+            Some(Durability::Sync(syncer)) => syncer.wait_for(mine).await,
             _ => {
-                let mine = self.store.write_position();
-                if self.store.flushed_position() >= mine {
-                    return true;
-                }
                 // Let the other ready connections run their batches first,
                 // so that one write hands all of them to the system.
                 tokio::task::yield_now().await;
-                self.store.flushed_position() >= mine || self.store.flush_writes().is_ok()
+                if self.safe_position() >= mine && !self.store.is_poisoned() {
+                    return true;
+                }
+                self.store.flush_writes().is_ok()
             }
         }
+    }
+
+    /// Before replies to reads go out: a read may have seen a write that
+    /// is not safe yet (writes are visible once they run), so wait until
+    /// it is, as Redis answers a turn's reads after that turn's fsync.
+    /// Once the store is poisoned, writes that were never made safe stay
+    /// visible until a restart, and reads are answered (documented).
+    pub async fn reads_safe(&self) -> bool {
+        if self.safe_position() >= self.store.write_position() || self.store.is_poisoned() {
+            return true;
+        }
+        self.writes_safe().await || self.store.is_poisoned()
     }
 }
 

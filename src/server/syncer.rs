@@ -62,6 +62,18 @@ impl Syncer {
     }
 
     fn run(&self, get: impl Fn() -> Option<Arc<super::Shared>>) {
+        // However this thread ends (a panic included), waiters must not
+        // wait forever: report a failure unless it was asked to stop.
+        struct Failed<'a>(&'a Syncer);
+        impl Drop for Failed<'_> {
+            fn drop(&mut self) {
+                let stopping = self.0.wanted.lock().map(|w| w.stop).unwrap_or(false);
+                if !stopping {
+                    self.0.durable.send_modify(|d| d.failed = true);
+                }
+            }
+        }
+        let _failed = Failed(self);
         loop {
             {
                 let mut wanted = self.wanted.lock().unwrap_or_else(|e| e.into_inner());

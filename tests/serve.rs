@@ -425,6 +425,17 @@ fn transactions_run_atomically_and_abort_on_errors() {
         assert_eq!(c.cmd("MULTI"), "+OK\r\n");
         assert_eq!(c.cmd("SET gone 1"), "+QUEUED\r\n");
         assert_eq!(c.cmd("DISCARD"), "+OK\r\n");
+        // SHUTDOWN is refused inside a transaction (and aborts it).
+        assert_eq!(c.cmd("MULTI"), "+OK\r\n");
+        assert_eq!(
+            c.cmd("SHUTDOWN"),
+            "-ERR Command not allowed inside a transaction\r\n"
+        );
+        assert_eq!(
+            c.cmd("EXEC"),
+            "-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
+        assert_eq!(c.cmd("PING"), "+PONG\r\n");
         assert_eq!(c.cmd("EXISTS gone"), ":0\r\n");
         // WATCH: a change by another client makes EXEC return nil.
         let mut other = server.connect();
@@ -717,6 +728,9 @@ fn info_config_client_and_command_describe_the_server() {
         c.cmd("CONFIG SET nosuch 1"),
         "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n"
     );
+    assert!(c.cmd("CONFIG SET port 1").starts_with(
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+    ));
     assert_eq!(c.cmd("CONFIG RESETSTAT"), "+OK\r\n");
     assert!(!c.cmd("INFO commandstats").contains("cmdstat_set"));
     assert_eq!(c.cmd("CLIENT SETNAME worker-1"), "+OK\r\n");

@@ -135,6 +135,11 @@ fn every_route_answers_with_its_status() {
             .0,
             400
         );
+        // A misspelt parameter is refused, not ignored.
+        assert_eq!(
+            curl(&["-X", "PUT", "-d", "v", &format!("{base}/v1/keys/t3?tll=1h")]).0,
+            400
+        );
         // Bad keys and methods, unknown routes.
         assert_eq!(curl(&[&format!("{base}/v1/keys/")]).0, 400);
         assert_eq!(curl(&[&format!("{base}/v1/keys/%zz")]).0, 400);
@@ -240,6 +245,8 @@ fn a_token_guards_every_route_but_health() {
     let auth = "Authorization: Bearer t0ken";
     assert_eq!(curl(&["-H", auth, "-X", "PUT", "-d", "v", &url]).0, 204);
     assert_eq!(curl(&["-H", auth, &url]), (200, b"v".to_vec()));
+    // The scheme name is case-insensitive.
+    assert_eq!(curl(&["-H", "Authorization: bearer t0ken", &url]).0, 200);
 }
 
 #[test]
@@ -367,4 +374,24 @@ fn an_http_write_aborts_a_transaction_watching_its_key() {
     assert_eq!(c.cmd("SET k mine"), "+QUEUED\r\n");
     assert_eq!(c.cmd("EXEC"), "*-1\r\n");
     assert_eq!(c.cmd("EXISTS k"), ":0\r\n");
+}
+
+/// An HTTP body counts as client input: over `--query-buffer-limit` it is
+/// refused with 413 without being read.
+#[test]
+fn an_http_body_over_the_query_buffer_limit_is_refused() {
+    let t = TestDir::with_engine("bitcask");
+    let (server, _) = http_server(&t, &["--query-buffer-limit", "1M"]);
+    let port = server.http_port.unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream
+        .write_all(b"PUT /v1/keys/big HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n")
+        .unwrap();
+    let mut response = [0u8; 64];
+    let n = stream.read(&mut response).unwrap();
+    let response = String::from_utf8_lossy(&response[..n]);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
 }

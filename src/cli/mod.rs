@@ -895,8 +895,14 @@ fn serve(global: &Global, args: args::ServeArgs) -> Result<Outcome> {
         let _ = writeln!(stderr, "{line}");
     });
     let summary = hoardhaven::server::run(store, options, log.clone())?;
+    let closed = if summary.read_only {
+        "store closed; it refused writes after a failed write or sync (see the errors above): \
+         writes that were not answered were not kept"
+    } else {
+        "store closed cleanly"
+    };
     log(&format!(
-        "hoard serve: stopped after {:.1} s, {} connections, {} commands; store closed cleanly",
+        "hoard serve: stopped after {:.1} s, {} connections, {} commands; {closed}",
         summary.uptime.as_secs_f64(),
         summary.connections,
         summary.commands

@@ -594,6 +594,18 @@ pub(crate) fn config(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
                             printable(&pair[0], 128)
                         )));
                     }
+                    (name, _)
+                        if config_values(ctx.shared)
+                            .iter()
+                            .any(|(known, _)| known.as_bytes() == name) =>
+                    {
+                        return Err(err(format_args!(
+                            "CONFIG SET failed (possibly related to argument '{}') - can't set \
+                             immutable config (hoard's settings come from its command line and \
+                             the store's manifest)",
+                            printable(&pair[0], 128)
+                        )));
+                    }
                     _ => {
                         return Err(err(format_args!(
                             "Unknown option or number of arguments for CONFIG SET - '{}'",

@@ -36,6 +36,8 @@ pub(crate) mod flag {
     pub const ADMIN: u16 = 1 << 7;
     /// Changes only the connection.
     pub const CONNECTION: u16 = 1 << 8;
+    /// Refused inside MULTI (Redis's `no-multi`).
+    pub const NO_MULTI: u16 = 1 << 9;
 }
 
 /// One command.
@@ -670,7 +672,7 @@ pub(crate) static COMMANDS: &[Spec] = &[
     spec!(
         "shutdown",
         -1,
-        ADMIN | NO_AUTH | IMMEDIATE,
+        ADMIN | NO_AUTH | IMMEDIATE | NO_MULTI,
         NOKEYS,
         "server",
         "Stops the server cleanly.",
@@ -862,6 +864,11 @@ pub(crate) fn execute(
         flag_transaction(session);
         stats.rejected.fetch_add(1, Relaxed);
         return Ok(Reply::Error("NOAUTH Authentication required.".into()));
+    }
+    if session.multi.is_some() && spec.flags & NO_MULTI != 0 {
+        flag_transaction(session);
+        stats.rejected.fetch_add(1, Relaxed);
+        return Ok(err("Command not allowed inside a transaction"));
     }
     if let Some(queue) = &mut session.multi
         && spec.flags & IMMEDIATE == 0

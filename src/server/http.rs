@@ -200,7 +200,11 @@ fn authorized(shared: &Shared, request: &Request<Incoming>) -> bool {
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .and_then(|v| {
+            // The scheme name is case-insensitive (RFC 9110).
+            let v = v.as_bytes();
+            (v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer ")).then(|| &v[7..])
+        })
         .unwrap_or(b"");
     token.matches(given)
 }
@@ -361,6 +365,13 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
             "the query is not validly percent-encoded",
         );
     };
+    if let Some((name, _)) = params.iter().find(|(name, _)| name != "ttl") {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format_args!("unknown parameter `{name}` (only ttl)"),
+        );
+    }
     let ttl_text = params
         .iter()
         .find(|(name, _)| name == "ttl")
@@ -384,24 +395,36 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
             }
         },
     };
+    // A body is a client's input like a RESP query: the per-client limit
+    // caps it, and what it may hold counts against the total budget.
+    let body_max = VALUE_LEN_MAX.min(shared.options.query_buffer_max);
     let too_big = || {
         problem(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format_args!("values are at most {VALUE_LEN_MAX} bytes"),
+            format_args!("a value sent over HTTP is at most {body_max} bytes"),
         )
     };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > VALUE_LEN_MAX as u64) {
+    if declared.is_some_and(|n| n > body_max as u64) {
         return too_big();
     }
-    let value = match Limited::new(request.into_body(), VALUE_LEN_MAX)
-        .collect()
-        .await
-    {
+    let reserved = declared.unwrap_or(body_max as u64);
+    let budget = &shared.stats.client_buffer_bytes;
+    if budget.fetch_add(reserved, Relaxed) + reserved > shared.options.client_buffers_max as u64 {
+        budget.fetch_sub(reserved, Relaxed);
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the server's budget for client input is spent; retry later",
+        );
+    }
+    let collected = Limited::new(request.into_body(), body_max).collect().await;
+    budget.fetch_sub(reserved, Relaxed);
+    let value = match collected {
         Ok(body) => body.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -431,6 +454,7 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
         // Inside the gate, so that an EXEC watching the key sees it.
         if written.is_ok() {
             shared.watches.touch(&key);
+            shared.saves.dirty.fetch_add(1, Relaxed);
         }
         written
     })
@@ -458,6 +482,7 @@ async fn delete(shared: &Arc<Shared>, path: &str) -> Reply {
         let deleted = shared.store.delete(&key);
         if matches!(deleted, Ok(true)) {
             shared.watches.touch(&key);
+            shared.saves.dirty.fetch_add(1, Relaxed);
         }
         deleted
     })

@@ -157,6 +157,8 @@ pub struct ServeSummary {
     pub connections: u64,
     /// Commands it ran.
     pub commands: u64,
+    /// Whether a failed write or sync made the store refuse writes.
+    pub read_only: bool,
 }
 
 /// One connected RESP client, as `CLIENT LIST` shows it.
@@ -401,6 +403,7 @@ pub fn run(
             .iter()
             .map(|c| c.calls.load(Relaxed))
             .sum(),
+        read_only: false,
     };
     if let Some(Durability::Sync(syncer)) = shared.durability.get() {
         syncer.stop();
@@ -427,8 +430,12 @@ pub fn run(
         }
     };
     served?;
+    let read_only = shared.store.is_poisoned();
     shared.store.close()?;
-    Ok(summary)
+    Ok(ServeSummary {
+        read_only,
+        ..summary
+    })
 }
 
 async fn serve_until_shutdown(

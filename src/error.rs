@@ -158,6 +158,18 @@ impl fmt::Display for Error {
                 path,
                 holder,
                 waited_ms,
+            } if crate::lock::names_a_server(holder) => write!(
+                f,
+                "store is busy: {} is locked by {holder}, a server, which holds it until it \
+                 stops: reach the data through it (redis-cli, curl), or stop it (SHUTDOWN, or \
+                 SIGTERM to its pid); gave up after {:.1} s without waiting",
+                path.display(),
+                *waited_ms as f64 / 1000.0
+            ),
+            Error::Busy {
+                path,
+                holder,
+                waited_ms,
             } => write!(
                 f,
                 "store is busy: {} is locked by {holder}; gave up after {:.1} s \

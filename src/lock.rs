@@ -48,7 +48,9 @@ impl StoreLock {
                 Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
                 Err(TryLockError::WouldBlock) => {
                     let waited = start.elapsed();
-                    if waited >= timeout {
+                    // A server holds the lock until it is stopped: waiting
+                    // for it would only delay the same answer.
+                    if waited >= timeout || held_by_server(&file) {
                         return Err(Error::Busy {
                             holder: describe_holders(&path, &file),
                             path,
@@ -135,6 +137,46 @@ fn describe_holders(path: &Path, file: &File) -> String {
     }
 }
 
+/// Whether a process holding the lock is `hoard serve` (Linux only: from
+/// `/proc/locks` and the holders' command lines).
+fn held_by_server(file: &File) -> bool {
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    holders_from_proc_locks(meta.ino())
+        .into_iter()
+        .filter_map(command_of)
+        .any(|command| names_a_server(&command))
+}
+
+/// Whether a command line (or a holder's description, "pid N (command)")
+/// runs `hoard serve`: the first word after the program and its global
+/// options is `serve` (so `hoard put serve v` is not a server).
+pub(crate) fn names_a_server(command: &str) -> bool {
+    let command = command
+        .split_once('(')
+        .map_or(command, |(_, rest)| rest.split(')').next().unwrap_or(rest));
+    let mut words = command.split_whitespace();
+    let is_hoard = words.next().is_some_and(|program| {
+        std::path::Path::new(program)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("hoard"))
+    });
+    if !is_hoard {
+        return false;
+    }
+    while let Some(word) = words.next() {
+        match word {
+            "-d" | "--dir" | "--lock-timeout" => {
+                words.next();
+            }
+            w if w.starts_with('-') => {}
+            w => return w == "serve",
+        }
+    }
+    false
+}
+
 /// Pids holding a lock on inode `ino`, from Linux's `/proc/locks`.
 fn holders_from_proc_locks(ino: u64) -> Vec<u32> {
     let Ok(table) = std::fs::read_to_string("/proc/locks") else {
@@ -164,4 +206,24 @@ fn command_of(pid: u32) -> Option<String> {
         .map(|w| String::from_utf8_lossy(w).into_owned())
         .collect();
     (!words.is_empty()).then(|| words.join(" "))
+}
+
+#[cfg(test)]
+mod server_tests {
+    use super::names_a_server;
+
+    #[test]
+    fn only_the_serve_command_is_a_server() {
+        assert!(names_a_server(
+            "/usr/bin/hoard -d /srv/s serve --resp 127.0.0.1:0"
+        ));
+        assert!(names_a_server(
+            "pid 12 (target/debug/hoard --lock-timeout 5 -q serve)"
+        ));
+        assert!(names_a_server("hoard --dir=/x serve"));
+        assert!(!names_a_server("/usr/bin/hoard put serve v"));
+        assert!(!names_a_server("pid 12 (hoard -d serve get k)"));
+        assert!(!names_a_server("redis-server serve"));
+        assert!(!names_a_server("another process"));
+    }
 }

@@ -617,6 +617,15 @@ fn the_server_holds_the_lock_and_stops_cleanly() {
             .assert()
             .code(3)
             .stderr(predicates::str::contains("serve"));
+        // A server holds the lock until it stops: commands say so at once
+        // instead of waiting out --lock-timeout.
+        t.hoard()
+            .args(["--lock-timeout", "600", "get", "kept"])
+            .assert()
+            .code(3)
+            .stderr(predicates::str::contains(
+                "a server, which holds it until it stops",
+            ));
         assert_eq!(server.terminate(), 0);
         let log = server.log_lines().join("\n");
         assert!(log.contains("stopping (SIGTERM)"), "{log}");

@@ -365,11 +365,10 @@ pub(crate) fn client(ctx: &mut Ctx<'_>, args: &[Vec<u8>]) -> Out {
     }
 }
 
-pub(crate) fn time(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
+pub(crate) fn time(_ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let _ = ctx;
     Ok(Reply::Array(vec![
         bulk(now.as_secs().to_string()),
         bulk(now.subsec_micros().to_string()),

@@ -37,15 +37,7 @@ pub(crate) async fn accept_loop(
     log: Arc<dyn Fn(&str) + Send + Sync>,
 ) {
     loop {
-        let (stream, addr) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors, most likely: say so, back off.
-                log(&format!("hoard serve: accept failed: {e}"));
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (stream, addr) = accept(&listener, &*log, "RESP").await;
         shared.stats.connections_received.fetch_add(1, Relaxed);
         let current = shared.stats.connections_current.fetch_add(1, Relaxed);
         if current >= shared.max_clients.load(Relaxed) as u64 {
@@ -69,6 +61,24 @@ pub(crate) async fn accept_loop(
                 .remove(&client.id);
             shared.stats.connections_current.fetch_sub(1, Relaxed);
         });
+    }
+}
+
+/// The next connection of `listener`. A failure (out of file
+/// descriptors, most likely) is logged and retried after a pause.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    log: &(dyn Fn(&str) + Send + Sync),
+    what: &str,
+) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(e) => {
+                log(&format!("hoard serve: {what} accept failed: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 }
 
@@ -201,7 +211,8 @@ async fn serve_client(
             if closing {
                 return Ok(());
             }
-            if !batch.is_empty() || parse_error.is_none() && more_complete(&buf, &session) {
+            // More may be whole in the buffer already: `parse` decides.
+            if !batch.is_empty() || parse_error.is_none() && !buf.is_empty() {
                 continue;
             }
         }
@@ -259,12 +270,6 @@ async fn serve_client(
     }
 }
 
-/// Whether the buffer may hold another complete command (cheap check:
-/// anything at all, since `parse` decides).
-fn more_complete(buf: &BytesMut, _session: &Session) -> bool {
-    !buf.is_empty()
-}
-
 async fn close_for_limit(
     shared: &Shared,
     stream: &mut TcpStream,
@@ -290,8 +295,6 @@ async fn run_batch(
     mut batch: Batch,
     mut out: Vec<u8>,
 ) -> ((Session, Batch, Vec<u8>), bool) {
-    let start = Instant::now();
-    let _ = start;
     run_some(shared, &mut session, &mut batch, &mut out, false);
     if !batch.is_empty() && out.len() < FLUSH_AT && !session.close {
         let shared = shared.clone();

@@ -44,14 +44,7 @@ pub(crate) async fn accept_loop(
     log: Arc<dyn Fn(&str) + Send + Sync>,
 ) {
     loop {
-        let (stream, addr) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                log(&format!("hoard serve: HTTP accept failed: {e}"));
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (stream, addr) = super::connection::accept(&listener, &*log, "HTTP").await;
         if shared.http_connections.load(Relaxed) >= shared.max_clients.load(Relaxed) as u64 {
             shared.stats.connections_rejected.fetch_add(1, Relaxed);
             drop(stream);

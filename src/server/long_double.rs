@@ -191,18 +191,7 @@ fn parse_decimal(text: &[u8]) -> Option<LongDouble> {
         if text[i] != b'e' && text[i] != b'E' {
             return None;
         }
-        let exponent = std::str::from_utf8(&text[i + 1..]).ok()?;
-        let body = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        // Any exponent past the range saturates (and then over- or underflows).
-        let value: i64 = body.parse().unwrap_or(i64::MAX / 4).min(1 << 40);
-        scale += if exponent.starts_with('-') {
-            -value
-        } else {
-            value
-        };
+        scale += exponent(&text[i + 1..])?;
     }
     if digits.is_zero() {
         return Some(LongDouble::ZERO);
@@ -264,17 +253,7 @@ fn parse_hex(text: &[u8]) -> Option<LongDouble> {
         if text[i] != b'p' {
             return None;
         }
-        let exponent = std::str::from_utf8(&text[i + 1..]).ok()?;
-        let body = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let value: i64 = body.parse().unwrap_or(i64::MAX / 4).min(1 << 40);
-        scale += if exponent.starts_with('-') {
-            -value
-        } else {
-            value
-        };
+        scale += exponent(&text[i + 1..])?;
     }
     if digits.is_zero() {
         return Some(LongDouble::ZERO);
@@ -287,6 +266,18 @@ fn parse_hex(text: &[u8]) -> Option<LongDouble> {
         }),
         Rounded::Overflow | Rounded::Underflow => None,
     }
+}
+
+/// The digits of an exponent (after `e` or `p`), with an optional sign;
+/// one past the range saturates (and then over- or underflows).
+fn exponent(text: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(text).ok()?;
+    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: i64 = body.parse().unwrap_or(i64::MAX / 4).min(1 << 40);
+    Some(if text.starts_with('-') { -value } else { value })
 }
 
 enum Rounded {

@@ -446,7 +446,7 @@ _hoard() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "tsv jsonl resp" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "tsv jsonl resp rdb" -- "${cur}"))
                     return 0
                     ;;
                 --prefix)
@@ -889,14 +889,14 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__import)
-            opts="-d -q -h -V --format --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --format --skip-other-types --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "tsv jsonl resp" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "tsv jsonl resp rdb" -- "${cur}"))
                     return 0
                     ;;
                 --dir)

@@ -218,10 +218,11 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;import'= {
-            cand --format 'The input''s format [default: from FILE''s extension: .tsv, .jsonl/.ndjson, .resp; else tsv]'
+            cand --format 'The input''s format [default: from FILE''s extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else tsv]'
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'
+            cand --skip-other-types 'With --format rdb: import the strings of database 0 and count the keys of other types and databases instead of refusing the file'
             cand --json 'Print results as JSON (JSON Lines for streams such as `keys`)'
             cand -q 'Print no warnings or notices on stderr (errors are still printed)'
             cand --quiet 'Print no warnings or notices on stderr (errors are still printed)'

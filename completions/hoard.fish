@@ -145,18 +145,21 @@ complete -c hoard -n "__fish_hoard_using_subcommand append" -l json -d 'Print re
 complete -c hoard -n "__fish_hoard_using_subcommand append" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand append" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand append" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand import" -l format -d 'The input\'s format [default: from FILE\'s extension: .tsv, .jsonl/.ndjson, .resp; else tsv]' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
+complete -c hoard -n "__fish_hoard_using_subcommand import" -l format -d 'The input\'s format [default: from FILE\'s extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else tsv]' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
 jsonl\t'One JSON object a line; base64 for bytes that are not UTF-8'
-resp\t'Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order'"
+resp\t'Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order'
+rdb\t'A Redis RDB file: export writes version 9 (redis-server loads it as its dataset); import reads versions 1 to 12 as redis-server writes them (strings only, see --skip-other-types)'"
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand import" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand import" -l skip-other-types -d 'With --format rdb: import the strings of database 0 and count the keys of other types and databases instead of refusing the file'
 complete -c hoard -n "__fish_hoard_using_subcommand import" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c hoard -n "__fish_hoard_using_subcommand import" -s V -l version -d 'Print version'
 complete -c hoard -n "__fish_hoard_using_subcommand export" -l format -d 'The output\'s format [default: tsv; jsonl with --json]' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
 jsonl\t'One JSON object a line; base64 for bytes that are not UTF-8'
-resp\t'Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order'"
+resp\t'Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order'
+rdb\t'A Redis RDB file: export writes version 9 (redis-server loads it as its dataset); import reads versions 1 to 12 as redis-server writes them (strings only, see --skip-other-types)'"
 complete -c hoard -n "__fish_hoard_using_subcommand export" -l prefix -d 'Only keys starting with these bytes' -r
 complete -c hoard -n "__fish_hoard_using_subcommand export" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand export" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r

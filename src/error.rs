@@ -78,6 +78,15 @@ pub enum Error {
         /// The store's format version.
         version: u32,
     },
+    /// An input file (an RDB file to import) failed a check.
+    CorruptInput {
+        /// The file, as the user named it ("stdin" for standard input).
+        source: String,
+        /// Byte offset of the damage.
+        offset: u64,
+        /// What is wrong, and what was kept.
+        message: String,
+    },
     /// The directory is not a hoard store (or does not exist).
     NotAStore {
         /// The directory that was to be opened.
@@ -116,7 +125,9 @@ impl Error {
         match self {
             Error::InvalidInput(_) | Error::AlreadyAStore { .. } => 2,
             Error::Busy { .. } => 3,
-            Error::Corrupt { .. } | Error::CorruptOlderFormat { .. } => 4,
+            Error::Corrupt { .. }
+            | Error::CorruptOlderFormat { .. }
+            | Error::CorruptInput { .. } => 4,
             Error::NotAStore { .. }
             | Error::Unsupported(_)
             | Error::Io { .. }
@@ -130,7 +141,9 @@ impl Error {
         match self {
             Error::InvalidInput(_) => "invalid_input",
             Error::Busy { .. } => "busy",
-            Error::Corrupt { .. } | Error::CorruptOlderFormat { .. } => "corrupt",
+            Error::Corrupt { .. }
+            | Error::CorruptOlderFormat { .. }
+            | Error::CorruptInput { .. } => "corrupt",
             Error::NotAStore { .. } => "not_a_store",
             Error::AlreadyAStore { .. } => "already_a_store",
             Error::Unsupported(_) => "unsupported",
@@ -210,6 +223,11 @@ impl fmt::Display for Error {
                  (`hoard verify --repair`), then run `hoard upgrade` again",
                 path.display()
             ),
+            Error::CorruptInput {
+                source,
+                offset,
+                message,
+            } => write!(f, "{source} is damaged at offset {offset}: {message}"),
             Error::NotAStore { path, reason } => {
                 write!(f, "{} is not a hoard store: {reason}", path.display())
             }

@@ -28,6 +28,7 @@ pub mod log;
 pub mod manifest;
 pub mod manifest_fix;
 pub mod memory;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod transfer;

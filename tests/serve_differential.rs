@@ -23,81 +23,11 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use common::TestDir;
+use common::redis::start_redis;
 use common::server::{Raw, Server};
-
-// ---------------------------------------------------------------------------
-// A real redis-server.
-
-/// A redis-server on a free loopback port, stopped by pid when dropped.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `redis-server` on a free loopback port, without persistence; None
-/// (after printing SKIPPED) when it is not installed, unless
-/// HOARD_REQUIRE_REDIS is set, which makes that a failure.
-fn start_redis() -> Option<Redis> {
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("HOARD_REQUIRE_REDIS").is_none(),
-            "redis-server is required (HOARD_REQUIRE_REDIS is set): \
-             apt-get install redis-server redis-tools"
-        );
-        eprintln!(
-            "SKIPPED: redis-server is not installed \
-             (apt-get install redis-server redis-tools; CI requires it)"
-        );
-        return None;
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn redis-server");
-    let mut redis = Redis { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Some(status) = redis.child.try_wait().expect("try_wait") {
-            panic!("redis-server exited at start ({status}); was 127.0.0.1:{port} taken?");
-        }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            // The port is ours, not another test's server that took it meanwhile.
-            let hello = Raw::connect(port).cmd("HELLO 2");
-            assert!(
-                hello.contains("$6\r\nserver\r\n$5\r\nredis\r\n"),
-                "127.0.0.1:{port} is not our redis-server: {hello}"
-            );
-            return Some(redis);
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("redis-server did not start on 127.0.0.1:{port} within 10 s");
-}
 
 // ---------------------------------------------------------------------------
 // Replies, and how two of them may differ.

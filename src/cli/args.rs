@@ -327,14 +327,19 @@ pub enum FormatArg {
     /// Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies
     /// SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order
     Resp,
+    /// A Redis RDB file: export writes version 9 (redis-server loads it as its dataset); import
+    /// reads versions 1 to 12 as redis-server writes them (strings only, see --skip-other-types)
+    Rdb,
 }
 
-impl From<FormatArg> for hoardhaven::transfer::Format {
-    fn from(f: FormatArg) -> Self {
-        match f {
-            FormatArg::Tsv => hoardhaven::transfer::Format::Tsv,
-            FormatArg::Jsonl => hoardhaven::transfer::Format::Jsonl,
-            FormatArg::Resp => hoardhaven::transfer::Format::Resp,
+impl FormatArg {
+    /// The line-by-line interchange format, or `None` for RDB files.
+    pub fn line_format(self) -> Option<hoardhaven::transfer::Format> {
+        match self {
+            FormatArg::Tsv => Some(hoardhaven::transfer::Format::Tsv),
+            FormatArg::Jsonl => Some(hoardhaven::transfer::Format::Jsonl),
+            FormatArg::Resp => Some(hoardhaven::transfer::Format::Resp),
+            FormatArg::Rdb => None,
         }
     }
 }
@@ -345,9 +350,15 @@ pub struct ImportArgs {
     /// The file to read; `-` or omitted reads stdin
     pub file: Option<PathBuf>,
 
-    /// The input's format [default: from FILE's extension: .tsv, .jsonl/.ndjson, .resp; else tsv]
+    /// The input's format [default: from FILE's extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else
+    /// tsv]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+
+    /// With --format rdb: import the strings of database 0 and count the keys of other types and
+    /// databases instead of refusing the file
+    #[arg(long)]
+    pub skip_other_types: bool,
 }
 
 /// Arguments of `export`.

@@ -15,7 +15,7 @@ use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use anyhow::Result;
-use clap::CommandFactory;
+use clap::{CommandFactory, ValueEnum as _};
 use hoardhaven::limits::{VALUE_LEN_MAX, check_key, check_value};
 use hoardhaven::{
     Access, EngineKind, Error, InitOptions, Notice, OpenOptions, PutOptions, Store, SystemClock,
@@ -660,6 +660,16 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
         Some(path) => format_of_extension(path),
         None => args::FormatArg::Tsv,
     });
+    let Some(line_format) = format.line_format() else {
+        return import_rdb(global, out, args);
+    };
+    if args.skip_other_types {
+        return Err(Error::InvalidInput(
+            "--skip-other-types applies to --format rdb only: other formats hold strings only"
+                .to_string(),
+        )
+        .into());
+    }
     let (input, source, total): (Box<dyn io::BufRead>, String, Option<u64>) = match &args.file {
         Some(path) if path.as_os_str() != "-" => {
             let file = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
@@ -689,7 +699,7 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
         // Redis write commands, applied in order (SET, DEL, INCRBY, ...).
         transfer::import_commands(&store, &mut input, &source, now_ms)
     } else {
-        let mut reader = EntryReader::new(&mut input, format.into());
+        let mut reader = EntryReader::new(&mut input, line_format);
         transfer::import(&store, &mut reader, &source, now_ms)
     };
     drop(input); // clears the progress bar before any message
@@ -729,8 +739,120 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
     Ok(Outcome::Success)
 }
 
+/// Imports a Redis RDB file: checked whole first, then written, so a
+/// damaged file (exit 4) or a refused one (exit 2) changes nothing.
+fn import_rdb(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Result<Outcome> {
+    use std::io::{Seek, SeekFrom};
+    let (file, source) = match &args.file {
+        Some(path) if path.as_os_str() != "-" => (
+            std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?,
+            path.display().to_string(),
+        ),
+        // Two passes need a file that can be read twice.
+        _ => (spool_stdin()?, "stdin".to_string()),
+    };
+    let total = file.metadata().ok().map(|m| m.len());
+    let store = open_creating(global)?;
+    let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
+    let quiet = global.quiet || global.json;
+    let mut open = |pass: &'static str| -> hoardhaven::Result<Box<dyn io::Read>> {
+        let mut pass_file = file
+            .try_clone()
+            .map_err(|e| Error::io("open", &source, e))?;
+        pass_file
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io("seek", &source, e))?;
+        let reader = io::BufReader::with_capacity(1 << 20, pass_file);
+        Ok(Box::new(output::ProgressReader::new(
+            reader,
+            output::byte_progress(quiet, pass, total),
+        )))
+    };
+    let result =
+        hoardhaven::transfer::import_rdb(&store, &mut open, &source, now_ms, args.skip_other_types);
+    finish(global, store)?;
+    let report = result?;
+    let skipped_total: u64 = report.skipped.values().sum();
+    if global.json {
+        output::write_json(
+            out,
+            &json!({
+                "imported": report.imported,
+                "expired_skipped": report.expired,
+                "other_types_skipped": report.skipped,
+                "functions_skipped": report.functions_skipped,
+                "module_aux_skipped": report.module_aux_skipped,
+                "rdb_version": report.version,
+            }),
+        )?;
+    } else {
+        let mut message = format!(
+            "imported {} from {source} (RDB version {}; {} already expired, skipped)",
+            output::count(report.imported, "string", "strings"),
+            report.version,
+            report.expired
+        );
+        if skipped_total > 0 {
+            let by_type: Vec<String> = report
+                .skipped
+                .iter()
+                .map(|(kind, n)| format!("{n} {kind}"))
+                .collect();
+            message.push_str(&format!(
+                "; skipped {} of other types ({})",
+                output::count(skipped_total, "key", "keys"),
+                by_type.join(", ")
+            ));
+        }
+        if report.functions_skipped > 0 {
+            message.push_str(&format!(
+                "; skipped {} (hoard runs none)",
+                output::count(
+                    report.functions_skipped,
+                    "function library",
+                    "function libraries"
+                )
+            ));
+        }
+        if report.module_aux_skipped > 0 {
+            message.push_str(&format!(
+                "; skipped {} (hoard loads no modules)",
+                output::count(
+                    report.module_aux_skipped,
+                    "module aux field",
+                    "module aux fields"
+                )
+            ));
+        }
+        output::notice(global.quiet, &message);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Copies stdin into an unnamed temporary file (created and unlinked at
+/// once, mode 0600), so it can be read twice.
+fn spool_stdin() -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path =
+        std::env::temp_dir().join(format!("hoard-import-{}-{nanos}.rdb", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io("create", &path, e))?;
+    std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+    io::copy(&mut io::stdin().lock(), &mut file)
+        .map_err(|e| Error::io("copy stdin to", &path, e))?;
+    Ok(file)
+}
+
 /// The import format a file name implies: .tsv, .jsonl/.ndjson/.json,
-/// .resp; anything else is tsv.
+/// .resp, .rdb; anything else is tsv.
 fn format_of_extension(path: &std::path::Path) -> args::FormatArg {
     let extension = path
         .extension()
@@ -738,6 +860,7 @@ fn format_of_extension(path: &std::path::Path) -> args::FormatArg {
     match extension.as_deref() {
         Some("jsonl" | "ndjson" | "json") => args::FormatArg::Jsonl,
         Some("resp") => args::FormatArg::Resp,
+        Some("rdb") => args::FormatArg::Rdb,
         _ => args::FormatArg::Tsv,
     }
 }
@@ -750,14 +873,32 @@ fn export(global: &Global, out: &mut impl Write, args: args::ExportArgs) -> Resu
         (Some(other), true) => {
             return Err(Error::InvalidInput(format!(
                 "--json exports JSON Lines; drop --json to export {}, or use --format jsonl",
-                hoardhaven::transfer::Format::from(other)
+                other
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_string())
             ))
             .into());
         }
     };
+    let line_format = format.line_format();
+    if line_format.is_none() && io::stdout().is_terminal() {
+        return Err(Error::InvalidInput(
+            "an RDB file is binary: redirect the output to a file (hoard export --format rdb \
+             > dump.rdb)"
+                .to_string(),
+        )
+        .into());
+    }
     let prefix = args.prefix.map(bytes).unwrap_or_default();
     let store = open(global, Access::Read)?;
-    hoardhaven::transfer::export(&store, &prefix, format.into(), out)?;
+    match line_format {
+        Some(line_format) => {
+            hoardhaven::transfer::export(&store, &prefix, line_format, out)?;
+        }
+        None => {
+            hoardhaven::transfer::export_rdb(&store, &prefix, &mut *out)?;
+        }
+    }
     finish(global, store)?;
     Ok(Outcome::Success)
 }

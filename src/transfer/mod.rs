@@ -5,6 +5,9 @@
 
 mod batch;
 mod jsonl;
+mod rdb;
+
+pub use rdb::{RdbImportReport, export_rdb, import_rdb};
 
 pub use jsonl::put_bytes as put_json_bytes;
 mod resp;

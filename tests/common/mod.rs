@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod redis;
 pub mod server;
 
 use assert_cmd::Command;

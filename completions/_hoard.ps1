@@ -375,6 +375,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             [CompletionResult]::new('--query-buffer-limit', '--query-buffer-limit', [CompletionResultType]::ParameterName, 'Most bytes of unparsed input one client may hold (e.g. 1G)')
             [CompletionResult]::new('--client-buffers-limit', '--client-buffers-limit', [CompletionResultType]::ParameterName, 'Most bytes of unparsed input all clients together may hold')
             [CompletionResult]::new('--reply-limit', '--reply-limit', [CompletionResultType]::ParameterName, 'Most bytes of a reply built from many items (KEYS, MGET, SCAN, EXEC)')
+            [CompletionResult]::new('--repl-backlog-size', '--repl-backlog-size', [CompletionResultType]::ParameterName, 'Most bytes of the replication stream kept for replicas that reconnect or fall behind')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads [default: one per core but one]')
             [CompletionResult]::new('--snapshot-every', '--snapshot-every', [CompletionResultType]::ParameterName, 'Memory stores: write a snapshot this often if anything changed (e.g. 1h; 0: never)')
             [CompletionResult]::new('--merge-every', '--merge-every', [CompletionResultType]::ParameterName, 'Bitcask stores: look for files worth merging this often (e.g. 10s; 0: never)')

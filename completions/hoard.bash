@@ -1133,7 +1133,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__serve)
-            opts="-d -q -h -V --resp --http --requirepass-file --http-token-file --maxclients --timeout --query-buffer-limit --client-buffers-limit --reply-limit --threads --snapshot-every --merge-every --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --resp --http --requirepass-file --http-token-file --maxclients --timeout --query-buffer-limit --client-buffers-limit --reply-limit --repl-backlog-size --threads --snapshot-every --merge-every --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1172,6 +1172,10 @@ _hoard() {
                     return 0
                     ;;
                 --reply-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repl-backlog-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

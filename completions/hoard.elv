@@ -350,6 +350,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --query-buffer-limit 'Most bytes of unparsed input one client may hold (e.g. 1G)'
             cand --client-buffers-limit 'Most bytes of unparsed input all clients together may hold'
             cand --reply-limit 'Most bytes of a reply built from many items (KEYS, MGET, SCAN, EXEC)'
+            cand --repl-backlog-size 'Most bytes of the replication stream kept for replicas that reconnect or fall behind'
             cand --threads 'Worker threads [default: one per core but one]'
             cand --snapshot-every 'Memory stores: write a snapshot this often if anything changed (e.g. 1h; 0: never)'
             cand --merge-every 'Bitcask stores: look for files worth merging this often (e.g. 10s; 0: never)'

@@ -237,6 +237,7 @@ complete -c hoard -n "__fish_hoard_using_subcommand serve" -l timeout -d 'Close 
 complete -c hoard -n "__fish_hoard_using_subcommand serve" -l query-buffer-limit -d 'Most bytes of unparsed input one client may hold (e.g. 1G)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand serve" -l client-buffers-limit -d 'Most bytes of unparsed input all clients together may hold' -r
 complete -c hoard -n "__fish_hoard_using_subcommand serve" -l reply-limit -d 'Most bytes of a reply built from many items (KEYS, MGET, SCAN, EXEC)' -r
+complete -c hoard -n "__fish_hoard_using_subcommand serve" -l repl-backlog-size -d 'Most bytes of the replication stream kept for replicas that reconnect or fall behind' -r
 complete -c hoard -n "__fish_hoard_using_subcommand serve" -l threads -d 'Worker threads [default: one per core but one]' -r
 complete -c hoard -n "__fish_hoard_using_subcommand serve" -l snapshot-every -d 'Memory stores: write a snapshot this often if anything changed (e.g. 1h; 0: never)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand serve" -l merge-every -d 'Bitcask stores: look for files worth merging this often (e.g. 10s; 0: never)' -r

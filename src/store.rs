@@ -877,7 +877,7 @@ fn not_a_store(dir: &Path, reason: &str) -> Error {
     }
 }
 
-fn expiry_after(now_ms: u64, ttl_ms: u64) -> Result<u64> {
+pub(crate) fn expiry_after(now_ms: u64, ttl_ms: u64) -> Result<u64> {
     if ttl_ms == 0 {
         return Err(Error::InvalidInput(
             "a time to live must be greater than zero".to_string(),

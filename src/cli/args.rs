@@ -503,6 +503,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "256M")]
     pub reply_limit: u64,
 
+    /// Most bytes of the replication stream kept for replicas that reconnect or fall behind
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "64M")]
+    pub repl_backlog_size: u64,
+
     /// Worker threads [default: one per core but one]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

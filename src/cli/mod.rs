@@ -1022,6 +1022,7 @@ fn serve(global: &Global, args: args::ServeArgs) -> Result<Outcome> {
         idle_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
         reply_max: usize::try_from(args.reply_limit).unwrap_or(usize::MAX),
         threads: args.threads.unwrap_or(defaults.threads).max(1),
+        repl_backlog_max: usize::try_from(args.repl_backlog_size).unwrap_or(usize::MAX),
         background: hoardhaven::BackgroundOptions {
             snapshot_every: every(args.snapshot_every),
             merge_every: every(args.merge_every),

@@ -901,11 +901,7 @@ fn info_section(shared: &Shared, section: &str, out: &mut String) -> Result<(), 
                 &stats.protocol_errors.load(Relaxed),
             );
         }
-        "replication" => {
-            field("role", &"master");
-            field("connected_slaves", &0);
-            field("master_repl_offset", &0);
-        }
+        "replication" => shared.replication.info(&mut field),
         "cpu" => {
             let (user, system) = cpu_seconds();
             field("used_cpu_sys", &format_args!("{system:.6}"));

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::resp::{Protocol, Reply};
 
-use super::{ClientInfo, Shared, admin, keyspace};
+use super::{ClientInfo, Shared, admin, keyspace, replication};
 
 /// A command's result: `Err` carries an error reply, so handlers use `?`.
 pub(crate) type Out = std::result::Result<Reply, Reply>;
@@ -678,6 +678,61 @@ pub(crate) static COMMANDS: &[Spec] = &[
         "Stops the server cleanly.",
         admin::shutdown
     ),
+    // Replication (hoard is a master only).
+    spec!(
+        "psync",
+        -3,
+        ADMIN | NO_MULTI,
+        NOKEYS,
+        "server",
+        "A replica asks for the stream from an offset, or a full sync.",
+        replication::psync
+    ),
+    spec!(
+        "sync",
+        1,
+        ADMIN | NO_MULTI,
+        NOKEYS,
+        "server",
+        "A replica (or redis-cli --rdb) asks for a full sync.",
+        replication::sync
+    ),
+    spec!(
+        "replconf",
+        -1,
+        ADMIN | NO_MULTI,
+        NOKEYS,
+        "server",
+        "A replica's settings and acknowledgements.",
+        replication::replconf
+    ),
+    spec!(
+        "role",
+        1,
+        FAST,
+        NOKEYS,
+        "server",
+        "Returns master, the replication offset and the replicas.",
+        replication::role
+    ),
+    spec!(
+        "replicaof",
+        3,
+        ADMIN | NO_MULTI,
+        NOKEYS,
+        "server",
+        "Only REPLICAOF NO ONE: hoard serve is a master only.",
+        replication::replicaof
+    ),
+    spec!(
+        "slaveof",
+        3,
+        ADMIN | NO_MULTI,
+        NOKEYS,
+        "server",
+        "Only SLAVEOF NO ONE (as REPLICAOF).",
+        replication::replicaof
+    ),
     spec!(
         "function",
         -2,
@@ -732,6 +787,10 @@ pub(crate) struct Session {
     pub wrote: bool,
     /// Where this connection's SCAN iteration stands.
     pub scan: Option<keyspace::ScanState>,
+    /// The port a replica said it listens on (REPLCONF listening-port).
+    pub replica_port: u16,
+    /// Set by PSYNC or SYNC: the connection becomes a replica's link.
+    pub sync: Option<super::replication::SyncRequest>,
 }
 
 impl Session {
@@ -748,6 +807,8 @@ impl Session {
             close: false,
             wrote: false,
             scan: None,
+            replica_port: 0,
+            sync: None,
         }
     }
 }

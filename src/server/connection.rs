@@ -203,6 +203,11 @@ async fn serve_client(
                 .net_output_bytes
                 .fetch_add(out.len() as u64, Relaxed);
             stream.write_all(&out).await?;
+            if let Some(request) = session.sync.take() {
+                drop(budget);
+                return super::replication::serve_replica(shared, stream, client, request, buf)
+                    .await;
+            }
             if out.capacity() > FLUSH_AT * 2 {
                 out = Vec::new();
             } else {
@@ -347,7 +352,9 @@ fn run_some(
             }
             _ => reply.encode(session.protocol, out),
         }
-        if session.close {
+        // After PSYNC the connection is a replica's link: what follows
+        // in its buffer is not commands to run.
+        if session.close || session.sync.is_some() {
             batch.clear();
             return;
         }

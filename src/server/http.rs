@@ -439,13 +439,19 @@ async fn put(shared: &Arc<Shared>, request: Request<Incoming>, path: &str) -> Re
         });
     }
     let written = under_gate(shared, move |shared| {
-        let options = crate::PutOptions {
-            ttl_ms,
-            only_if_absent: false,
-        };
-        let written = shared.store.put(&key, &value, options);
+        // In the replication order, as every write (see replication.rs).
+        let mut order = shared.replication.order();
+        let expiry_ms = ttl_ms
+            .map(|ttl| crate::store::expiry_after(shared.store.now_ms(), ttl))
+            .transpose();
+        let written = expiry_ms.and_then(|expiry_ms| {
+            shared.store.put_at(&key, &value, expiry_ms)?;
+            Ok(expiry_ms)
+        });
         // Inside the gate, so that an EXEC watching the key sees it.
-        if written.is_ok() {
+        if let Ok(expiry_ms) = written {
+            order.set(&key, &value, expiry_ms);
+            drop(order);
             shared.watches.touch(&key);
             shared.saves.dirty.fetch_add(1, Relaxed);
         }
@@ -472,8 +478,11 @@ async fn delete(shared: &Arc<Shared>, path: &str) -> Reply {
         });
     }
     let deleted = under_gate(shared, move |shared| {
+        let mut order = shared.replication.order();
         let deleted = shared.store.delete(&key);
         if matches!(deleted, Ok(true)) {
+            order.delete(&key);
+            drop(order);
             shared.watches.touch(&key);
             shared.saves.dirty.fetch_add(1, Relaxed);
         }

@@ -72,19 +72,26 @@ pub(crate) fn is_live(ctx: &Ctx<'_>, key: &[u8]) -> Result<bool, Reply> {
     Ok(is_storable(key) && ctx.shared.store.contains(key)?)
 }
 
-// Every write goes through these, so WATCH sees it.
+// Every write goes through these, so WATCH sees it and replicas get it
+// in the store's order (the replication order is held across the write).
 
 /// Sets `key`, expiring at `expiry_ms` if given.
 fn put(ctx: &Ctx<'_>, key: &[u8], value: &[u8], expiry_ms: Option<u64>) -> Result<(), Reply> {
+    let mut order = ctx.shared.replication.order();
     ctx.shared.store.put_at(key, value, expiry_ms)?;
+    order.set(key, value, expiry_ms);
+    drop(order);
     ctx.shared.watches.touch(key);
     Ok(())
 }
 
 /// Deletes `key`; whether it was live.
 fn delete(ctx: &Ctx<'_>, key: &[u8]) -> Result<bool, Reply> {
+    let mut order = ctx.shared.replication.order();
     let deleted = ctx.shared.store.delete(key)?;
     if deleted {
+        order.delete(key);
+        drop(order);
         ctx.shared.watches.touch(key);
     }
     Ok(deleted)
@@ -92,28 +99,46 @@ fn delete(ctx: &Ctx<'_>, key: &[u8]) -> Result<bool, Reply> {
 
 /// Removes the expiry of `key`; whether it had one.
 fn persist_key(ctx: &Ctx<'_>, key: &[u8]) -> Result<bool, Reply> {
+    let mut order = ctx.shared.replication.order();
     let done = ctx.shared.store.persist(key)?;
     if done {
+        order.persist(key);
+        drop(order);
         ctx.shared.watches.touch(key);
     }
     Ok(done)
 }
 
-/// A read-modify-write of `key` (`Store::update`); a change is a write.
+/// A read-modify-write of `key` (`Store::update`); a change is a write,
+/// propagated as the absolute operation it came to (SET with PXAT, DEL).
 fn update<R>(
     ctx: &Ctx<'_>,
     key: &[u8],
     decide: impl FnOnce(Option<Value>) -> crate::Result<(Change, R)>,
 ) -> Result<R, Reply> {
+    let mut order = ctx.shared.replication.order();
+    // The new value is copied for the stream only while replicas exist.
+    let replicating = order.is_active();
     let mut changed = false;
+    let mut propagate = None;
     let result = ctx.shared.store.update(key, |current| {
-        let (change, result) = decide(current)?;
-        changed = change != Change::Keep;
-        Ok((change, result))
+        let (decided, result) = decide(current)?;
+        changed = !matches!(decided, Change::Keep);
+        if replicating && changed {
+            propagate = Some(decided.clone());
+        }
+        Ok((decided, result))
     })?;
-    if changed {
-        ctx.shared.watches.touch(key);
+    if !changed {
+        return Ok(result);
     }
+    match propagate {
+        Some(Change::Put(value, expiry_ms)) => order.set(key, &value, expiry_ms),
+        Some(Change::Delete) => order.delete(key),
+        Some(Change::Keep) | None => {}
+    }
+    drop(order);
+    ctx.shared.watches.touch(key);
     Ok(result)
 }
 

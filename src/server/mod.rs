@@ -24,6 +24,7 @@ mod connection;
 mod http;
 mod keyspace;
 mod long_double;
+mod replication;
 mod stats;
 mod syncer;
 mod watch;
@@ -74,6 +75,9 @@ pub struct ServeOptions {
     pub background: BackgroundOptions,
     /// How long shutdown waits for in-flight commands.
     pub shutdown_grace: Duration,
+    /// Most bytes of the replication stream kept for replicas that fall
+    /// behind or reconnect (allocated when the first replica arrives).
+    pub repl_backlog_max: usize,
 }
 
 impl Default for ServeOptions {
@@ -95,6 +99,7 @@ impl Default for ServeOptions {
                 .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             background: BackgroundOptions::default(),
             shutdown_grace: Duration::from_secs(10),
+            repl_backlog_max: 64 << 20,
         }
     }
 }
@@ -280,6 +285,9 @@ pub(crate) struct Shared {
     pub figures: Mutex<Option<(Instant, Counted)>>,
     /// This value's own `Arc`, for threads started by commands.
     pub this: OnceLock<std::sync::Weak<Shared>>,
+    /// The replication stream and the replicas fed from it; every write
+    /// holds its order (see replication.rs).
+    pub replication: replication::Replication,
 }
 
 impl Shared {
@@ -356,6 +364,7 @@ pub fn run(
     store.batch_writes(true);
     let always = store.manifest().sync == crate::manifest::SyncPolicy::Always;
     let (shutdown, _) = tokio::sync::watch::channel(false);
+    let options_backlog = options.repl_backlog_max;
     let shared = Arc::new(Shared {
         started_unix_ms: store.now_ms(),
         store,
@@ -380,6 +389,7 @@ pub fn run(
         durability: OnceLock::new(),
         figures: Mutex::new(None),
         this: OnceLock::new(),
+        replication: replication::Replication::new(options_backlog),
     });
     let _ = shared.this.set(Arc::downgrade(&shared));
     let durability = if always {
@@ -486,6 +496,18 @@ async fn serve_until_shutdown(
         line += &format!(", http {addr}");
     }
     log(&line);
+    let pinger = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(replication::PING_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                shared.replication.ping();
+            }
+        })
+    };
+    listeners.push(pinger);
 
     let mut stop = shared.shutdown.subscribe();
     let mut terminate =

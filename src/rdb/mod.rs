@@ -64,6 +64,10 @@ mod kind {
     pub const STREAM_LISTPACKS_2: u8 = 19;
     pub const SET_LISTPACK: u8 = 20;
     pub const STREAM_LISTPACKS_3: u8 = 21;
+    pub const HASH_METADATA_PRE_GA: u8 = 22;
+    pub const HASH_LISTPACK_EX_PRE_GA: u8 = 23;
+    pub const HASH_METADATA: u8 = 24;
+    pub const HASH_LISTPACK_EX: u8 = 25;
 }
 
 /// The Redis type (as `TYPE` names it) of an RDB value type byte.
@@ -73,7 +77,14 @@ pub fn type_name(type_byte: u8) -> &'static str {
         kind::LIST | kind::LIST_ZIPLIST | kind::LIST_QUICKLIST | kind::LIST_QUICKLIST_2 => "list",
         kind::SET | kind::SET_INTSET | kind::SET_LISTPACK => "set",
         kind::ZSET | kind::ZSET_2 | kind::ZSET_ZIPLIST | kind::ZSET_LISTPACK => "zset",
-        kind::HASH | kind::HASH_ZIPMAP | kind::HASH_ZIPLIST | kind::HASH_LISTPACK => "hash",
+        kind::HASH
+        | kind::HASH_ZIPMAP
+        | kind::HASH_ZIPLIST
+        | kind::HASH_LISTPACK
+        | kind::HASH_METADATA_PRE_GA
+        | kind::HASH_LISTPACK_EX_PRE_GA
+        | kind::HASH_METADATA
+        | kind::HASH_LISTPACK_EX => "hash",
         kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => "stream",
         kind::MODULE_PRE_GA | kind::MODULE_2 => "module",
         _ => "unknown",

@@ -243,7 +243,11 @@ impl<R: Read> RdbReader<R> {
             let at = self.input.offset();
             let type_byte = self.input.byte()?;
             match type_byte {
-                opcode::EXPIRETIME_MS => expiry_ms = Some(u64::from_le_bytes(self.input.array()?)),
+                opcode::EXPIRETIME_MS => {
+                    // Signed in Redis: a time before 1970 is simply past.
+                    let at = i64::from_le_bytes(self.input.array()?);
+                    expiry_ms = Some(at.max(0) as u64);
+                }
                 opcode::EXPIRETIME => {
                     let seconds = i32::from_le_bytes(self.input.array()?);
                     expiry_ms = Some(seconds.max(0) as u64 * 1000);
@@ -480,6 +484,24 @@ impl<R: Read> RdbReader<R> {
             kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => {
                 self.skip_stream(type_byte)?
             }
+            kind::HASH_METADATA_PRE_GA | kind::HASH_METADATA => {
+                // Redis 7.4's hashes with field expiry: (the smallest
+                // expiry,) then per field its TTL, name and value.
+                if type_byte == kind::HASH_METADATA {
+                    self.input.bytes(8, None)?;
+                }
+                for _ in 0..self.length()? {
+                    self.length()?;
+                    self.skip_string()?;
+                    self.skip_string()?;
+                }
+            }
+            kind::HASH_LISTPACK_EX_PRE_GA | kind::HASH_LISTPACK_EX => {
+                if type_byte == kind::HASH_LISTPACK_EX {
+                    self.input.bytes(8, None)?;
+                }
+                self.skip_string()?;
+            }
             kind::MODULE_2 => {
                 self.length()?; // module id
                 self.skip_module_value(at)?;
@@ -598,6 +620,49 @@ mod tests {
             })
             .collect();
         assert_eq!(values, [&b"-5"[..], b"1000", b"-70000"]);
+    }
+
+    #[test]
+    fn hashes_with_field_expiry_are_skipped_and_named() {
+        // Version 12 types 22-25, each followed by a string that must
+        // still be read in place.
+        let mut file = b"REDIS0012".to_vec();
+        // 24: min expiry, 1 field: TTL 0, "f", "v".
+        file.extend([24, 1, b'a']);
+        file.extend(5u64.to_le_bytes());
+        file.extend([1, 0, 1, b'f', 1, b'v']);
+        // 22: 1 field: TTL 7, "f", "v".
+        file.extend([22, 1, b'b', 1, 7, 1, b'f', 1, b'v']);
+        // 25: min expiry, then a listpack as a string.
+        file.extend([25, 1, b'c']);
+        file.extend(5u64.to_le_bytes());
+        file.extend([2, b'l', b'p']);
+        // 23: a listpack as a string.
+        file.extend([23, 1, b'd', 2, b'l', b'p']);
+        file.extend([0, 1, b's', 1, b'x']);
+        // EOF, and a zero checksum: not computed by the writer.
+        file.push(0xFF);
+        file.extend([0; 8]);
+        let items = read_all(&file).unwrap();
+        let kinds: Vec<(Vec<u8>, &str)> = items
+            .iter()
+            .map(|item| match item {
+                Item::Other { key, type_byte, .. } => {
+                    (key.clone(), super::super::type_name(*type_byte))
+                }
+                Item::String { key, .. } => (key.clone(), "string"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (b"a".to_vec(), "hash"),
+                (b"b".to_vec(), "hash"),
+                (b"c".to_vec(), "hash"),
+                (b"d".to_vec(), "hash"),
+                (b"s".to_vec(), "string"),
+            ]
+        );
     }
 
     #[test]

@@ -12,10 +12,10 @@
 //! position, so a slow replica costs no memory beyond it, and one that
 //! falls out of it is disconnected (it reconnects and syncs in full).
 //!
-//! A full sync takes the lock, writes an RDB file of the whole store into
-//! memory and notes the stream's offset, then lets writes go on: the
-//! replica loads the file and continues from that offset. Writes wait
-//! while the file is built (about 1 s per million keys); reads do not.
+//! A full sync notes the stream's offset, then writes an RDB file of the
+//! store into an unlinked temporary file while writes go on, and sends
+//! it; the replica loads it and applies the stream from that offset,
+//! which brings every key to the store's state (see `full_sync_file`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
@@ -37,6 +37,9 @@ use super::{ClientInfo, Shared};
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(10);
 /// The most stream bytes handed to one replica's socket at a time.
 const SEND_CHUNK: usize = 1 << 20;
+/// A replica that reads nothing, or acknowledges nothing, for this long
+/// is disconnected (Redis's `repl-timeout`).
+const REPLICA_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A replica's request to sync, as its connection made it.
 #[derive(Debug, Clone)]
@@ -266,16 +269,23 @@ fn new_replid() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where a new replica starts: a full sync (the RDB file and the offset
-/// it stands for), or the backlog from an offset.
+/// Where a new replica starts: a full sync (an RDB file of the store, and
+/// the offset after which the stream is to be applied over it), or the
+/// backlog from an offset.
 enum Start {
-    Full { rdb: Vec<u8>, offset: u64 },
-    Continue { from: u64 },
+    Full {
+        rdb: std::fs::File,
+        len: u64,
+        offset: u64,
+    },
+    Continue {
+        from: u64,
+    },
 }
 
 /// Serves a replica on `stream` after its PSYNC (or SYNC) until it
-/// disconnects, falls out of the backlog, or the server stops. `buf`
-/// holds what the replica sent after PSYNC.
+/// disconnects, falls out of the backlog, stops acknowledging, or the
+/// server stops. `buf` holds what the replica sent after PSYNC.
 pub(crate) async fn serve_replica(
     shared: &Arc<Shared>,
     mut stream: TcpStream,
@@ -286,10 +296,13 @@ pub(crate) async fn serve_replica(
     let replication = &shared.replication;
     let start = {
         let mut state = replication.state.lock();
-        state.active = true;
+        // The stream holds every write only from its first activation:
+        // before that, no offset but a full sync's can be continued from.
+        let was_active = std::mem::replace(&mut state.active, true);
         let from = request.psync.as_ref().and_then(|(id, offset)| {
             let offset = u64::try_from(*offset).ok()?;
-            (id == state.replid.as_bytes()
+            (was_active
+                && id == state.replid.as_bytes()
                 && offset >= state.first_offset()
                 && offset <= state.offset + 1)
                 .then_some(offset)
@@ -318,43 +331,59 @@ pub(crate) async fn serve_replica(
         }
     }
     let _registered = Registered(replication, client.id);
+    let mut shutdown = shared.shutdown.subscribe();
     let start = match start {
         Some(start) => start,
         None => {
             let shared = shared.clone();
-            tokio::task::spawn_blocking(move || full_sync_snapshot(&shared))
-                .await
-                .map_err(|e| std::io::Error::other(format!("full sync: {e}")))?
-                .map_err(|e| std::io::Error::other(format!("full sync: {e}")))?
+            let built = tokio::task::spawn_blocking(move || full_sync_file(&shared));
+            tokio::select! {
+                built = built => built
+                    .map_err(|e| std::io::Error::other(format!("full sync: {e}")))?
+                    .map_err(|e| std::io::Error::other(format!("full sync: {e}")))?,
+                _ = shutdown.changed() => return Ok(()),
+                _ = client.kill.notified() => return Ok(()),
+            }
         }
     };
     let replid = replication.state.lock().replid.clone();
     let mut next = match start {
         Start::Continue { from } => {
-            stream
-                .write_all(format!("+CONTINUE {replid}\r\n").as_bytes())
-                .await?;
+            let header = format!("+CONTINUE {replid}\r\n");
+            send(&mut stream, header.as_bytes(), &client, &mut shutdown).await?;
             from
         }
-        Start::Full { rdb, offset } => {
+        Start::Full { rdb, len, offset } => {
+            let mut header = String::new();
             if request.psync.is_some() {
-                stream
-                    .write_all(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes())
-                    .await?;
+                header = format!("+FULLRESYNC {replid} {offset}\r\n");
             }
-            stream
-                .write_all(format!("${}\r\n", rdb.len()).as_bytes())
-                .await?;
-            stream.write_all(&rdb).await?;
+            header += &format!("${len}\r\n");
+            send(&mut stream, header.as_bytes(), &client, &mut shutdown).await?;
+            // Sent a chunk at a time, so a replica that stops reading is
+            // noticed by the same timeout as in the stream.
+            let mut rdb = tokio::fs::File::from_std(rdb);
+            let mut left = len;
+            let mut block = vec![0; SEND_CHUNK];
+            while left > 0 {
+                let want = block.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                let n = tokio::io::AsyncReadExt::read(&mut rdb, &mut block[..want]).await?;
+                if n == 0 {
+                    return Err(std::io::Error::other("the full sync file came out short"));
+                }
+                send(&mut stream, &block[..n], &client, &mut shutdown).await?;
+                left -= n as u64;
+            }
             if let Some(replica) = replication.state.lock().replicas.get_mut(&client.id) {
                 replica.state = "online";
+                replica.last_ack = Instant::now();
             }
             offset + 1
         }
     };
     let mut grown = replication.grown.subscribe();
-    let mut shutdown = shared.shutdown.subscribe();
     let mut chunk = Vec::new();
+    let mut check = tokio::time::interval(Duration::from_secs(1));
     loop {
         chunk.clear();
         {
@@ -366,10 +395,16 @@ pub(crate) async fn serve_replica(
             }
             let from = (next - state.first_offset()) as usize;
             let to = state.backlog.len().min(from + SEND_CHUNK);
-            chunk.extend(state.backlog.range(from..to));
+            let (front, back) = state.backlog.as_slices();
+            if from < front.len() {
+                chunk.extend_from_slice(&front[from..to.min(front.len())]);
+            }
+            if to > front.len() {
+                chunk.extend_from_slice(&back[from.saturating_sub(front.len())..to - front.len()]);
+            }
         }
         if !chunk.is_empty() {
-            stream.write_all(&chunk).await?;
+            send(&mut stream, &chunk, &client, &mut shutdown).await?;
             next += chunk.len() as u64;
             continue;
         }
@@ -392,21 +427,81 @@ pub(crate) async fn serve_replica(
                     Err(e) => return Err(e),
                 }
             }
+            _ = check.tick() => {
+                let silent = replication
+                    .state
+                    .lock()
+                    .replicas
+                    .get(&client.id)
+                    .map(|r| r.last_ack.elapsed());
+                if silent.is_some_and(|s| s > REPLICA_TIMEOUT) {
+                    return Err(std::io::Error::other(
+                        "the replica sent no acknowledgement for 60 s (Redis's repl-timeout)",
+                    ));
+                }
+            }
             _ = shutdown.changed() => {}
             _ = client.kill.notified() => return Ok(()),
         }
     }
 }
 
-/// Builds the RDB file of the whole store under the write order, so it
-/// stands exactly for the stream's offset.
-fn full_sync_snapshot(shared: &Shared) -> crate::Result<Start> {
-    let order = shared.replication.order();
-    let mut rdb = Vec::new();
-    crate::transfer::export_rdb(&shared.store, b"", &mut rdb)?;
-    let offset = order.state.offset;
-    drop(order);
-    Ok(Start::Full { rdb, offset })
+/// Writes `bytes` to the replica, giving up when the server stops, the
+/// client is killed, or the replica does not read for `REPLICA_TIMEOUT`.
+async fn send(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    client: &ClientInfo,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    tokio::select! {
+        written = tokio::time::timeout(REPLICA_TIMEOUT, stream.write_all(bytes)) => {
+            written.map_err(|_| std::io::Error::other("the replica stopped reading for 60 s"))?
+        }
+        _ = shutdown.changed() => Err(std::io::Error::other("the server is stopping")),
+        _ = client.kill.notified() => Err(std::io::Error::other("killed")),
+    }
+}
+
+/// Writes an RDB file of the store into an unlinked temporary file (so a
+/// store larger than memory can be synced) and returns it with the
+/// stream offset it is to be continued from.
+///
+/// The offset is taken first, under the write order, and the file is
+/// written after without holding it: writes go on meanwhile. The file
+/// then holds each key as it was at some moment after the offset, and
+/// the stream from the offset on replays every later write; since every
+/// propagated write is absolute (SET with PXAT, DEL) or idempotent
+/// (PERSIST), the replica ends as the store is.
+fn full_sync_file(shared: &Shared) -> crate::Result<Start> {
+    let offset = shared.replication.order().state.offset;
+    let dir = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path = dir.join(format!("hoard-sync-{}-{nanos}.rdb", std::process::id()));
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| crate::Error::io("create", &path, e))?
+    };
+    std::fs::remove_file(&path).map_err(|e| crate::Error::io("remove", &path, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
+    crate::transfer::export_rdb(&shared.store, b"", &mut out)?;
+    drop(out);
+    let len = file
+        .metadata()
+        .map_err(|e| crate::Error::io("stat", &path, e))?
+        .len();
+    let mut rdb = file;
+    std::io::Seek::seek(&mut rdb, std::io::SeekFrom::Start(0))
+        .map_err(|e| crate::Error::io("seek", &path, e))?;
+    Ok(Start::Full { rdb, len, offset })
 }
 
 /// Reads what a replica sent: `REPLCONF ACK offset [FACK offset]` updates

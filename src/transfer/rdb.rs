@@ -49,8 +49,24 @@ pub fn import_rdb(
         "nothing was imported",
         &mut |item| {
             match item {
-                Item::String { key, value, db, .. } if *db == 0 => {
-                    let fits = check_key(key).and_then(|()| check_value(key, value.len()));
+                Item::String {
+                    key,
+                    value,
+                    db,
+                    expiry_ms,
+                } if *db == 0 => {
+                    let fits = check_key(key)
+                        .and_then(|()| check_value(key, value.len()))
+                        .and_then(|()| match expiry_ms {
+                            Some(at) if *at >= i64::MAX as u64 => {
+                                Err(Error::InvalidInput(format!(
+                                    "key {} expires at {at} ms, past the latest expiry a store \
+                                     keeps",
+                                    display_key(key)
+                                )))
+                            }
+                            _ => Ok(()),
+                        });
                     if let Err(e) = fits {
                         return Err(Error::InvalidInput(format!(
                             "{source}: {e}; nothing was imported"
@@ -79,11 +95,12 @@ pub fn import_rdb(
 
     let mut report = RdbImportReport::default();
     let mut imported = 0;
-    store.defer_sync(true);
     // Only a file that changes after its check fails here.
     let changed = "the file changed after it was checked; what was read before this point \
                    was imported and synced";
-    let outcome = read_rdb(open("importing")?, source, changed, &mut |item| {
+    let input = open("importing")?;
+    store.defer_sync(true);
+    let outcome = read_rdb(input, source, changed, &mut |item| {
         match item {
             Item::String {
                 key,

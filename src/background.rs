@@ -71,6 +71,10 @@ impl BackgroundOptions {
     }
 }
 
+/// Told the keys active expiry removed, after it removed them (for a
+/// server that must tell its replicas).
+pub type ExpiredListener = Arc<dyn Fn(&[Vec<u8>]) + Send + Sync>;
+
 /// Shards active expiry visits per tick (of the 64 each engine has).
 pub const EXPIRY_SHARDS_PER_TICK: usize = 4;
 
@@ -116,6 +120,7 @@ impl Background {
         engine: Arc<Engine>,
         clock: Arc<dyn Clock>,
         options: BackgroundOptions,
+        on_expired: Option<ExpiredListener>,
     ) -> Result<Background> {
         let interval = match engine.log().policy() {
             SyncPolicy::IntervalMs(ms) if options.sync_timer => Some(Duration::from_millis(ms)),
@@ -124,7 +129,7 @@ impl Background {
         if interval.is_some() {
             engine.log().set_timer(true);
         }
-        let started = Background::spawn(engine.clone(), clock, options, interval);
+        let started = Background::spawn(engine.clone(), clock, options, on_expired, interval);
         if started.is_err() {
             engine.log().set_timer(false);
         }
@@ -135,6 +140,7 @@ impl Background {
         engine: Arc<Engine>,
         clock: Arc<dyn Clock>,
         options: BackgroundOptions,
+        on_expired: Option<ExpiredListener>,
         interval: Option<Duration>,
     ) -> Result<Background> {
         let control = Arc::new((Mutex::new(Control::default()), Condvar::new()));
@@ -147,7 +153,8 @@ impl Background {
             std::thread::Builder::new()
                 .name("hoard-background".to_string())
                 .spawn(move || {
-                    let tasks = Tasks::new(&engine, &*clock, &options, interval);
+                    let mut tasks = Tasks::new(&engine, &*clock, &options, interval);
+                    tasks.on_expired = on_expired;
                     crate::fs::in_vfs(&vfs, || run(tasks, &control, &log))
                 })
                 .map_err(|e| crate::error::Error::io("start a thread for", "background work", e))?
@@ -211,6 +218,7 @@ struct Tasks<'a> {
     options: &'a BackgroundOptions,
     list: Vec<Task>,
     last_snapshot: Instant,
+    on_expired: Option<ExpiredListener>,
 }
 
 impl<'a> Tasks<'a> {
@@ -254,6 +262,7 @@ impl<'a> Tasks<'a> {
             options,
             list,
             last_snapshot: now,
+            on_expired: None,
         }
     }
 
@@ -340,13 +349,17 @@ impl<'a> Tasks<'a> {
                     });
                 }
             }
-            (TaskKind::Expire, Engine::Bitcask(b)) => {
-                let n = b.expire_some(now_ms, EXPIRY_SHARDS_PER_TICK)?;
-                note(&mut |l| l.expired_keys += n);
-            }
-            (TaskKind::Expire, Engine::Memory(m)) => {
-                let n = m.expire_some(now_ms, EXPIRY_SHARDS_PER_TICK);
-                note(&mut |l| l.expired_keys += n);
+            (TaskKind::Expire, _) => {
+                let removed = match self.engine {
+                    Engine::Bitcask(b) => b.expire_some(now_ms, EXPIRY_SHARDS_PER_TICK)?,
+                    Engine::Memory(m) => m.expire_some(now_ms, EXPIRY_SHARDS_PER_TICK),
+                };
+                note(&mut |l| l.expired_keys += removed.len() as u64);
+                if let Some(listener) = &self.on_expired
+                    && !removed.is_empty()
+                {
+                    listener(&removed);
+                }
             }
             _ => {}
         }

@@ -56,7 +56,7 @@ mod mmap;
 mod notice;
 mod store;
 
-pub use background::{BackgroundLog, BackgroundOptions, EXPIRY_SHARDS_PER_TICK};
+pub use background::{BackgroundLog, BackgroundOptions, EXPIRY_SHARDS_PER_TICK, ExpiredListener};
 pub use bitcask::{Bitcask, HintWritten};
 pub use clock::{Clock, ManualClock, SystemClock, utc_stamp};
 pub use engine::{Change, Engine, KeyMeta, Value};

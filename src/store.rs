@@ -764,14 +764,28 @@ impl Store {
     /// Starts background work for this handle (see `BackgroundOptions`);
     /// it runs until `close`. Starting it twice restarts it.
     pub fn start_background(&self, options: crate::background::BackgroundOptions) -> Result<()> {
+        self.start_background_with(options, None)
+    }
+
+    /// As `start_background`, telling `on_expired` the keys active expiry
+    /// removes (a server streams them to its replicas as DELs).
+    pub fn start_background_with(
+        &self,
+        options: crate::background::BackgroundOptions,
+        on_expired: Option<crate::background::ExpiredListener>,
+    ) -> Result<()> {
         self.stop_background()?;
         if self.access != Access::Write || self.verify_only {
             return Err(Error::InvalidInput(
                 "background work needs a store opened for writing".to_string(),
             ));
         }
-        let started =
-            crate::background::Background::start(self.engine.clone(), self.clock.clone(), options)?;
+        let started = crate::background::Background::start(
+            self.engine.clone(),
+            self.clock.clone(),
+            options,
+            on_expired,
+        )?;
         *self.background.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
         Ok(())
     }

@@ -387,3 +387,48 @@ fn the_documented_path_to_a_redis_cluster() {
     let seconds: i64 = String::from_utf8_lossy(&ttl.stdout).trim().parse().unwrap();
     assert!((3000..=3600).contains(&seconds), "{seconds}");
 }
+
+/// Redis replicas never expire keys themselves: they wait for the
+/// master's DEL. hoard streams one for each key its active expiry removes.
+#[test]
+fn keys_that_expire_in_hoard_are_deleted_on_the_replica() {
+    for engine in ["bitcask", "memory"] {
+        let t = TestDir::with_engine(engine);
+        let hoard = Server::start(&t.dir(), &[]);
+        let work = tempfile::tempdir().unwrap();
+        let Some(replica) = start_replica(hoard.resp_port, &work.path().join("replica.log")) else {
+            return;
+        };
+        let mut master = hoard.client().get_connection().unwrap();
+        let mut copy = connect(replica.port);
+        wait_caught_up(&mut master, &mut copy);
+        for i in 0..200 {
+            let _: () = redis::cmd("SET")
+                .arg(format!("brief:{i}"))
+                .arg("x")
+                .arg("PX")
+                .arg(300)
+                .query(&mut master)
+                .unwrap();
+        }
+        for i in 0..10 {
+            let _: () = master.set(format!("kept:{i}"), "y").unwrap();
+        }
+        // The replica holds the expired keys (hiding them from reads)
+        // until the DELs arrive.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let size: u64 = redis::cmd("DBSIZE").query(&mut copy).unwrap();
+            if size == 10 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{engine}: the replica still holds {size} keys"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let kept: Option<String> = copy.get("kept:3").unwrap();
+        assert_eq!(kept.as_deref(), Some("y"), "{engine}");
+    }
+}

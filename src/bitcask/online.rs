@@ -701,9 +701,9 @@ impl Bitcask {
     /// Active expiry: drops up to `shards` shards' worth of expired keys
     /// from the in-memory index (a full keydir forgets them; an overlay
     /// keeps a small deletion mark, since the hint below may know the
-    /// key). Their disk space goes with the next merge. Returns how many.
-    pub fn expire_some(&self, now_ms: u64, shards: usize) -> Result<u64> {
-        let mut removed = 0;
+    /// key). Their disk space goes with the next merge. Returns the keys removed.
+    pub fn expire_some(&self, now_ms: u64, shards: usize) -> Result<Vec<Vec<u8>>> {
+        let mut removed = Vec::new();
         for _ in 0..shards {
             let i = self
                 .expiry_cursor
@@ -723,7 +723,7 @@ impl Bitcask {
                 } else {
                     shard.forget(&key);
                 }
-                removed += 1;
+                removed.push(key);
             }
         }
         Ok(removed)

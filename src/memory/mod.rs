@@ -583,11 +583,11 @@ impl Memory {
     }
 
     /// Active expiry: removes the expired keys of up to `shards` shards
-    /// from the table; returns how many. No AOF record is needed: expiry
+    /// from the table; returns the keys removed. No AOF record is needed: expiry
     /// times are absolute, so a replay finds those keys expired too, and
     /// the next snapshot leaves them out.
-    pub fn expire_some(&self, now_ms: u64, shards: usize) -> u64 {
-        let mut removed = 0;
+    pub fn expire_some(&self, now_ms: u64, shards: usize) -> Vec<Vec<u8>> {
+        let mut removed = Vec::new();
         for _ in 0..shards {
             let i = self.expiry_cursor.fetch_add(1, Ordering::Relaxed) % SHARDS;
             // The append lock keeps a concurrent write of the same key
@@ -602,7 +602,7 @@ impl Memory {
             for key in expired {
                 if table.remove(&key) {
                     self.keys.fetch_sub(1, Ordering::Relaxed);
-                    removed += 1;
+                    removed.push(key);
                 }
             }
         }

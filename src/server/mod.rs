@@ -357,14 +357,15 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| Error::io("start the server's runtime", store.dir(), e))?;
-    store.start_background(options.background)?;
+    // Built first: the store's active expiry tells it what it removed.
+    let replication = replication::Replication::new(options.repl_backlog_max);
+    store.start_background_with(options.background, Some(replication.expiry_listener()))?;
     // Under `interval` and `never`, a batch's writes reach the operating
     // system in one write, before its replies (see connection.rs).
     // Writes are acknowledged per batch (see `Durability`).
     store.batch_writes(true);
     let always = store.manifest().sync == crate::manifest::SyncPolicy::Always;
     let (shutdown, _) = tokio::sync::watch::channel(false);
-    let options_backlog = options.repl_backlog_max;
     let shared = Arc::new(Shared {
         started_unix_ms: store.now_ms(),
         store,
@@ -389,7 +390,7 @@ pub fn run(
         durability: OnceLock::new(),
         figures: Mutex::new(None),
         this: OnceLock::new(),
-        replication: replication::Replication::new(options_backlog),
+        replication,
     });
     let _ = shared.this.set(Arc::downgrade(&shared));
     let durability = if always {
@@ -499,11 +500,18 @@ async fn serve_until_shutdown(
     let pinger = {
         let shared = shared.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(replication::PING_EVERY);
+            // Expired keys go out as DELs at the pace active expiry
+            // finds them; a PING every PING_EVERY.
+            let mut every = tokio::time::interval(replication::EXPIRED_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_ping = Instant::now();
             loop {
                 every.tick().await;
-                shared.replication.ping();
+                shared.replication.stream_expired(&shared.store);
+                if last_ping.elapsed() >= replication::PING_EVERY {
+                    shared.replication.ping();
+                    last_ping = Instant::now();
+                }
             }
         })
     };

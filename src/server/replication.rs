@@ -7,7 +7,8 @@
 //! the stream, so the stream's order is the store's order. Writes are
 //! propagated as absolute operations: `SET key value [PXAT ms]`, `DEL key`,
 //! `PERSIST key`; a replica applying them in order holds what the store
-//! holds. The stream is kept in a bounded backlog (allocated when the
+//! holds. Keys the store's active expiry removes follow as `DEL`s (Redis
+//! replicas wait for their master's). The stream is kept in a bounded backlog (allocated when the
 //! first replica arrives); each replica is fed from the backlog at its own
 //! position, so a slow replica costs no memory beyond it, and one that
 //! falls out of it is disconnected (it reconnects and syncs in full).
@@ -35,6 +36,8 @@ use super::{ClientInfo, Shared};
 /// How often the master sends PING down the stream, so replicas can tell
 /// a live master from a dead link (Redis's `repl-ping-replica-period`).
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(10);
+/// How often keys removed by active expiry are streamed as DELs.
+pub(crate) const EXPIRED_EVERY: Duration = Duration::from_millis(100);
 /// The most stream bytes handed to one replica's socket at a time.
 const SEND_CHUNK: usize = 1 << 20;
 /// A replica that reads nothing, or acknowledges nothing, for this long
@@ -56,6 +59,16 @@ pub(crate) struct Replication {
     state: Mutex<State>,
     /// The stream's offset, for replica senders to wait on.
     grown: tokio::sync::watch::Sender<u64>,
+    /// Keys the store's active expiry removed, to stream as DELs: Redis
+    /// replicas never expire keys themselves, they wait for the master.
+    expired: Arc<Expired>,
+}
+
+#[derive(Default)]
+struct Expired {
+    /// Set with the stream: before, nobody needs the keys.
+    active: std::sync::atomic::AtomicBool,
+    keys: Mutex<Vec<Vec<u8>>>,
 }
 
 struct State {
@@ -108,6 +121,34 @@ impl Replication {
                 replicas: BTreeMap::new(),
             }),
             grown: tokio::sync::watch::channel(0).0,
+            expired: Arc::default(),
+        }
+    }
+
+    /// The listener to give the store's background work, so the keys its
+    /// active expiry removes reach the replicas.
+    pub fn expiry_listener(&self) -> crate::ExpiredListener {
+        let expired = self.expired.clone();
+        Arc::new(move |keys: &[Vec<u8>]| {
+            if expired.active.load(std::sync::atomic::Ordering::Relaxed) {
+                expired.keys.lock().extend_from_slice(keys);
+            }
+        })
+    }
+
+    /// Streams a DEL for each key active expiry removed that is still
+    /// missing: checked under the write order, so a key written again
+    /// since is left alone (its SET reached the stream after the expiry).
+    pub fn stream_expired(&self, store: &crate::Store) {
+        let keys = std::mem::take(&mut *self.expired.keys.lock());
+        if keys.is_empty() {
+            return;
+        }
+        let mut order = self.order();
+        for key in keys {
+            if matches!(store.contains(&key), Ok(false)) {
+                order.delete(&key);
+            }
         }
     }
 
@@ -299,6 +340,10 @@ pub(crate) async fn serve_replica(
         // The stream holds every write only from its first activation:
         // before that, no offset but a full sync's can be continued from.
         let was_active = std::mem::replace(&mut state.active, true);
+        replication
+            .expired
+            .active
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let from = request.psync.as_ref().and_then(|(id, offset)| {
             let offset = u64::try_from(*offset).ok()?;
             (was_active

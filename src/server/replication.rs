@@ -461,6 +461,10 @@ pub(crate) async fn serve_replica(
                 if changed.is_err() {
                     return Ok(());
                 }
+                // Let the connections that are ready run first: their
+                // writes then leave in this link's next write, not one
+                // write (and one wake-up of the replica) each.
+                tokio::task::yield_now().await;
             }
             ready = stream.readable() => {
                 ready?;

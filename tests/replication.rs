@@ -432,3 +432,43 @@ fn keys_that_expire_in_hoard_are_deleted_on_the_replica() {
         assert_eq!(kept.as_deref(), Some("y"), "{engine}");
     }
 }
+
+/// Sends one HTTP/1.1 request and returns the status line.
+fn http(port: u16, method: &str, path: &str, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn writes_over_http_reach_the_replica_too() {
+    let t = TestDir::with_engine("memory");
+    let hoard = Server::start(&t.dir(), &["--http", "127.0.0.1:0"]);
+    let port = hoard.http_port.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let Some(replica) = start_replica(hoard.resp_port, &work.path().join("replica.log")) else {
+        return;
+    };
+    let mut master = hoard.client().get_connection().unwrap();
+    let mut copy = connect(replica.port);
+    wait_caught_up(&mut master, &mut copy);
+    assert!(http(port, "PUT", "/v1/keys/photo%2F1?ttl=1h", b"\x00\xffbytes").contains("204"));
+    assert!(http(port, "PUT", "/v1/keys/gone", b"x").contains("204"));
+    assert!(http(port, "DELETE", "/v1/keys/gone", b"").contains("204"));
+    wait_caught_up(&mut master, &mut copy);
+    let value: Option<Vec<u8>> = copy.get("photo/1").unwrap();
+    assert_eq!(value.as_deref(), Some(&b"\x00\xffbytes"[..]));
+    let pttl: i64 = redis::cmd("PTTL").arg("photo/1").query(&mut copy).unwrap();
+    assert!(pttl > 3_500_000 && pttl <= 3_600_000, "{pttl}");
+    let gone: bool = copy.exists("gone").unwrap();
+    assert!(!gone);
+    assert_eq!(dataset(&mut copy), dataset(&mut master));
+}

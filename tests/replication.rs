@@ -449,16 +449,21 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> String {
 }
 
 #[test]
-fn writes_over_http_reach_the_replica_too() {
+fn writes_over_http_reach_a_replica_made_at_run_time() {
     let t = TestDir::with_engine("memory");
     let hoard = Server::start(&t.dir(), &["--http", "127.0.0.1:0"]);
     let port = hoard.http_port.unwrap();
-    let work = tempfile::tempdir().unwrap();
-    let Some(replica) = start_replica(hoard.resp_port, &work.path().join("replica.log")) else {
+    // This replica is made one at run time, by REPLICAOF.
+    let Some(replica) = start_redis_with(&["--save", "", "--appendonly", "no"]) else {
         return;
     };
     let mut master = hoard.client().get_connection().unwrap();
     let mut copy = connect(replica.port);
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(hoard.resp_port)
+        .query(&mut copy)
+        .unwrap();
     wait_caught_up(&mut master, &mut copy);
     assert!(http(port, "PUT", "/v1/keys/photo%2F1?ttl=1h", b"\x00\xffbytes").contains("204"));
     assert!(http(port, "PUT", "/v1/keys/gone", b"x").contains("204"));

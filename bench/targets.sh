@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Every performance target of ../shared/DESIGN.md in one run, each with
+# its figure, the peer it is measured against in the same run, the ratio
+# and whether it is met:
+#
+#   bash bench/targets.sh                         # KEYS=1000000 BIG=10000000
+#   KEYS=200000 BIG=1000000 PEERS=0 bash bench/targets.sh   # quicker, no embedded peers
+#   SERVE=1 bash bench/targets.sh                 # also the server rows (bench/serve.sh, ~5 min)
+#
+# Sources, all run here: `hoard bench` (load, random reads, merge,
+# durable puts, 50 writers), the embedded peers (bench/peers: redb,
+# fjall, sled; rocksdb with PEERS_FEATURES=rocksdb), `tkrzw_dbm_perf`
+# (HashDBM set and random get), a bare 100-byte append + fdatasync loop
+# (python3, plain and preallocated file), the memory engine's resident
+# bytes per key (examples/memory-load), one-shot `hoard get`/`put` against
+# `sqlite3` and `tkrzw_dbm_util` (hyperfine) on 1k and BIG keys, and the
+# hint's size. 20-byte keys, 100-byte values throughout. Needs hyperfine,
+# sqlite3, tkrzw-utils (installed with apt-get when run as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KEYS=${KEYS:-1000000}
+BIG=${BIG:-10000000}
+PEERS=${PEERS:-1}
+SERVE=${SERVE:-0}
+RUNS=${RUNS:-200}
+need=()
+for tool in hyperfine:hyperfine tkrzw_dbm_util:tkrzw-utils tkrzw_dbm_perf:tkrzw-utils sqlite3:sqlite3 python3:python3; do
+    command -v "${tool%%:*}" >/dev/null || need+=("${tool##*:}")
+done
+if ((${#need[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+    else
+        echo "install: ${need[*]}" >&2; exit 2
+    fi
+fi
+cargo build --release -q --bin hoard --example memory-load
+HOARD=$PWD/target/release/hoard
+WORK=$(mktemp -d /tmp/hoard-targets.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+OUT=$WORK/figures
+mkdir -p "$OUT"
+say() { echo "== $*" >&2; }
+gen() { # N: N lines of k%019d <TAB> 100-byte value
+    awk -v n="$1" 'BEGIN { v = sprintf("%099d", 0); for (i = 0; i < n; i++) printf "k%019d\tv%s\n", i, v }'
+}
+
+say "hoard bench --keys $KEYS (load, read, overwrite + merge, durable)"
+"$HOARD" bench --dir "$WORK/bench" --keys "$KEYS" --workload load,read,overwrite,durable --json \
+    > "$OUT/bench.json" 2>/dev/null
+say "hoard bench: durable puts, 1 and 50 writers"
+"$HOARD" bench --dir "$WORK/bench50" --keys 100000 --engine bitcask --workload durable --threads 1,50 --json \
+    > "$OUT/bench50.json" 2>/dev/null
+
+say "bare 100-byte append + fdatasync loop"
+python3 - "$WORK" > "$OUT/bare.json" <<'EOF'
+import json, os, sys, time
+def loop(path, prealloc):
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    if prealloc:
+        os.write(fd, b"\0" * (1 << 20)); os.fsync(fd); os.lseek(fd, 0, os.SEEK_SET)
+    record = b"x" * 100
+    n = 2000
+    start = time.perf_counter()
+    for _ in range(n):
+        os.write(fd, record)
+        os.fdatasync(fd)
+    secs = time.perf_counter() - start
+    os.close(fd)
+    return n / secs
+work = sys.argv[1]
+print(json.dumps({"plain": loop(work + "/bare.plain", False), "preallocated": loop(work + "/bare.pre", True)}))
+EOF
+
+say "tkrzw_dbm_perf (HashDBM): $KEYS sets, then $KEYS random gets"
+tkrzw_dbm_perf sequence --dbm hash --iter "$KEYS" --size 100 --path "$WORK/perf.tkh" --buckets $((KEYS * 2)) \
+    --set_only 2>&1 | grep "Setting done" > "$OUT/tkrzw.txt"
+tkrzw_dbm_perf sequence --dbm hash --iter "$KEYS" --size 100 --path "$WORK/perf.tkh" --buckets $((KEYS * 2)) \
+    --get_only --random_key 2>&1 | grep "Getting done" >> "$OUT/tkrzw.txt"
+
+if [ "$PEERS" = 1 ]; then
+    say "embedded peers (bench/peers, $KEYS keys)"
+    (cd bench/peers && cargo run --release -q ${PEERS_FEATURES:+--features "$PEERS_FEATURES"} -- "$KEYS" "$WORK/peers") \
+        > "$OUT/peers.md" 2>/dev/null
+fi
+
+say "memory engine: resident bytes per key ($KEYS keys)"
+target/release/examples/memory-load prepare "$KEYS" "$WORK/mem" >/dev/null
+target/release/examples/memory-load load "$WORK/mem" > "$OUT/memory.txt"
+
+say "one-shot commands: 1000 and $BIG keys (hyperfine, $RUNS runs)"
+for n in 1000 "$BIG"; do
+    store="$WORK/hoard-$n" db="$WORK/sqlite-$n.db" tkh="$WORK/tkrzw-$n.tkh"
+    gen "$n" > "$WORK/in.tsv"
+    "$HOARD" -q -d "$store" import "$WORK/in.tsv"
+    sqlite3 "$db" "PRAGMA journal_mode=WAL;" "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;" \
+        ".mode tabs" ".import $WORK/in.tsv kv" >/dev/null
+    tkrzw_dbm_util create --dbm hash --buckets $((n * 2)) "$tkh"
+    tkrzw_dbm_util import --dbm hash --tsv "$tkh" "$WORK/in.tsv"
+    rm -f "$WORK/in.tsv"
+    stat -c %s "$store/keydir.hint" > "$OUT/hint-$n.txt"
+    key=$(printf 'k%019d' $((n / 2)))
+    hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$OUT/get-$n.json" \
+        -n hoard "$HOARD -d $store get $key" \
+        -n sqlite3 "sqlite3 $db \"SELECT v FROM kv WHERE k='$key'\"" \
+        -n tkrzw "tkrzw_dbm_util get --dbm hash $tkh $key" >/dev/null
+done
+value=$(printf 'v%.0s' $(seq 1 100))
+hyperfine -N --warmup 10 --runs "$RUNS" --export-json "$OUT/put.json" \
+    -n hoard "$HOARD -d $WORK/hoard-1000 put k-oneshot $value" \
+    -n sqlite3 "sqlite3 $WORK/sqlite-1000.db \"INSERT OR REPLACE INTO kv VALUES('k-oneshot','$value')\"" \
+    -n tkrzw "tkrzw_dbm_util set --dbm hash $WORK/tkrzw-1000.tkh k-oneshot $value" >/dev/null
+
+if [ "$SERVE" = 1 ]; then
+    say "server (bench/serve.sh)"
+    bash bench/serve.sh > "$OUT/serve.txt" 2>/dev/null
+fi
+
+python3 - "$OUT" "$KEYS" "$BIG" <<'EOF'
+import json, os, re, sys
+out, keys, big = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows = []
+def row(target, figure, peer, ratio, met):
+    rows.append((target, figure, peer, ratio, met))
+def k(x):
+    return f"{x/1e6:.2f}M/s" if x >= 1e6 else f"{x/1e3:.1f}k/s"
+bench = {e["engine"]: {w["workload"]: w for w in e["workloads"]} for e in json.load(open(f"{out}/bench.json"))["engines"]}
+bc = bench["bitcask"]
+peers = {}
+if os.path.exists(f"{out}/peers.md"):
+    for line in open(f"{out}/peers.md"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 5 and cells[0] and cells[0][0].isalpha() and cells[0] != "store":
+            num = lambda c: float(c.split()[0].replace(",", ""))
+            try:
+                peers[cells[0]] = {"load": num(cells[1]), "read": num(cells[2]), "durable": num(cells[4])}
+            except ValueError:
+                pass
+tk = {}
+for line in open(f"{out}/tkrzw.txt"):
+    m = re.search(r"qps=(\d+)", line)
+    if m:
+        tk["set" if line.startswith("Setting") else "get"] = float(m.group(1))
+others = {n: p for n, p in peers.items() if not n.startswith("hoard")}
+
+# Bulk load: 2x the best of the embedded peers, ahead of tkrzw.
+load = bc["load"]["ops_per_sec"]
+if others:
+    best = max(others, key=lambda n: others[n]["load"])
+    r = load / others[best]["load"]
+    row("bulk load >= 2x best embedded peer", k(load), f"{best} {k(others[best]['load'])}", f"{r:.2f}x", "met" if r >= 2 else "not met")
+r = load / tk["set"]
+row("bulk load ahead of tkrzw HashDBM", k(load), f"tkrzw {k(tk['set'])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
+# Random gets: >= 3.5M/s, ahead of every peer.
+read = bc["read"]["ops_per_sec"]
+row("random gets >= 3.5M/s", k(read), "", f"{read/3.5e6:.2f}x", "met" if read >= 3.5e6 else "not met")
+best_peer = max([("tkrzw", tk["get"])] + [(n, p["read"]) for n, p in others.items()], key=lambda x: x[1])
+r = read / best_peer[1]
+row("random gets ahead of every peer", k(read), f"{best_peer[0]} {k(best_peer[1])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
+# Durable puts: above every peer and the bare append + fdatasync loop.
+dur = bc["durable"]["ops_per_sec"]
+bare = json.load(open(f"{out}/bare.json"))
+for name, figure in [("bare loop", bare["plain"]), ("bare loop, preallocated", bare["preallocated"])] + [(n, p["durable"]) for n, p in others.items()]:
+    r = dur / figure
+    row(f"durable puts above {name}", k(dur), f"{k(figure)}", f"{r:.2f}x", "met" if r >= 1 else "not met")
+# 50 writers: 10x one.
+b50 = {w["threads"]: w for w in json.load(open(f"{out}/bench50.json"))["engines"][0]["workloads"]}
+r = b50[50]["ops_per_sec"] / b50[1]["ops_per_sec"]
+row("durable puts, 50 writers >= 10x one", k(b50[50]["ops_per_sec"]), f"1 writer {k(b50[1]['ops_per_sec'])}", f"{r:.1f}x", "met" if r >= 10 else "not met")
+# Merge: 250 MB/s of live data; space within 5% of live data.
+notes = bc["overwrite"]["notes"]
+live, secs, after = float(notes["live bytes rewritten"]), float(notes["merge seconds"]), float(notes["bytes after"])
+mbps = live / secs / 1e6
+row("merge >= 250 MB/s of live data", f"{mbps:.0f} MB/s", "", f"{mbps/250:.2f}x", "met" if mbps >= 250 else "not met")
+row("space after merge within 5% of live", f"{after/1e6:.1f} MB", f"live {live/1e6:.1f} MB", f"{after/live:.3f}", "met" if after <= live * 1.05 else "not met")
+# Index memory.
+hint = int(open(f"{out}/hint-{big}.txt").read())
+row("bitcask hint < 32 B/key beyond the key", f"{hint/big:.1f} B/key", f"{big:,} keys", f"{hint/big/32:.2f}x", "met" if hint / big < 32 else "not met")
+m = re.search(r"resident ([0-9.]+) bytes/key", open(f"{out}/memory.txt").read())
+mem = float(m.group(1))
+row("memory engine <= 150 B resident/key", f"{mem:.1f} B/key", "", f"{mem/150:.2f}x", "met" if mem <= 150 else "not met")
+# One-shot commands.
+def means(path):
+    return {r["command"]: r["mean"] for r in json.load(open(path))["results"]}
+small, large = means(f"{out}/get-1000.json"), means(f"{out}/get-{big}.json")
+r = large["hoard"] / large["sqlite3"]
+row(f"one-shot get <= 0.8x sqlite3 ({big:,} keys)", f"{large['hoard']*1e3:.2f} ms", f"sqlite3 {large['sqlite3']*1e3:.2f} ms", f"{r:.2f}x", "met" if r <= 0.8 else "not met")
+r = large["hoard"] / small["hoard"]
+row(f"one-shot get at {big:,} no slower than at 1k", f"{large['hoard']*1e3:.2f} ms", f"1k keys {small['hoard']*1e3:.2f} ms", f"{r:.2f}x", "met" if r <= 1.05 else "not met")
+put = means(f"{out}/put.json")
+for peer in ["sqlite3", "tkrzw"]:
+    r = put["hoard"] / put[peer]
+    row(f"one-shot durable put faster than {peer}", f"{put['hoard']*1e3:.2f} ms", f"{peer} {put[peer]*1e3:.2f} ms", f"{r:.2f}x", "met" if r < 1 else "not met")
+if os.path.exists(f"{out}/serve.txt"):
+    for line in open(f"{out}/serve.txt"):
+        if line.startswith("|") and "x)" in line:
+            row("serve: " + line.split("|")[1].strip(), line.split("|")[2].strip(), "redis-server, same run", "", "see bench/serve.sh")
+else:
+    row("serve targets (-P 1, -P 16, always)", "not run", "SERVE=1, or bash bench/serve.sh", "", "")
+
+print(f"{keys:,} keys (one-shot: 1,000 and {big:,}), 20-byte keys, 100-byte values, one thread unless said")
+print()
+print("| target | hoard | peer, same run | ratio | |")
+print("|---|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+EOF

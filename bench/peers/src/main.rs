@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use hoardhaven::bench::{key_of, value_of};
+use redb::ReadableDatabase;
 
 const KEY_SIZE: usize = 20;
 const VALUE_SIZE: usize = 100;
@@ -136,8 +137,8 @@ impl Peer for Redb {
 }
 
 struct Fjall {
+    db: fjall::Database,
     keyspace: fjall::Keyspace,
-    partition: fjall::PartitionHandle,
 }
 
 impl Peer for Fjall {
@@ -146,16 +147,16 @@ impl Peer for Fjall {
     }
     fn load(&mut self, entries: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) {
         for (k, v) in entries {
-            self.partition.insert(k, v).unwrap();
+            self.keyspace.insert(k, v).unwrap();
         }
-        self.keyspace.persist(fjall::PersistMode::SyncAll).unwrap();
+        self.db.persist(fjall::PersistMode::SyncAll).unwrap();
     }
     fn get(&mut self, key: &[u8]) -> Option<usize> {
-        self.partition.get(key).unwrap().map(|v| v.len())
+        self.keyspace.get(key).unwrap().map(|v| v.len())
     }
     fn put_durable(&mut self, key: &[u8], value: &[u8]) {
-        self.partition.insert(key, value).unwrap();
-        self.keyspace.persist(fjall::PersistMode::SyncAll).unwrap();
+        self.keyspace.insert(key, value).unwrap();
+        self.db.persist(fjall::PersistMode::SyncAll).unwrap();
     }
 }
 
@@ -197,14 +198,11 @@ fn open_peer(name: &str, dir: &Path) -> Box<dyn Peer> {
             Box::new(Redb(redb::Database::create(dir.join("db.redb")).unwrap()))
         }
         "fjall" => {
-            let keyspace = fjall::Config::new(dir).open().unwrap();
-            let partition = keyspace
-                .open_partition("kv", fjall::PartitionCreateOptions::default())
+            let db = fjall::Database::builder(dir).open().unwrap();
+            let keyspace = db
+                .keyspace("kv", fjall::KeyspaceCreateOptions::default)
                 .unwrap();
-            Box::new(Fjall {
-                keyspace,
-                partition,
-            })
+            Box::new(Fjall { db, keyspace })
         }
         "sled" => Box::new(Sled(sled::open(dir).unwrap())),
         _ => unreachable!(),

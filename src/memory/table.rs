@@ -2,9 +2,10 @@
 //!
 //! Key and value bytes live back to back in an arena of 4 MiB chunks (a
 //! larger entry gets a chunk of its own), so an entry costs no allocation
-//! of its own. A dense vector holds each entry's place in the arena, its
-//! lengths and its expiry (24 bytes), and a `hashbrown::HashTable` of u32
-//! indices into that vector finds a key (about 5 bytes per slot). The
+//! of its own. A dense vector holds each entry's place in the arena and
+//! its lengths (16 bytes), a side map the expiry of the entries that have
+//! one, and a `hashbrown::HashTable` of u32 indices into that vector finds
+//! a key (about 5 bytes per slot). The
 //! hasher (foldhash, hashbrown's default) is randomly seeded per process,
 //! so no input can be crafted to degrade it.
 //! Overwritten and deleted bytes stay in the arena as garbage until there
@@ -20,20 +21,33 @@ const CHUNK_LEN: usize = 4 << 20;
 /// The arena is rebuilt when garbage exceeds live bytes and this much.
 const COMPACT_GARBAGE_MIN: u64 = 16 << 20;
 
+/// Set in `Slot::value_bits` when the entry has an expiry (in `expiries`).
+const EXPIRES: u32 = 1 << 31;
+
+/// 16 bytes: an expiry would make it 24, and most keys have none, so
+/// expiries live in a side table (values are at most 512 MiB, which
+/// leaves the top bit of the value length free to say there is one).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     chunk: u32,
     at: u32,
     /// 0 marks a free slot (keys are never empty).
     key_len: u32,
-    value_len: u32,
-    /// Absolute expiry in Unix ms; 0 = never.
-    expiry_ms: u64,
+    /// The value's length, and `EXPIRES`.
+    value_bits: u32,
 }
 
 impl Slot {
+    fn value_len(&self) -> u32 {
+        self.value_bits & !EXPIRES
+    }
+
+    fn expires(&self) -> bool {
+        self.value_bits & EXPIRES != 0
+    }
+
     fn len(&self) -> u64 {
-        u64::from(self.key_len) + u64::from(self.value_len)
+        u64::from(self.key_len) + u64::from(self.value_len())
     }
 }
 
@@ -45,6 +59,8 @@ pub type EntryRef<'a> = (&'a [u8], &'a [u8], u64);
 pub struct Table {
     index: HashTable<u32>,
     slots: Vec<Slot>,
+    /// Absolute expiry in Unix ms of each slot that has one.
+    expiries: hashbrown::HashMap<u32, u64>,
     free: Vec<u32>,
     chunks: Vec<Vec<u8>>,
     hasher: DefaultHashBuilder,
@@ -69,7 +85,7 @@ impl Table {
         let key_end = at + slot.key_len as usize;
         (
             &chunk[at..key_end],
-            &chunk[key_end..key_end + slot.value_len as usize],
+            &chunk[key_end..key_end + slot.value_len() as usize],
         )
     }
 
@@ -82,8 +98,28 @@ impl Table {
 
     /// The value and expiry (0 = never) of `key`, expired or not.
     pub fn get(&self, key: &[u8]) -> Option<(&[u8], u64)> {
-        let slot = &self.slots[self.find(key)? as usize];
-        Some((self.bytes(slot).1, slot.expiry_ms))
+        let i = self.find(key)?;
+        let slot = &self.slots[i as usize];
+        Some((self.bytes(slot).1, self.expiry_of(i, slot)))
+    }
+
+    fn expiry_of(&self, i: u32, slot: &Slot) -> u64 {
+        if slot.expires() {
+            self.expiries.get(&i).copied().unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    /// Records slot `i`'s expiry (0 = never); returns the flag for its slot.
+    fn set_expiry(&mut self, i: u32, expiry_ms: u64) -> u32 {
+        if expiry_ms == 0 {
+            self.expiries.remove(&i);
+            0
+        } else {
+            self.expiries.insert(i, expiry_ms);
+            EXPIRES
+        }
     }
 
     /// Copies key and value into the arena; returns (chunk, offset).
@@ -109,12 +145,13 @@ impl Table {
         debug_assert!(!key.is_empty());
         if let Some(i) = self.find(key) {
             let old = self.slots[i as usize];
-            if old.value_len as usize == value.len() {
+            let flag = self.set_expiry(i, expiry_ms);
+            if old.value_len() as usize == value.len() {
                 // Same length: overwrite in place, leaving no garbage.
                 let chunk = &mut self.chunks[old.chunk as usize];
                 let at = old.at as usize + old.key_len as usize;
                 chunk[at..at + value.len()].copy_from_slice(value);
-                self.slots[i as usize].expiry_ms = expiry_ms;
+                self.slots[i as usize].value_bits = value.len() as u32 | flag;
                 return;
             }
             let (chunk, at) = self.store(key, value);
@@ -124,28 +161,25 @@ impl Table {
                 chunk,
                 at,
                 key_len: key.len() as u32,
-                value_len: value.len() as u32,
-                expiry_ms,
+                value_bits: value.len() as u32 | flag,
             };
         } else {
             let (chunk, at) = self.store(key, value);
-            let slot = Slot {
+            let mut slot = Slot {
                 chunk,
                 at,
                 key_len: key.len() as u32,
-                value_len: value.len() as u32,
-                expiry_ms,
+                value_bits: value.len() as u32,
             };
             let i = match self.free.pop() {
-                Some(i) => {
-                    self.slots[i as usize] = slot;
-                    i
-                }
+                Some(i) => i,
                 None => {
                     self.slots.push(slot);
                     (self.slots.len() - 1) as u32
                 }
             };
+            slot.value_bits |= self.set_expiry(i, expiry_ms);
+            self.slots[i as usize] = slot;
             self.live_bytes += slot.len();
             let hash = self.hasher.hash_one(key);
             let (slots, chunks, hasher) = (&self.slots, &self.chunks, &self.hasher);
@@ -172,8 +206,11 @@ impl Table {
         let slot = &mut self.slots[i as usize];
         self.live_bytes -= slot.len();
         self.garbage_bytes += slot.len();
+        if slot.expires() {
+            self.expiries.remove(&i);
+        }
         slot.key_len = 0;
-        slot.value_len = 0;
+        slot.value_bits = 0;
         self.free.push(i);
         self.compact_if_wasteful();
         true
@@ -181,10 +218,14 @@ impl Table {
 
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = EntryRef<'_>> {
-        self.slots.iter().filter(|s| s.key_len != 0).map(|s| {
-            let (key, value) = self.bytes(s);
-            (key, value, s.expiry_ms)
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.key_len != 0)
+            .map(|(i, s)| {
+                let (key, value) = self.bytes(s);
+                (key, value, self.expiry_of(i as u32, s))
+            })
     }
 
     /// Bytes of keys and values held.
@@ -197,7 +238,8 @@ impl Table {
         let chunks: usize = self.chunks.iter().map(Vec::capacity).sum();
         let slots = self.slots.capacity() * size_of::<Slot>();
         let index = self.index.capacity() * (size_of::<u32>() + 1);
-        (chunks + slots + index) as u64
+        let expiries = self.expiries.capacity() * (size_of::<(u32, u64)>() + 1);
+        (chunks + slots + index + expiries) as u64
     }
 
     fn compact_if_wasteful(&mut self) {

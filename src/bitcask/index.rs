@@ -7,7 +7,7 @@
 //! (under its append lock) and replaces the whole `Index` when it falls
 //! back from a damaged hint or installs a merge.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::data_file::{DataFile, FileId, FileSet};
@@ -231,7 +231,10 @@ impl Index {
     /// throughout is always listed: the hint is read before the overlay,
     /// and a key only ever moves from the hint into the overlay.
     pub fn all_entries(&self, files: &FileSet) -> Result<Vec<(Vec<u8>, KeydirEntry)>, Miss> {
-        let mut entries: HashMap<Vec<u8>, KeydirEntry> = HashMap::new();
+        // A hint holds each key once and the overlay's keys are left out
+        // of it below, so a list needs no map to stay free of duplicates
+        // (a map cost most of a whole-store listing: hashing every key).
+        let mut entries: Vec<(Vec<u8>, KeydirEntry)> = Vec::new();
         if let Some(hint) = &self.hint {
             for_each_slot(hint, |index, slot| {
                 let Some((key, entry)) = self.record_at_slot(files, hint, &slot)? else {
@@ -244,17 +247,17 @@ impl Index {
                     );
                 }
                 if self.keys.read(fp).get(&key) == Known::Unknown {
-                    entries.insert(key, entry);
+                    entries.push((key, entry));
                 }
                 Ok(())
             })?;
         }
         for shard in self.keys.all() {
             for (key, entry) in shard.values() {
-                entries.insert(key.to_vec(), *entry);
+                entries.push((key.to_vec(), *entry));
             }
         }
-        Ok(entries.into_iter().collect())
+        Ok(entries)
     }
 
     /// The slots of a new hint over the files in `position` (ascending):

@@ -301,6 +301,9 @@ impl Bitcask {
             .map(|(k, _)| k)
             .collect();
         keys.sort_unstable();
+        // Each key is listed once; should a damaged hint hold one twice,
+        // it is still listed once.
+        keys.dedup();
         Ok(keys)
     }
 

@@ -477,3 +477,85 @@ fn writes_over_http_reach_a_replica_made_at_run_time() {
     assert!(!gone);
     assert_eq!(dataset(&mut copy), dataset(&mut master));
 }
+
+/// Reads one command of the replication stream: its arguments.
+fn stream_command(reader: &mut impl std::io::BufRead) -> Vec<String> {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let count: usize = line.trim_end().trim_start_matches('*').parse().unwrap();
+    (0..count)
+        .map(|_| {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            let len: usize = header.trim_end().trim_start_matches('$').parse().unwrap();
+            let mut arg = vec![0; len + 2];
+            reader.read_exact(&mut arg).unwrap();
+            arg.truncate(len);
+            String::from_utf8(arg).unwrap()
+        })
+        .collect()
+}
+
+/// The stream a replica reads, read here by hand (SYNC, the RDB file,
+/// then the commands): writes of one command over several keys, and of
+/// one EXEC, come between MULTI and EXEC; a single write does not.
+#[test]
+fn several_key_writes_reach_replicas_as_one_transaction() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let t = TestDir::with_engine("memory");
+    let hoard = Server::start(&t.dir(), &[]);
+    let mut link = std::net::TcpStream::connect(("127.0.0.1", hoard.resp_port)).unwrap();
+    link.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    link.write_all(b"SYNC\r\n").unwrap();
+    let mut reader = BufReader::new(link);
+    let mut header = String::new();
+    reader.read_line(&mut header).unwrap();
+    let len: usize = header.trim_end().trim_start_matches('$').parse().unwrap();
+    let mut rdb = vec![0; len];
+    reader.read_exact(&mut rdb).unwrap();
+    assert!(rdb.starts_with(b"REDIS0009"));
+
+    let mut con = hoard.client().get_connection().unwrap();
+    let _: () = redis::cmd("MSET")
+        .arg("a")
+        .arg("1")
+        .arg("b")
+        .arg("2")
+        .query(&mut con)
+        .unwrap();
+    let _: () = con.set("c", "3").unwrap();
+    let _: (String, i64) = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("d")
+        .arg("4")
+        .cmd("INCR")
+        .arg("e")
+        .query(&mut con)
+        .unwrap();
+    // Wrote nothing: no empty transaction goes out.
+    let _: bool = redis::cmd("MSETNX")
+        .arg("a")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    let _: () = con.set("f", "5").unwrap();
+
+    let mut seen = Vec::new();
+    while seen.last().map(|c: &Vec<String>| c.join(" ")) != Some("SET f 5".to_string()) {
+        let command = stream_command(&mut reader);
+        if command != ["PING"] {
+            seen.push(command);
+        }
+        assert!(seen.len() < 20, "{seen:?}");
+    }
+    let seen: Vec<String> = seen.iter().map(|c| c.join(" ")).collect();
+    assert_eq!(
+        seen,
+        [
+            "MULTI", "SET a 1", "SET b 2", "EXEC", "SET c 3", "MULTI", "SET d 4", "SET e 1",
+            "EXEC", "SET f 5"
+        ]
+    );
+}

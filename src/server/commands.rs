@@ -957,6 +957,8 @@ pub(crate) fn execute(
     } else {
         GateGuard::Shared(shared.gate.read())
     };
+    // A command over several keys reaches replicas as one transaction.
+    let _atomic = (spec.flags & EXCLUSIVE != 0).then(|| shared.replication.atomic());
     let mut ctx = Ctx { shared, session };
     Ok(run(&mut ctx, index, &args))
 }

@@ -83,6 +83,11 @@ struct State {
     backlog_max: usize,
     active: bool,
     replicas: BTreeMap<u64, Replica>,
+    /// Inside a command that changes several keys at once (EXEC, MSET,
+    /// RENAME, ...): its writes go out between MULTI and EXEC.
+    atomic: bool,
+    /// MULTI has gone out for the current atomic command.
+    multi_sent: bool,
 }
 
 struct Replica {
@@ -119,6 +124,8 @@ impl Replication {
                 backlog_max: backlog_max.max(16 * 1024),
                 active: false,
                 replicas: BTreeMap::new(),
+                atomic: false,
+                multi_sent: false,
             }),
             grown: tokio::sync::watch::channel(0).0,
             expired: Arc::default(),
@@ -166,8 +173,18 @@ impl Replication {
     pub fn ping(&self) {
         let mut order = self.order();
         if !order.state.replicas.is_empty() {
-            order.command(&[b"PING"]);
+            order.append(&[b"PING"]);
         }
+    }
+
+    /// Marks a command that changes several keys at once (run under the
+    /// exclusive transaction gate, so one at a time): until the guard
+    /// drops, its writes reach replicas wrapped in MULTI ... EXEC, so a
+    /// replica's readers never see half of it. Nothing is sent for one
+    /// that wrote nothing.
+    pub fn atomic(&self) -> Atomic<'_> {
+        self.state.lock().atomic = true;
+        Atomic(self)
     }
 
     /// INFO's replication section, as `field` lines.
@@ -268,6 +285,14 @@ impl Order<'_> {
     }
 
     fn command(&mut self, args: &[&[u8]]) {
+        if self.state.atomic && !self.state.multi_sent {
+            self.state.multi_sent = true;
+            self.append(&[b"MULTI"]);
+        }
+        self.append(args);
+    }
+
+    fn append(&mut self, args: &[&[u8]]) {
         let mut encoded = Vec::with_capacity(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
         encoded.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
         for arg in args {
@@ -284,6 +309,19 @@ impl Drop for Order<'_> {
     fn drop(&mut self) {
         if self.appended {
             self.grown.send_replace(self.state.offset);
+        }
+    }
+}
+
+/// An atomic command's span in the stream (see `Replication::atomic`).
+pub(crate) struct Atomic<'a>(&'a Replication);
+
+impl Drop for Atomic<'_> {
+    fn drop(&mut self) {
+        let mut order = self.0.order();
+        order.state.atomic = false;
+        if std::mem::take(&mut order.state.multi_sent) {
+            order.append(&[b"EXEC"]);
         }
     }
 }

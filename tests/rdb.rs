@@ -421,3 +421,47 @@ fn rdb_options_are_checked() {
         .success()
         .stdout("a\nab\n");
 }
+
+/// Every single flipped byte of an RDB file makes the import exit 4 (the
+/// checksum decides, whatever the parse stumbled on first), and a refused
+/// or damaged file does not even create the store it was to fill.
+#[test]
+fn any_flipped_byte_exits_4_and_creates_nothing() {
+    let t = TestDir::new();
+    t.put("alpha", "one");
+    t.hoard()
+        .args(["put", "--ttl", "1h", "beta", "two"])
+        .assert()
+        .success();
+    t.put("gamma", "12345");
+    let work = tempfile::tempdir().unwrap();
+    let good = work.path().join("good.rdb");
+    export_rdb(&t, &good);
+    let bytes = std::fs::read(&good).unwrap();
+    let path = work.path().join("flipped.rdb");
+    for at in 0..bytes.len() {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x41;
+        std::fs::write(&path, &flipped).unwrap();
+        let target = work.path().join("never-created");
+        common::hoard_at(&target)
+            .arg("import")
+            .arg(&path)
+            .assert()
+            .append_context("flipped byte", at)
+            .code(4);
+        assert!(!target.exists(), "byte {at}: the store was created");
+    }
+    // A file refused for its content (valid checksum) creates nothing either.
+    let refused = work.path().join("refused.rdb");
+    let mut writer = hoardhaven::rdb::RdbWriter::new(Vec::new(), 1, 0).unwrap();
+    writer.entry(b"", b"empty keys are refused", None).unwrap();
+    std::fs::write(&refused, writer.finish().unwrap()).unwrap();
+    let target = work.path().join("also-never-created");
+    common::hoard_at(&target)
+        .arg("import")
+        .arg(&refused)
+        .assert()
+        .code(2);
+    assert!(!target.exists());
+}

@@ -752,8 +752,6 @@ fn import_rdb(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> 
         _ => (spool_stdin()?, "stdin".to_string()),
     };
     let total = file.metadata().ok().map(|m| m.len());
-    let store = open_creating(global)?;
-    let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
     let quiet = global.quiet || global.json;
     let mut open = |pass: &'static str| -> hoardhaven::Result<Box<dyn io::Read>> {
         let mut pass_file = file
@@ -768,8 +766,12 @@ fn import_rdb(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> 
             output::byte_progress(quiet, pass, total),
         )))
     };
-    let result =
-        hoardhaven::transfer::import_rdb(&store, &mut open, &source, now_ms, args.skip_other_types);
+    // Checked whole before the store is opened (or created): a refused
+    // or damaged file leaves no trace.
+    hoardhaven::transfer::check_rdb(&mut open, &source, args.skip_other_types)?;
+    let store = open_creating(global)?;
+    let now_ms = hoardhaven::Clock::now_ms(&SystemClock);
+    let result = hoardhaven::transfer::load_rdb(&store, &mut open, &source, now_ms);
     finish(global, store)?;
     let report = result?;
     let skipped_total: u64 = report.skipped.values().sum();

@@ -11,7 +11,7 @@ mod lzf;
 mod read;
 mod write;
 
-pub use read::{Item, RdbError, RdbReader};
+pub use read::{Item, RdbError, RdbReader, checksum_matches};
 pub use write::RdbWriter;
 
 /// The version this writer produces: Redis 5's, which every Redis since

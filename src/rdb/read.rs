@@ -574,6 +574,46 @@ impl<R: Read> RdbReader<R> {
     }
 }
 
+/// Whether the CRC-64 trailer of the whole file at `input` matches its
+/// bytes, read raw (no parsing): `None` when the file carries no checksum
+/// (a version below 5, a zero trailer, or too short to tell).
+pub fn checksum_matches(mut input: impl Read) -> io::Result<Option<bool>> {
+    let mut digest = CRC64.digest();
+    let mut header = [0u8; 9];
+    if input.read_exact(&mut header).is_err() {
+        return Ok(None);
+    }
+    let version = std::str::from_utf8(&header[5..])
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok());
+    if &header[..5] != b"REDIS" || version.is_none_or(|v| v < 5) {
+        return Ok(None);
+    }
+    digest.update(&header);
+    // The last 8 bytes read are the trailer; everything before is checked.
+    let mut tail: Vec<u8> = Vec::with_capacity(8);
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        tail.extend_from_slice(&buf[..n]);
+        if tail.len() > 8 {
+            let keep = tail.len() - 8;
+            digest.update(&tail[..keep]);
+            tail.drain(..keep);
+        }
+    }
+    if tail.len() < 8 {
+        return Ok(None);
+    }
+    let stored = u64::from_le_bytes(tail[..8].try_into().expect("8 bytes"));
+    Ok((stored != 0).then(|| stored == digest.finalize()))
+}
+
 const ENC_INT8: u8 = 0;
 const ENC_INT16: u8 = 1;
 const ENC_INT32: u8 = 2;

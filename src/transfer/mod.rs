@@ -7,7 +7,7 @@ mod batch;
 mod jsonl;
 mod rdb;
 
-pub use rdb::{RdbImportReport, export_rdb, import_rdb};
+pub use rdb::{RdbImportReport, check_rdb, export_rdb, import_rdb, load_rdb};
 
 pub use jsonl::put_bytes as put_json_bytes;
 mod resp;

@@ -32,10 +32,9 @@ pub struct RdbImportReport {
     pub version: u32,
 }
 
-/// Imports the strings of an RDB file. `open` gives the file from its
-/// start, once per pass (it is told which: "checking", "importing").
-/// Keys of other types, and of databases other than 0, are refused
-/// (exit 2, naming the first) unless `skip_other_types`.
+/// Imports the strings of an RDB file: `check_rdb`, then `load_rdb`.
+/// `open` gives the file from its start, once per pass (it is told which:
+/// "checking", "importing").
 pub fn import_rdb(
     store: &Store,
     open: &mut dyn FnMut(&'static str) -> Result<Box<dyn Read>>,
@@ -43,7 +42,21 @@ pub fn import_rdb(
     now_ms: u64,
     skip_other_types: bool,
 ) -> Result<RdbImportReport> {
-    read_rdb(
+    check_rdb(open, source, skip_other_types)?;
+    load_rdb(store, open, source, now_ms)
+}
+
+/// Reads the whole file and writes nothing: its checksum, every key's
+/// type, size and expiry. Keys of other types, and of databases other
+/// than 0, are refused (exit 2, naming the first) unless
+/// `skip_other_types`; damage is exit 4. Run before a store is even
+/// opened, a refused file leaves no trace.
+pub fn check_rdb(
+    open: &mut dyn FnMut(&'static str) -> Result<Box<dyn Read>>,
+    source: &str,
+    skip_other_types: bool,
+) -> Result<()> {
+    let checked = read_rdb(
         open("checking")?,
         source,
         "nothing was imported",
@@ -91,8 +104,37 @@ pub fn import_rdb(
             }
             Ok(())
         },
-    )?;
+    );
+    match checked {
+        // A refusal (an unknown type or version, a key of another type,
+        // an oversized key) in a file that fails its checksum is damage,
+        // not a file from a newer Redis or with other types: exit 4, as
+        // for any damage.
+        Err(Error::InvalidInput(message)) => {
+            match crate::rdb::checksum_matches(open("checking")?) {
+                Ok(Some(false)) => Err(Error::CorruptInput {
+                    source: source.to_string(),
+                    offset: 0,
+                    message: "the file fails its checksum (its CRC-64 trailer does not match \
+                              its bytes); nothing was imported"
+                        .to_string(),
+                }),
+                Ok(_) => Err(Error::InvalidInput(message)),
+                Err(e) => Err(Error::io("read", source, e)),
+            }
+        }
+        other => other.map(|_| ()),
+    }
+}
 
+/// Writes the strings of database 0 of a file `check_rdb` accepted, with
+/// one sync at the end, and counts what it skipped.
+pub fn load_rdb(
+    store: &Store,
+    open: &mut dyn FnMut(&'static str) -> Result<Box<dyn Read>>,
+    source: &str,
+    now_ms: u64,
+) -> Result<RdbImportReport> {
     let mut report = RdbImportReport::default();
     let mut imported = 0;
     // Only a file that changes after its check fails here.

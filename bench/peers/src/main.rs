@@ -1,9 +1,10 @@
 //! The peer harness: the same workloads (load, read, overwrite, durable),
 //! with identical keys and values, against hoard's library (both engines),
-//! redb, fjall and sled, printed as one table with each peer's ratio to
-//! hoard. Build and run in release mode:
+//! redb, fjall and sled (and rocksdb with `--features rocksdb`), printed
+//! as one table with each peer's ratio to hoard. Build and run in release
+//! mode:
 //!
-//!   cd bench/peers && cargo run --release -- [KEYS] [DIR]
+//!   cd bench/peers && cargo run --release [--features rocksdb] -- [KEYS] [DIR]
 //!
 //! KEYS defaults to 1,000,000 (20-byte keys, 100-byte values); DIR to a
 //! new directory under /tmp, removed at the end.
@@ -181,6 +182,42 @@ impl Peer for Sled {
     }
 }
 
+#[cfg(feature = "rocksdb")]
+struct Rocks(rocksdb::DB);
+
+#[cfg(feature = "rocksdb")]
+impl Peer for Rocks {
+    fn name(&self) -> &'static str {
+        "rocksdb"
+    }
+    fn load(&mut self, entries: &mut dyn Iterator<Item = (Vec<u8>, Vec<u8>)>) {
+        // Unsynced writes in batches, then one flush and WAL sync: the
+        // same "one sync at the end" as every other peer's load.
+        let mut options = rocksdb::WriteOptions::default();
+        options.set_sync(false);
+        let mut batch = rocksdb::WriteBatch::default();
+        for (k, v) in entries {
+            batch.put(k, v);
+            if batch.len() >= 1024 {
+                self.0.write_opt(std::mem::take(&mut batch), &options).unwrap();
+            }
+        }
+        self.0.write_opt(batch, &options).unwrap();
+        self.0.flush_wal(true).unwrap();
+    }
+    fn get(&mut self, key: &[u8]) -> Option<usize> {
+        self.0.get_pinned(key).unwrap().map(|v| v.len())
+    }
+    fn put_durable(&mut self, key: &[u8], value: &[u8]) {
+        let mut options = rocksdb::WriteOptions::default();
+        options.set_sync(true);
+        self.0.put_opt(key, value, &options).unwrap();
+    }
+    fn compact(&mut self) {
+        self.0.compact_range::<&[u8], &[u8]>(None, None);
+    }
+}
+
 fn open_peer(name: &str, dir: &Path) -> Box<dyn Peer> {
     match name {
         "hoard-bitcask" => Box::new(Hoard::new(
@@ -205,6 +242,12 @@ fn open_peer(name: &str, dir: &Path) -> Box<dyn Peer> {
             Box::new(Fjall { db, keyspace })
         }
         "sled" => Box::new(Sled(sled::open(dir).unwrap())),
+        #[cfg(feature = "rocksdb")]
+        "rocksdb" => {
+            let mut options = rocksdb::Options::default();
+            options.create_if_missing(true);
+            Box::new(Rocks(rocksdb::DB::open(&options, dir).unwrap()))
+        }
         _ => unreachable!(),
     }
 }
@@ -241,7 +284,10 @@ fn main() {
         PathBuf::from,
     );
     std::fs::create_dir_all(&root).unwrap();
-    let names = ["hoard-bitcask", "hoard-memory", "redb", "fjall", "sled"];
+    let mut names = vec!["hoard-bitcask", "hoard-memory", "redb", "fjall", "sled"];
+    if cfg!(feature = "rocksdb") {
+        names.push("rocksdb");
+    }
     let mut rows = Vec::new();
     for name in names {
         let dir = root.join(name);

@@ -465,3 +465,43 @@ fn any_flipped_byte_exits_4_and_creates_nothing() {
         .code(2);
     assert!(!target.exists());
 }
+
+/// Without --format, an RDB file is recognised by its first bytes, on
+/// stdin or under any name, instead of being read as TSV.
+#[test]
+fn an_rdb_file_is_recognised_without_format() {
+    let (source, _) = filled("memory");
+    let work = tempfile::tempdir().unwrap();
+    let odd_name = work.path().join("backup.bin");
+    export_rdb(&source, &odd_name);
+    let from_stdin = TestDir::new();
+    from_stdin
+        .hoard()
+        .arg("import")
+        .pipe_stdin(&odd_name)
+        .unwrap()
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("RDB version 9"));
+    assert_eq!(contents(&from_stdin.dir()), contents(&source.dir()));
+    let from_file = TestDir::new();
+    from_file
+        .hoard()
+        .arg("import")
+        .arg(&odd_name)
+        .assert()
+        .success();
+    assert_eq!(contents(&from_file.dir()), contents(&source.dir()));
+    // A TSV file is still a TSV file.
+    let tsv = TestDir::new();
+    tsv.hoard()
+        .arg("import")
+        .write_stdin("REDIS0009\tnot an rdb file\n")
+        .assert()
+        .success();
+    tsv.hoard()
+        .args(["get", "REDIS0009"])
+        .assert()
+        .success()
+        .stdout("not an rdb file");
+}

@@ -656,12 +656,24 @@ fn merge(global: &Global, out: &mut impl Write, args: args::MergeArgs) -> Result
 
 fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Result<Outcome> {
     use hoardhaven::transfer::{self, EntryReader};
-    let format = args.format.unwrap_or_else(|| match &args.file {
-        Some(path) => format_of_extension(path),
-        None => args::FormatArg::Tsv,
-    });
+    let stdin_named = args.file.as_ref().is_none_or(|p| p.as_os_str() == "-");
+    let mut stdin = stdin_named.then(|| io::BufReader::with_capacity(1 << 20, io::stdin()));
+    // Without --format, a file (or stdin) that opens like an RDB file is
+    // read as one, whatever its name: taken for TSV, its first line would
+    // be imported as a key.
+    let stdin_is_rdb = args.format.is_none()
+        && stdin
+            .as_mut()
+            .is_some_and(|s| looks_like_rdb(io::BufRead::fill_buf(s).unwrap_or(&[])));
+    let format = match (args.format, &args.file) {
+        (Some(format), _) => format,
+        _ if stdin_is_rdb => args::FormatArg::Rdb,
+        (None, Some(path)) if !stdin_named && file_looks_like_rdb(path) => args::FormatArg::Rdb,
+        (None, Some(path)) => format_of_extension(path),
+        (None, None) => args::FormatArg::Tsv,
+    };
     let Some(line_format) = format.line_format() else {
-        return import_rdb(global, out, args);
+        return import_rdb(global, out, args, stdin);
     };
     if args.skip_other_types {
         return Err(Error::InvalidInput(
@@ -685,7 +697,7 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
             )
         }
         _ => (
-            Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
+            Box::new(stdin.unwrap_or_else(|| io::BufReader::with_capacity(1 << 20, io::stdin()))),
             "stdin".to_string(),
             None,
         ),
@@ -741,7 +753,29 @@ fn import(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Resu
 
 /// Imports a Redis RDB file: checked whole first, then written, so a
 /// damaged file (exit 4) or a refused one (exit 2) changes nothing.
-fn import_rdb(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> Result<Outcome> {
+/// Whether `head` starts as Redis writes an RDB file: `REDIS`, four
+/// digits, then an opcode (AUX or SELECTDB).
+fn looks_like_rdb(head: &[u8]) -> bool {
+    head.len() >= 10
+        && head.starts_with(b"REDIS")
+        && head[5..9].iter().all(u8::is_ascii_digit)
+        && head[9] >= 0xF4
+}
+
+fn file_looks_like_rdb(path: &std::path::Path) -> bool {
+    let mut head = [0u8; 10];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && looks_like_rdb(&head)
+}
+
+fn import_rdb(
+    global: &Global,
+    out: &mut impl Write,
+    args: args::ImportArgs,
+    stdin: Option<io::BufReader<io::Stdin>>,
+) -> Result<Outcome> {
     use std::io::{Seek, SeekFrom};
     let (file, source) = match &args.file {
         Some(path) if path.as_os_str() != "-" => (
@@ -749,7 +783,10 @@ fn import_rdb(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> 
             path.display().to_string(),
         ),
         // Two passes need a file that can be read twice.
-        _ => (spool_stdin()?, "stdin".to_string()),
+        _ => (
+            spool_stdin(stdin.unwrap_or_else(|| io::BufReader::new(io::stdin())))?,
+            "stdin".to_string(),
+        ),
     };
     let total = file.metadata().ok().map(|m| m.len());
     let quiet = global.quiet || global.json;
@@ -833,7 +870,7 @@ fn import_rdb(global: &Global, out: &mut impl Write, args: args::ImportArgs) -> 
 
 /// Copies stdin into an unnamed temporary file (created and unlinked at
 /// once, mode 0600), so it can be read twice.
-fn spool_stdin() -> Result<std::fs::File> {
+fn spool_stdin(mut stdin: impl io::Read) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -848,13 +885,13 @@ fn spool_stdin() -> Result<std::fs::File> {
         .open(&path)
         .map_err(|e| Error::io("create", &path, e))?;
     std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
-    io::copy(&mut io::stdin().lock(), &mut file)
-        .map_err(|e| Error::io("copy stdin to", &path, e))?;
+    io::copy(&mut stdin, &mut file).map_err(|e| Error::io("copy stdin to", &path, e))?;
     Ok(file)
 }
 
 /// The import format a file name implies: .tsv, .jsonl/.ndjson/.json,
-/// .resp, .rdb; anything else is tsv.
+/// .resp, .rdb; anything else is tsv (an RDB file is recognised by its
+/// first bytes before this is asked).
 fn format_of_extension(path: &std::path::Path) -> args::FormatArg {
     let extension = path
         .extension()

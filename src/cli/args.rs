@@ -350,8 +350,8 @@ pub struct ImportArgs {
     /// The file to read; `-` or omitted reads stdin
     pub file: Option<PathBuf>,
 
-    /// The input's format [default: from FILE's extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else
-    /// tsv]
+    /// The input's format [default: rdb if the input starts as an RDB file does, else from FILE's
+    /// extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else tsv]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 

@@ -25,20 +25,12 @@ done
 cargo build --release -q --bin hoard
 HOARD=$PWD/target/release/hoard
 WORK=$(mktemp -d /tmp/hoard-scaleout.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/servers.sh
+. bench/servers.sh
 now() { date +%s.%N; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 rate() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
 mbps() { python3 -c "print(f'{$1 / $2 / 1e6:.1f}')"; }
-wait_ping() { for _ in $(seq 400); do [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 field() { redis-cli -p "$1" info replication | tr -d '\r' | sed -n "s/^$2://p"; }
 
 echo "== data: $KEYS keys, 20-byte keys, 100-byte values"
@@ -122,6 +114,31 @@ EOF
     echo "with the replica: $with; caught up $(elapsed "$t0" "$t1") s after the load ended"
 }
 
+# replicate LABEL MASTER_PORT: a fresh redis-server replica of the
+# master; prints the full-sync time, then the lag and rates under load.
+replicate() {
+    local label=$1 master=$2 replica t0 t1 pid
+    replica=$(free_port)
+    mkdir -p "$WORK/replica-${label// /-}"
+    t0=$(now)
+    redis-server --port "$replica" --bind 127.0.0.1 --replicaof 127.0.0.1 "$master" \
+        --dir "$WORK/replica-${label// /-}" --save '' --appendonly no --logfile "$WORK/replica-${label// /-}/log" &
+    pid=$!
+    PIDS+=($pid)
+    wait_ping "$replica"
+    for _ in $(seq 6000); do
+        [ "$(field "$replica" master_link_status)" = up ] && break
+        sleep 0.02
+    done
+    t1=$(now)
+    echo "$label: link up after $(elapsed "$t0" "$t1") s; replica DBSIZE $(redis-cli -p "$replica" dbsize)"
+    echo "== replication lag under redis-benchmark -t set -c 50 -n $LOAD_N -r 100000 -d 100 ($label)"
+    measure_lag "$master" "$replica"
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    echo "without a replica: $(redis-benchmark -p "$master" -t set -c 50 -n "$LOAD_N" -r 100000 -d 100 -q 2>/dev/null | tr '\r' '\n' | grep 'per second' | tail -1)"
+}
+
 echo "== full sync of $KEYS keys to a redis-server replica"
 for engine in bitcask memory; do
     HPORT=$(free_port)
@@ -129,54 +146,18 @@ for engine in bitcask memory; do
     HPID=$!
     PIDS+=($HPID)
     wait_ping "$HPORT"
-    RPORT=$(free_port)
-    mkdir -p "$WORK/replica-$engine"
-    t0=$(now)
-    redis-server --port "$RPORT" --bind 127.0.0.1 --replicaof 127.0.0.1 "$HPORT" --dir "$WORK/replica-$engine" \
-        --save '' --appendonly no --logfile "$WORK/replica-$engine/log" &
-    RPID=$!
-    PIDS+=($RPID)
-    wait_ping "$RPORT"
-    for _ in $(seq 6000); do
-        [ "$(field "$RPORT" master_link_status)" = up ] && break
-        sleep 0.02
-    done
-    t1=$(now)
-    echo "$engine: link up after $(elapsed "$t0" "$t1") s; replica DBSIZE $(redis-cli -p "$RPORT" dbsize)"
-
-    echo "== replication lag under redis-benchmark -t set -c 50 -n $LOAD_N -r 100000 -d 100 (hoard $engine)"
-    measure_lag "$HPORT" "$RPORT"
-    kill "$RPID"
-    wait "$RPID" 2>/dev/null || true
-    echo "without a replica: $(redis-benchmark -p "$HPORT" -t set -c 50 -n "$LOAD_N" -r 100000 -d 100 -q 2>/dev/null | tr '\r' '\n' | grep 'per second' | tail -1)"
+    replicate "hoard $engine" "$HPORT"
     kill "$HPID"
     wait "$HPID" 2>/dev/null || true
 done
 
 echo "== the same with redis-server as the master (its own replication, for comparison)"
 MPORT=$(free_port)
-mkdir -p "$WORK/redis-master" "$WORK/redis-replica"
+mkdir -p "$WORK/redis-master"
 redis-server --port "$MPORT" --bind 127.0.0.1 --dir "$WORK/redis-master" --save '' --appendonly no \
     --logfile "$WORK/redis-master/log" &
 PIDS+=($!)
 wait_ping "$MPORT"
-cat "$WORK/data.tsv" | awk -F'\t' '{printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length($1), $1, length($2), $2}' \
+awk -F'\t' '{printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length($1), $1, length($2), $2}' "$WORK/data.tsv" \
     | redis-cli -p "$MPORT" --pipe >/dev/null
-RPORT=$(free_port)
-t0=$(now)
-redis-server --port "$RPORT" --bind 127.0.0.1 --replicaof 127.0.0.1 "$MPORT" --dir "$WORK/redis-replica" \
-    --save '' --appendonly no --logfile "$WORK/redis-replica/log" &
-RPID=$!
-PIDS+=($RPID)
-wait_ping "$RPORT"
-for _ in $(seq 6000); do
-    [ "$(field "$RPORT" master_link_status)" = up ] && break
-    sleep 0.02
-done
-t1=$(now)
-echo "redis-server: link up after $(elapsed "$t0" "$t1") s; replica DBSIZE $(redis-cli -p "$RPORT" dbsize)"
-echo "== replication lag under redis-benchmark -t set -c 50 -n $LOAD_N -r 100000 -d 100 (redis-server)"
-measure_lag "$MPORT" "$RPORT"
-kill "$RPID"
-wait "$RPID" 2>/dev/null || true
-echo "without a replica: $(redis-benchmark -p "$MPORT" -t set -c 50 -n "$LOAD_N" -r 100000 -d 100 -q 2>/dev/null | tr '\r' '\n' | grep 'per second' | tail -1)"
+replicate "redis-server" "$MPORT"

@@ -32,16 +32,8 @@ done
 cargo build --release -q --bin hoard
 HOARD=target/release/hoard
 WORK=$(mktemp -d /tmp/hoard-serve-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ping() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
+# shellcheck source=bench/servers.sh
+. bench/servers.sh
 
 # start_hoard ENGINE SYNC -> sets PORT and PID
 start_hoard() {

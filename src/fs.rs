@@ -360,6 +360,25 @@ pub fn write_file_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 }
 
 /// The temporary name under which `path` is written before its rename.
+/// A new file in the system's temporary directory (`$TMPDIR`), mode
+/// 0600, unlinked at once: it holds scratch data (stdin to read twice, a
+/// replica's full sync) and vanishes with its last handle, crash or not.
+/// Outside any store, so it is a real file whatever the thread's `Vfs`.
+pub fn unlinked_temp_file(what: &str) -> Result<std::fs::File> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("hoard-{what}-{}-{n}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(&path)
+        .map_err(|e| Error::io("create", &path, e))?;
+    std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
+    Ok(file)
+}
+
 pub fn temp_path_for(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(TEMP_SUFFIX);

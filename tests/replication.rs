@@ -132,6 +132,17 @@ fn preload(t: &TestDir, keys: usize) {
         .success();
 }
 
+/// A bitcask store of `keys` keys `pre:N`, and `expiring` with a TTL of 1 h.
+fn preloaded_with_expiring_key(keys: usize) -> TestDir {
+    let t = TestDir::with_engine("bitcask");
+    preload(&t, keys);
+    t.hoard()
+        .args(["put", "--ttl", "1h", "expiring", "soon"])
+        .assert()
+        .success();
+    t
+}
+
 #[test]
 fn a_redis_replica_under_write_load_ends_with_the_same_data() {
     for engine in ["bitcask", "memory"] {
@@ -254,12 +265,7 @@ fn a_replica_killed_during_its_full_sync_does_not_disturb_hoard() {
 
 #[test]
 fn redis_cli_rdb_takes_a_backup_that_imports_back() {
-    let t = TestDir::with_engine("bitcask");
-    preload(&t, 500);
-    t.hoard()
-        .args(["put", "--ttl", "1h", "expiring", "soon"])
-        .assert()
-        .success();
+    let t = preloaded_with_expiring_key(500);
     let hoard = Server::start(&t.dir(), &[]);
     if !common::redis::have("redis-cli") {
         return;
@@ -287,12 +293,7 @@ fn redis_cli_rdb_takes_a_backup_that_imports_back() {
 /// replica of hoard, promoted, imported into a three-master Redis Cluster.
 #[test]
 fn the_documented_path_to_a_redis_cluster() {
-    let t = TestDir::with_engine("bitcask");
-    preload(&t, 1000);
-    t.hoard()
-        .args(["put", "--ttl", "1h", "expiring", "soon"])
-        .assert()
-        .success();
+    let t = preloaded_with_expiring_key(1000);
     let hoard = Server::start(&t.dir(), &[]);
     let work = tempfile::tempdir().unwrap();
     let Some(replica) = start_replica(hoard.resp_port, &work.path().join("replica.log")) else {

@@ -871,21 +871,9 @@ fn import_rdb(
 /// Copies stdin into an unnamed temporary file (created and unlinked at
 /// once, mode 0600), so it can be read twice.
 fn spool_stdin(mut stdin: impl io::Read) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let path =
-        std::env::temp_dir().join(format!("hoard-import-{}-{nanos}.rdb", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io("create", &path, e))?;
-    std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
-    io::copy(&mut stdin, &mut file).map_err(|e| Error::io("copy stdin to", &path, e))?;
+    let mut file = hoardhaven::fs::unlinked_temp_file("import")?;
+    io::copy(&mut stdin, &mut file)
+        .map_err(|e| Error::io("copy stdin to", "a temporary file", e))?;
     Ok(file)
 }
 

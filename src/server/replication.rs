@@ -562,32 +562,14 @@ async fn send(
 /// (PERSIST), the replica ends as the store is.
 fn full_sync_file(shared: &Shared) -> crate::Result<Start> {
     let offset = shared.replication.order().state.offset;
-    let dir = std::env::temp_dir();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let path = dir.join(format!("hoard-sync-{}-{nanos}.rdb", std::process::id()));
-    let file = {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| crate::Error::io("create", &path, e))?
-    };
-    std::fs::remove_file(&path).map_err(|e| crate::Error::io("remove", &path, e))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
+    let mut rdb = crate::fs::unlinked_temp_file("sync")?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, &rdb);
     crate::transfer::export_rdb(&shared.store, b"", &mut out)?;
     drop(out);
-    let len = file
-        .metadata()
-        .map_err(|e| crate::Error::io("stat", &path, e))?
-        .len();
-    let mut rdb = file;
-    std::io::Seek::seek(&mut rdb, std::io::SeekFrom::Start(0))
-        .map_err(|e| crate::Error::io("seek", &path, e))?;
+    let scratch = "the full sync's temporary file";
+    let len = std::io::Seek::stream_position(&mut rdb)
+        .map_err(|e| crate::Error::io("seek", scratch, e))?;
+    std::io::Seek::rewind(&mut rdb).map_err(|e| crate::Error::io("seek", scratch, e))?;
     Ok(Start::Full { rdb, len, offset })
 }
 

@@ -48,6 +48,9 @@ gen() { # N: N lines of k%019d <TAB> 100-byte value
 say "hoard bench --keys $KEYS (load, read, overwrite + merge, durable)"
 "$HOARD" bench --dir "$WORK/bench" --keys "$KEYS" --workload load,read,overwrite,durable --json \
     > "$OUT/bench.json" 2>/dev/null
+say "hoard bench --keys $KEYS --batch 16 (random reads through get_many)"
+"$HOARD" bench --dir "$WORK/bench16" --keys "$KEYS" --engine bitcask --workload load,read --batch 16 --json \
+    > "$OUT/bench16.json" 2>/dev/null
 say "hoard bench: durable puts, 1 and 50 writers"
 "$HOARD" bench --dir "$WORK/bench50" --keys 100000 --engine bitcask --workload durable --threads 1,50 --json \
     > "$OUT/bench50.json" 2>/dev/null
@@ -151,12 +154,16 @@ if others:
     row("bulk load >= 2x best embedded peer", k(load), f"{best} {k(others[best]['load'])}", f"{r:.2f}x", "met" if r >= 2 else "not met")
 r = load / tk["set"]
 row("bulk load ahead of tkrzw HashDBM", k(load), f"tkrzw {k(tk['set'])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
-# Random gets: >= 3.5M/s, ahead of every peer.
+# Random gets: >= 3.5M/s, ahead of every peer; one get per call, and 16
+# keys per get_many call (MGET, pipelined GETs), whose lookups overlap
+# their memory reads.
 read = bc["read"]["ops_per_sec"]
-row("random gets >= 3.5M/s", k(read), "", f"{read/3.5e6:.2f}x", "met" if read >= 3.5e6 else "not met")
+read16 = {w["workload"]: w for w in json.load(open(f"{out}/bench16.json"))["engines"][0]["workloads"]}["read"]["ops_per_sec"]
 best_peer = max([("tkrzw", tk["get"])] + [(n, p["read"]) for n, p in others.items()], key=lambda x: x[1])
-r = read / best_peer[1]
-row("random gets ahead of every peer", k(read), f"{best_peer[0]} {k(best_peer[1])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
+for label, figure in [("", read), (", 16 per get_many", read16)]:
+    row(f"random gets >= 3.5M/s{label}", k(figure), "", f"{figure/3.5e6:.2f}x", "met" if figure >= 3.5e6 else "not met")
+    r = figure / best_peer[1]
+    row(f"random gets ahead of every peer{label}", k(figure), f"{best_peer[0]} {k(best_peer[1])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
 # Durable puts: above every peer and the bare append + fdatasync loop.
 dur = bc["durable"]["ops_per_sec"]
 bare = json.load(open(f"{out}/bare.json"))
@@ -170,9 +177,12 @@ row("durable puts, 50 writers >= 10x one", k(b50[50]["ops_per_sec"]), f"1 writer
 # Merge: 250 MB/s of live data; space within 5% of live data.
 notes = bc["overwrite"]["notes"]
 live, secs, after = float(notes["live bytes rewritten"]), float(notes["merge seconds"]), float(notes["bytes after"])
+hint_after = float(notes["hint bytes"])
 mbps = live / secs / 1e6
 row("merge >= 250 MB/s of live data", f"{mbps:.0f} MB/s", "", f"{mbps/250:.2f}x", "met" if mbps >= 250 else "not met")
-row("space after merge within 5% of live", f"{after/1e6:.1f} MB", f"live {live/1e6:.1f} MB", f"{after/live:.3f}", "met" if after <= live * 1.05 else "not met")
+data_after = after - hint_after
+row("space after merge within 5% of live: data files", f"{data_after/1e6:.1f} MB", f"live {live/1e6:.1f} MB", f"{data_after/live:.3f}", "met" if data_after <= live * 1.05 else "not met")
+row("space after merge within 5% of live: with the hint", f"{after/1e6:.1f} MB", f"live {live/1e6:.1f} MB", f"{after/live:.3f}", "met" if after <= live * 1.05 else "not met")
 # Index memory.
 hint = int(open(f"{out}/hint-{big}.txt").read())
 row("bitcask hint < 32 B/key beyond the key", f"{hint/big:.1f} B/key", f"{big:,} keys", f"{hint/big/32:.2f}x", "met" if hint / big < 32 else "not met")

@@ -225,7 +225,7 @@ _hoard() {
             return 0
             ;;
         hoard__subcmd__bench)
-            opts="-d -q -h -V --engine --keys --key-size --value-size --workload --threads --dir --lock-timeout --json --quiet --help --version"
+            opts="-d -q -h -V --engine --keys --key-size --value-size --workload --threads --batch --dir --lock-timeout --json --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +252,10 @@ _hoard() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -329,6 +329,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --value-size 'Bytes per value'
             cand --workload 'Workloads to run, in order'
             cand --threads 'Threads sharing one open store in read, mixed and durable; a list (e.g. 1,2,4) runs each once per count, a row apiece'
+            cand --batch 'Keys per lookup in read: N > 1 reads through one `get_many` call per N keys (as Redis MGET or pipelined GETs do), which overlaps the memory reads of their lookups; each get''s latency is then its batch''s time divided by N'
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'

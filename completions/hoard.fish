@@ -222,6 +222,7 @@ durable\t''
 open\t''
 background\t''"
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -l threads -d 'Threads sharing one open store in read, mixed and durable; a list (e.g. 1,2,4) runs each once per count, a row apiece' -r
+complete -c hoard -n "__fish_hoard_using_subcommand bench" -l batch -d 'Keys per lookup in read: N > 1 reads through one `get_many` call per N keys (as Redis MGET or pipelined GETs do), which overlaps the memory reads of their lookups; each get\'s latency is then its batch\'s time divided by N' -r
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -s d -l dir -d 'The store directory [default: $HOARD_DIR, else ./data]' -r -F
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -l lock-timeout -d 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)' -r
 complete -c hoard -n "__fish_hoard_using_subcommand bench" -l json -d 'Print results as JSON (JSON Lines for streams such as `keys`)'

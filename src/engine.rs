@@ -65,6 +65,26 @@ impl Engine {
         both!(self, e => e.get(key, now_ms))
     }
 
+    /// The live values of `keys` at `now_ms`, in order (`None` for a
+    /// missing key); bitcask overlaps the memory reads of a batch.
+    pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K], now_ms: u64) -> Result<Vec<Option<Value>>> {
+        match self {
+            Engine::Bitcask(b) => crate::fs::in_vfs(b.vfs(), || b.get_many(keys, now_ms)),
+            Engine::Memory(m) => crate::fs::in_vfs(m.vfs(), || {
+                keys.iter().map(|k| m.get(k.as_ref(), now_ms)).collect()
+            }),
+        }
+    }
+
+    /// Starts loading what gets of `keys` will read into the CPU's cache
+    /// (bitcask; a no-op for the memory engine): a server calls it with
+    /// the keys of the GETs a pipeline holds before it runs them.
+    pub fn prefetch<K: AsRef<[u8]>>(&self, keys: &[K]) {
+        if let Engine::Bitcask(b) = self {
+            b.prefetch(keys);
+        }
+    }
+
     /// Metadata of `key` if it is live at `now_ms`.
     pub fn meta(&self, key: &[u8], now_ms: u64) -> Result<Option<KeyMeta>> {
         both!(self, e => e.meta(key, now_ms))

@@ -564,6 +564,26 @@ impl LogFile {
         Ok(Cow::Owned(buf))
     }
 
+    /// Starts loading the bytes at `offset` into the CPU's cache when they
+    /// are mapped (`mmap::prefetch`); never reads, maps or fails.
+    pub fn prefetch(&self, offset: u64, len: usize) {
+        let image = if self.read_only || self.is_sealed() {
+            self.map
+                .get()
+                .and_then(|image| image.get(..self.len() as usize))
+        } else {
+            let written = self.written.load(Ordering::Acquire) as usize;
+            self.growing
+                .get()
+                .and_then(|map| map.as_ref())
+                .map(|map| &map[..written.min(map.len())])
+        };
+        let start = offset as usize;
+        if let Some(bytes) = image.and_then(|image| image.get(start..)) {
+            crate::mmap::prefetch(&bytes[..len.min(bytes.len())]);
+        }
+    }
+
     /// The map of the written part of a file still appended to (see
     /// `mmap::map_growing` for why reads through it are sound).
     fn growing_map(&self) -> Option<&Mmap> {

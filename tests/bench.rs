@@ -300,3 +300,41 @@ fn bench_background_times_puts_quiet_and_during_a_merge_or_snapshot() {
         assert!(rows[1]["notes"][format!("{what} seconds")].is_string());
     }
 }
+
+#[test]
+fn bench_batch_reads_every_key_through_get_many_on_both_engines() {
+    // Every value is checked against what the load wrote: a batch that
+    // read a wrong or missing value would fail the run.
+    let doc = bench_json(&[
+        "--keys",
+        "1000",
+        "--workload",
+        "load,read",
+        "--batch",
+        "16",
+        "--threads",
+        "1,2",
+    ]);
+    for engine in doc["engines"].as_array().unwrap() {
+        let reads: Vec<&serde_json::Value> = engine["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["workload"] == "read")
+            .collect();
+        assert_eq!(reads.len(), 2);
+        for read in reads {
+            assert_eq!(read["ops"], 1000);
+            assert_eq!(read["notes"]["keys per get_many"], "16");
+        }
+    }
+}
+
+#[test]
+fn bench_refuses_a_batch_of_zero_as_a_usage_error() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["bench", "--keys", "10", "--batch", "0"])
+        .assert()
+        .code(2);
+}

@@ -1,12 +1,16 @@
 //! Merge: reclaims the space of overwritten, deleted and expired records,
-//! keeps every live record exactly, never brings a deleted key back, and
-//! survives a crash at each of its steps.
+//! keeps every live record exactly, never brings a deleted key back,
+//! refuses damage in any record (live or dead), never trusts a lying hint,
+//! and survives a crash at each of its steps.
 
 mod common;
 
 use std::collections::BTreeMap;
 
 use common::{TestDir, snapshot_dir};
+use hoardhaven::bitcask::HINT_FILE;
+use hoardhaven::format::hint::{self, HintView, Slot};
+use hoardhaven::{Access, Clock, ManualClock, OpenOptions, PutOptions, Store, SystemClock};
 use predicates::prelude::*;
 
 /// A store of several small data files: 60 keys written three times, some
@@ -202,4 +206,157 @@ fn merge_refuses_a_store_with_a_damaged_record_and_changes_nothing() {
         .code(4)
         .stderr(predicate::str::contains("checksum mismatch"));
     assert_eq!(snapshot_dir(&t.dir()), before);
+}
+
+#[test]
+fn merge_refuses_a_store_whose_only_damage_is_in_a_dead_record() {
+    let t = TestDir::new();
+    t.put("a", "AAAAAAAA");
+    t.put("b", "BBBBBBBB");
+    t.put("a", "overwritten");
+    // The hint says where the live records are, so only a read of every
+    // record can find this one.
+    t.hoard().args(["-q", "hint"]).assert().success();
+    let file = t.data_files()[0].clone();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"AAAAAAAA").unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let before = snapshot_dir(&t.dir());
+    t.hoard()
+        .arg("merge")
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("checksum mismatch"));
+    assert_eq!(snapshot_dir(&t.dir()), before);
+    t.hoard()
+        .args(["get", "a"])
+        .assert()
+        .success()
+        .stdout("overwritten");
+}
+
+/// A change to the `usize`th slot of a hint.
+type Lie = dyn Fn(usize, &mut Slot);
+
+/// Rewrites the hint with valid checksums, each slot changed by `lie`.
+fn lying_hint(t: &TestDir, lie: &Lie) {
+    let path = t.dir().join(HINT_FILE);
+    let bytes = std::fs::read(&path).unwrap();
+    let (view, meta) = HintView::parse(&bytes).unwrap();
+    let mut slots: Vec<Slot> = (0..view.slot_count())
+        .map(|i| view.slot(i))
+        .filter(|s| s.fingerprint != 0)
+        .collect();
+    for (i, slot) in slots.iter_mut().enumerate() {
+        lie(i, slot);
+    }
+    let rewritten = hint::encode(meta, &slots);
+    std::fs::write(&path, rewritten).unwrap();
+}
+
+#[test]
+fn merge_through_a_well_formed_but_lying_hint_falls_back_and_keeps_everything() {
+    // One slot inside a record, one past the records, two swapped (each
+    // pointing at another key's record): a merge that copied what the
+    // hint says would lose or duplicate keys.
+    let lies: [(&str, &Lie); 3] = [
+        ("inside a record", &|i, s| {
+            if i == 3 {
+                s.offset += 1
+            }
+        }),
+        ("past the records", &|i, s| {
+            if i == 5 {
+                s.offset += 1 << 20
+            }
+        }),
+        ("at another key's record", &|i, s| {
+            if i == 1 {
+                s.fingerprint ^= 0x5555_5555
+            }
+        }),
+    ];
+    for (what, lie) in lies {
+        let t = TestDir::new();
+        let expected = messy_store(&t);
+        t.hoard().args(["-q", "hint"]).assert().success();
+        lying_hint(&t, lie);
+        t.hoard()
+            .args(["merge"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("the hint is damaged"));
+        assert_contents(&t, &expected);
+        assert!(t.dir().join(HINT_FILE).exists(), "{what}");
+    }
+}
+
+#[test]
+fn merge_of_an_open_store_with_a_hint_and_writes_after_it_keeps_the_newest_of_each_key() {
+    let t = TestDir::new();
+    let mut expected = messy_store(&t);
+    t.hoard().args(["-q", "hint"]).assert().success();
+    let clock = std::sync::Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let options = OpenOptions {
+        clock: clock.clone(),
+        ..OpenOptions::new(Access::Write)
+    };
+    let store = Store::open(&t.dir(), &options).unwrap();
+    // After the hint's watermark: overwrites, deletions, a key brought
+    // back, a new key, one that expires before the merge and one after.
+    for i in (0..60).step_by(3) {
+        let key = format!("key-{i:03}");
+        let value = format!("after-the-hint-{i}");
+        store
+            .put(key.as_bytes(), value.as_bytes(), PutOptions::default())
+            .unwrap();
+        expected.insert(key, value);
+    }
+    for i in (2..60).step_by(6) {
+        let key = format!("key-{i:03}");
+        store.delete(key.as_bytes()).unwrap();
+        expected.remove(&key);
+    }
+    store
+        .put(b"key-002", b"back", PutOptions::default())
+        .unwrap();
+    expected.insert("key-002".into(), "back".into());
+    let ttl = |ms| PutOptions {
+        ttl_ms: Some(ms),
+        ..PutOptions::default()
+    };
+    store.put(b"key-005", b"short-lived", ttl(1_000)).unwrap();
+    expected.remove("key-005");
+    store
+        .put(b"key-007", b"long-lived", ttl(3_600_000))
+        .unwrap();
+    expected.insert("key-007".into(), "long-lived".into());
+    clock.advance(2_000);
+    let now = clock.now_ms();
+    let report = store.bitcask().unwrap().merge(now, &mut |_, _| {}).unwrap();
+    assert_eq!(report.live_records, expected.len() as u64);
+    let check = |store: &Store, expected: &BTreeMap<String, String>| {
+        for i in 0..60 {
+            let key = format!("key-{i:03}");
+            let got = store
+                .get(key.as_bytes())
+                .unwrap()
+                .map(|v| String::from_utf8(v.bytes).unwrap());
+            assert_eq!(got.as_ref(), expected.get(&key), "{key}");
+        }
+        assert_eq!(store.keys(b"", None).unwrap().len(), expected.len());
+    };
+    check(&store, &expected);
+    // Writes after the merge land above the merged files' hint.
+    store
+        .put(b"key-010", b"after-the-merge", PutOptions::default())
+        .unwrap();
+    expected.insert("key-010".into(), "after-the-merge".into());
+    check(&store, &expected);
+    store.close().unwrap();
+    let store = Store::open(&t.dir(), &options).unwrap();
+    check(&store, &expected);
+    store.close().unwrap();
+    assert_contents(&t, &expected);
 }

@@ -104,6 +104,21 @@ fn check(store: &mut Store, model: &Model, now: u64) -> Result<(), TestCaseError
         });
         prop_assert_eq!(ttl, expected_ttl);
     }
+    // The batched read (MGET): every key three times (more than one
+    // prefetch batch of 16), and one never written.
+    let mut asked: Vec<Vec<u8>> = (0..3 * KEYS).map(|i| key_name(i % KEYS)).collect();
+    asked.push(b"key/never".to_vec());
+    let got = store.get_many(&asked).unwrap();
+    prop_assert_eq!(got.len(), asked.len());
+    for (key, got) in asked.iter().zip(got) {
+        let expected = live(model, key, now);
+        prop_assert_eq!(
+            got.map(|v| (v.bytes, v.expiry_ms)),
+            expected.map(|(v, e)| (v.clone(), *e)),
+            "get_many {:?}",
+            key
+        );
+    }
     let mut expected_keys: Vec<Vec<u8>> = (0..KEYS)
         .map(key_name)
         .filter(|k| live(model, k, now).is_some())

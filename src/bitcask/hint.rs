@@ -81,6 +81,20 @@ impl Hint {
                 fs::read_all(&file, &path).map_err(|e| HintProblem::Damaged(e.to_string()))?,
             ),
         };
+        Hint::checked(path, map, files)
+    }
+
+    /// A hint this process just wrote, from its bytes in memory: as `load`
+    /// would find it, without reading it back.
+    pub fn from_bytes(dir: &Path, bytes: Vec<u8>, files: &FileSet) -> Result<Hint, HintProblem> {
+        Hint::checked(dir.join(HINT_FILE), HintBytes::Read(bytes), files)
+    }
+
+    fn checked(
+        path: std::path::PathBuf,
+        map: HintBytes,
+        files: &FileSet,
+    ) -> Result<Hint, HintProblem> {
         let meta = match HintView::parse(&map) {
             Ok((_, meta)) => meta,
             Err(HintError::Damaged(why)) => {
@@ -203,8 +217,14 @@ impl Hint {
         self.file_ids.get(slot.file_index as usize).copied()
     }
 
-    /// Writes a hint atomically: temporary file, fsync, rename, directory fsync.
+    /// Writes a hint atomically: temporary file, fsync, rename, directory
+    /// fsync. Returns its length.
     pub fn write(dir: &Path, meta: HintMeta, entries: &[Slot]) -> Result<u64> {
+        Ok(Hint::write_bytes(dir, meta, entries)?.len() as u64)
+    }
+
+    /// As `write`, returning the bytes written (for `from_bytes`).
+    pub fn write_bytes(dir: &Path, meta: HintMeta, entries: &[Slot]) -> Result<Vec<u8>> {
         // Writes refuse keys past the limit; this keeps the codec's bound
         // an error, never a panic, whatever led here.
         crate::limits::check_key_count(entries.len() as u64, b"(hint)")?;
@@ -220,7 +240,7 @@ impl Hint {
         fs::rename(&temp, &path)?;
         failpoint::hit("hint-before-dir-sync");
         fs::sync_dir(dir)?;
-        Ok(bytes.len() as u64)
+        Ok(bytes)
     }
 
     /// Removes the hint in `dir`, if any (it would only be found stale).

@@ -13,8 +13,12 @@ use std::sync::Arc;
 use super::data_file::{DataFile, FileId, FileSet};
 use super::hint::Hint;
 use super::keydir::{KeydirEntry, Known, Shards};
+use crate::error::Error;
 use crate::format::hint::{BLOCK_SLOTS, Slot, fingerprint};
 use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, RecordKind};
+
+/// Keys whose lookups `Index::prefetch` overlaps at most.
+pub const PREFETCH_BATCH: usize = 16;
 
 /// A lookup through the hint met something it cannot vouch for.
 #[derive(Debug)]
@@ -28,6 +32,22 @@ pub enum Miss {
     /// An entry names a file this view of the file set lacks: a merge
     /// moved it meanwhile; look again.
     Moved,
+    /// Reading the file failed (an I/O error, not damage): the lookup fails.
+    Failed(Error),
+}
+
+/// `file.read`, for a place a hint slot names: a place past the end of the
+/// file means the hint is damaged; an I/O error is the store's.
+fn read_at_slot<'f>(
+    file: &'f DataFile,
+    offset: u64,
+    len: usize,
+    what: &str,
+) -> Result<std::borrow::Cow<'f, [u8]>, Miss> {
+    file.read(offset, len).map_err(|e| match e {
+        Error::Corrupt { .. } => Miss::Damaged(HintDamaged(format!("an entry points at {what}"))),
+        other => Miss::Failed(other),
+    })
 }
 
 impl From<HintDamaged> for Miss {
@@ -79,7 +99,17 @@ impl Index {
         key: &[u8],
         verify: bool,
     ) -> Result<Option<KeydirEntry>, Miss> {
-        let fp = fingerprint(key);
+        self.locate_hashed(files, key, fingerprint(key), verify)
+    }
+
+    /// As `locate`, for a key whose fingerprint `fp` is known.
+    pub fn locate_hashed(
+        &self,
+        files: &FileSet,
+        key: &[u8],
+        fp: u32,
+        verify: bool,
+    ) -> Result<Option<KeydirEntry>, Miss> {
         let found = match self.keys.read(fp).get(key) {
             Known::Value(entry) => return Ok(Some(*entry)),
             Known::Deleted => return Ok(None),
@@ -89,6 +119,36 @@ impl Index {
             },
         };
         Ok(found.map(|(_, e)| e))
+    }
+
+    /// Starts loading what lookups of `keys` will read (hint slots, then
+    /// the records they point at) into the CPU's cache, so that a batch of
+    /// lookups waits for its cache and TLB misses together rather than
+    /// one after another. Reads nothing it returns and checks nothing:
+    /// each lookup still goes through `locate`. Returns the keys'
+    /// fingerprints (the first `PREFETCH_BATCH`), for `locate_hashed`.
+    pub fn prefetch<K: AsRef<[u8]>>(&self, files: &FileSet, keys: &[K]) -> [u32; PREFETCH_BATCH] {
+        let mut fingerprints = [0u32; PREFETCH_BATCH];
+        for (fp, key) in fingerprints.iter_mut().zip(keys) {
+            *fp = fingerprint(key.as_ref());
+        }
+        let Some(hint) = &self.hint else {
+            return fingerprints;
+        };
+        let view = hint.view();
+        for fp in fingerprints.iter().take(keys.len()) {
+            view.prefetch_home(*fp);
+        }
+        for (fp, key) in fingerprints.iter().zip(keys) {
+            let Some(slot) = view.home_guess(*fp) else {
+                continue;
+            };
+            if let Some(file) = hint.file_of(&slot).and_then(|id| files.get(&id)) {
+                let key_len = key.as_ref().len();
+                file.prefetch(slot.offset, RECORD_HEADER_LEN + key_len + 128);
+            }
+        }
+        fingerprints
     }
 
     /// Upper bound of the keys held (overlay keys may also be in the hint).
@@ -153,12 +213,12 @@ impl Index {
             return Ok(None);
         };
         let head_len = RECORD_HEADER_LEN + key.len();
-        let head = file
-            .read(
-                slot.offset,
-                head_len.min((file.len().saturating_sub(slot.offset)) as usize),
-            )
-            .map_err(|_| damaged("a place past the end of its file"))?;
+        let head = read_at_slot(
+            file,
+            slot.offset,
+            head_len.min((file.len().saturating_sub(slot.offset)) as usize),
+            "a place past the end of its file",
+        )?;
         let holds_key = |raw: &record::RawHeader| {
             head.len() == head_len && raw.key_len == key.len() && &head[RECORD_HEADER_LEN..] == key
         };
@@ -176,11 +236,16 @@ impl Index {
             offset: slot.offset,
             value_len: raw.value_len as u32,
             expiry_ms: raw.expiry_ms,
+            // The probe only yields slots of the key's own fingerprint.
+            fingerprint: slot.fingerprint,
         };
         if verify {
-            let bytes = file
-                .read(slot.offset, record::encoded_len(key.len(), raw.value_len))
-                .map_err(|_| damaged("a record past the end of its file"))?;
+            let bytes = read_at_slot(
+                file,
+                slot.offset,
+                record::encoded_len(key.len(), raw.value_len),
+                "a record past the end of its file",
+            )?;
             let place = Place::new(file.uid(), slot.offset);
             if !matches!(record::decode(&bytes, place), Decoded::Record(rec, _) if rec.key == key) {
                 return Err(damaged("a record that fails its checks").into());
@@ -201,16 +266,22 @@ impl Index {
         let Some((file_id, file)) = self.slot_file(files, hint, slot)? else {
             return Ok(None);
         };
-        let header = file
-            .read(slot.offset, RECORD_HEADER_LEN)
-            .map_err(|_| damaged("a place past the end of its file"))?;
+        let header = read_at_slot(
+            file,
+            slot.offset,
+            RECORD_HEADER_LEN,
+            "a place past the end of its file",
+        )?;
         let raw = record::peek_header(&header).expect("a whole header was read");
         if !raw.lengths_within_limits() {
             return Err(damaged("something that is not a record").into());
         }
-        let bytes = file
-            .read(slot.offset, record::encoded_len(raw.key_len, raw.value_len))
-            .map_err(|_| damaged("a record past the end of its file"))?;
+        let bytes = read_at_slot(
+            file,
+            slot.offset,
+            record::encoded_len(raw.key_len, raw.value_len),
+            "a record past the end of its file",
+        )?;
         match record::decode(&bytes, Place::new(file.uid(), slot.offset)) {
             Decoded::Record(rec, _) if rec.kind == RecordKind::Value => Ok(Some((
                 rec.key.to_vec(),
@@ -219,6 +290,7 @@ impl Index {
                     offset: slot.offset,
                     value_len: rec.value.len() as u32,
                     expiry_ms: rec.expiry_ms,
+                    fingerprint: fingerprint(rec.key),
                 },
             ))),
             _ => Err(damaged("something that is not a valid value record").into()),
@@ -266,15 +338,15 @@ impl Index {
     /// does not change meanwhile.
     pub fn hint_entries(&self, files: &FileSet, position: &[FileId]) -> Result<Vec<Slot>, Miss> {
         let index_of = |id: &FileId| position.binary_search(id).ok().map(|i| i as u32);
-        let slot_for = |key: &[u8], entry: &KeydirEntry| Slot {
-            fingerprint: fingerprint(key),
+        let slot_for = |entry: &KeydirEntry| Slot {
+            fingerprint: entry.fingerprint,
             file_index: index_of(&entry.file_id).expect("every entry's file is listed"),
             offset: entry.offset,
         };
         let mut slots = Vec::new();
         let mut superseded = HashSet::new();
         for shard in self.keys.all() {
-            slots.extend(shard.values().map(|(k, e)| slot_for(k, e)));
+            slots.extend(shard.entries().map(slot_for));
             if let Some(hint) = &self.hint {
                 for key in shard.keys() {
                     if let Some((index, _)) =

@@ -6,6 +6,7 @@
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 
 use super::data_file::FileId;
 
@@ -21,6 +22,10 @@ pub struct KeydirEntry {
     pub value_len: u32,
     /// Absolute expiry in Unix ms; 0 means never.
     pub expiry_ms: u64,
+    /// The key's fingerprint (`format::hint::fingerprint`), kept so that a
+    /// hint is built from the entries without reading a key; it fits in
+    /// what would be padding.
+    pub fingerprint: u32,
 }
 
 impl KeydirEntry {
@@ -136,10 +141,12 @@ impl Keydir {
     }
 
     fn set(&mut self, key: &[u8], value: Newest) {
-        match self.map.get_mut(key) {
-            Some(slot) => *slot = value,
-            None => {
-                self.map.insert(key.into(), value);
+        // One hash and one probe, whether the key is new or not; the key
+        // is copied only when new.
+        match self.map.entry_ref(key) {
+            EntryRef::Occupied(mut found) => *found.get_mut() = value,
+            EntryRef::Vacant(vacant) => {
+                vacant.insert_with_key(key.into(), value);
             }
         }
     }
@@ -154,6 +161,12 @@ impl Keydir {
         self.map
             .iter()
             .filter_map(|(k, e)| e.as_ref().ok().map(|e| (&**k, e)))
+    }
+
+    /// Every value's entry, without its key (which costs a memory read
+    /// per key to reach), in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = &KeydirEntry> {
+        self.map.values().filter_map(|e| e.as_ref().ok())
     }
 
     /// Every key known, deletions included.

@@ -2,6 +2,13 @@
 //! files and remove the old ones, reclaiming the space of overwritten,
 //! deleted and expired records.
 //!
+//! What is live comes from the index, not from a replay: the places the
+//! hint's slots and the overlay point at, sorted by file and offset, are
+//! matched against the records as one sequential pass reads (and checks)
+//! every record of every file; a hint slot is live when the overlay does
+//! not know its key. No key is copied into memory and no keydir is built:
+//! the new index is the hint written for the outputs.
+//!
 //! The merge runs under the exclusive lock and covers every data file,
 //! the active one included, so no file outside it can hold an older record
 //! of any key: every tombstone can be dropped. Crash safety rests on the
@@ -27,8 +34,8 @@ use std::time::Instant;
 use super::Bitcask;
 use super::data_file::{DataFile, FileId, FileSet};
 use super::hint::Hint;
-use super::index::Index;
-use super::keydir::{KeydirEntry, Shards};
+use super::index::{HintDamaged, Index, Miss, for_each_slot};
+use super::keydir::Known;
 use super::writer::Writer;
 use crate::error::{CorruptKind, Error, Result};
 use crate::failpoint;
@@ -37,13 +44,32 @@ use crate::format::file_header::{FileHeader, HEADER_LEN};
 use crate::format::file_list::{FileList, ListedKind};
 use crate::format::footer::{FOOTER_LEN, Footer};
 use crate::format::hint::{HintFile, HintMeta, Slot, fingerprint};
-use crate::format::record::{self, Decoded, Place};
+use crate::format::record::{self, Decoded, Place, RecordKind};
 use crate::fs;
 use crate::layout::{self, DATA_MAGIC};
 use crate::log::Role;
 
-/// A live key and where its newest record is.
-type LiveEntry = (Vec<u8>, KeydirEntry);
+/// A record the merge keeps: where it is, its encoded length and its
+/// key's fingerprint (for the new hint). No key is held: a merge of
+/// millions of keys allocates nothing per key.
+#[derive(Debug, Clone, Copy)]
+struct LiveRecord {
+    file_id: FileId,
+    offset: u64,
+    len: u32,
+    fingerprint: u32,
+}
+
+/// A place the index points at: a record that may be live.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    file_id: FileId,
+    offset: u64,
+    /// The fingerprint of a hint slot; 0 for the overlay's entries, which
+    /// are the key's newest record by construction. A hint slot is live
+    /// only if the overlay does not know its key.
+    hint_fingerprint: u32,
+}
 
 /// What a merge would do (and, after one, what it did).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,26 +95,23 @@ pub struct MergeReport {
 }
 
 impl Bitcask {
-    /// Replays every file (checking every record) and lists the live,
-    /// unexpired entries in file order, with the plan's figures.
-    fn merge_inputs(&self, w: &mut Writer, now_ms: u64) -> Result<(Vec<LiveEntry>, MergeReport)> {
-        self.replay_all(w)?;
-        let index = self.index.load_full();
-        let files = self.files.load_full();
-        let mut live: Vec<LiveEntry> = Vec::new();
-        for shard in index.keys.all() {
-            live.extend(
-                shard
-                    .values()
-                    .filter(|(_, e)| e.is_live(now_ms))
-                    .map(|(k, e)| (k.to_vec(), *e)),
-            );
-        }
-        live.sort_unstable_by_key(|(_, e)| (e.file_id, e.offset));
-        let live_bytes: u64 = live
-            .iter()
-            .map(|(k, e)| record::encoded_len(k.len(), e.value_len as usize) as u64)
-            .sum();
+    /// Reads every record of every file (checking each: a merge of a
+    /// store with a damaged record refuses before it writes anything) and
+    /// lists the live, unexpired ones in file order, with the plan's
+    /// figures. Liveness comes from the index, not from a replay: the
+    /// places it points at, taken in file order, are matched against the
+    /// records as the scan meets them.
+    fn merge_inputs(&self, w: &mut Writer, now_ms: u64) -> Result<(Vec<LiveRecord>, MergeReport)> {
+        let (live, files) = loop {
+            let index = self.index.load_full();
+            let files = self.files.load_full();
+            match live_records(&index, &files, now_ms)? {
+                Ok(live) => break (live, files),
+                // Replays into a full keydir, whose entries need no checking.
+                Err(why) => self.fall_back(w, &index, why)?,
+            }
+        };
+        let live_bytes: u64 = live.iter().map(|r| u64::from(r.len)).sum();
         let (files_after, bytes_after) = self.estimate_outputs(&live);
         let report = MergeReport {
             files_before: files.len() as u64,
@@ -108,12 +131,12 @@ impl Bitcask {
         Ok((live, report))
     }
 
-    fn estimate_outputs(&self, live: &[LiveEntry]) -> (u64, u64) {
+    fn estimate_outputs(&self, live: &[LiveRecord]) -> (u64, u64) {
         let mut files = 0u64;
         let mut bytes = 0u64;
         let mut current = 0u64;
-        for (key, entry) in live {
-            let len = record::encoded_len(key.len(), entry.value_len as usize) as u64;
+        for record in live {
+            let len = u64::from(record.len);
             if files == 0
                 || (current + len > self.options.max_file_size && current > HEADER_LEN as u64)
             {
@@ -160,7 +183,7 @@ impl Bitcask {
     fn merge_live(
         &self,
         w: &mut Writer,
-        live: &[LiveEntry],
+        live: &[LiveRecord],
         report: &mut MergeReport,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
@@ -170,12 +193,18 @@ impl Bitcask {
         let mut next_id = old_ids
             .last()
             .map_or(FileId::FIRST, |id| id.next_generation());
-        let keydir = Shards::new(false);
         let mut outputs: Vec<Finished> = Vec::new();
         let mut writer: Option<OutputFile> = None;
+        let mut slots: Vec<Slot> = Vec::with_capacity(live.len());
+        let mut bytes: Vec<u8> = Vec::new();
         let mut copied = 0u64;
-        for (key, entry) in live {
-            let mut bytes = checked_record(&old_files, key, entry)?;
+        for record in live {
+            let file: &DataFile = &old_files[&record.file_id];
+            bytes.clear();
+            bytes.extend_from_slice(&file.read(record.offset, record.len as usize)?);
+            // Checked again as copied: the new checksum must only ever
+            // vouch for bytes that passed the old one.
+            check_record(file, record.offset, &bytes)?;
             let full = writer.as_ref().is_some_and(|w| {
                 w.len + bytes.len() as u64 > self.options.max_file_size && w.len > HEADER_LEN as u64
             });
@@ -194,14 +223,11 @@ impl Bitcask {
             record::rebind(&mut bytes, Place::new(out.uid, offset), HEADER_LEN as u64);
             out.append(&bytes)?;
             out.records += 1;
-            keydir.write(fingerprint(key)).insert(
-                key,
-                KeydirEntry {
-                    file_id: out.id,
-                    offset,
-                    ..*entry
-                },
-            );
+            slots.push(Slot {
+                fingerprint: record.fingerprint,
+                file_index: outputs.len() as u32,
+                offset,
+            });
             copied += bytes.len() as u64;
             progress(copied, report.live_bytes);
         }
@@ -209,18 +235,9 @@ impl Bitcask {
             outputs.push(out.finish(&self.dir)?);
         }
         failpoint::hit("merge-before-hint");
+        let mut hint_bytes = None;
 
         if let Some(last) = outputs.last() {
-            let position =
-                |id: FileId| outputs.iter().position(|o| o.id == id).expect("output") as u32;
-            let mut slots: Vec<Slot> = Vec::new();
-            for shard in keydir.all() {
-                slots.extend(shard.values().map(|(k, e)| Slot {
-                    fingerprint: fingerprint(k),
-                    file_index: position(e.file_id),
-                    offset: e.offset,
-                }));
-            }
             let meta = HintMeta {
                 watermark_file_id: last.id.0,
                 watermark_offset: last.records_end,
@@ -241,10 +258,13 @@ impl Bitcask {
                     })
                     .collect(),
             };
-            report.hint_bytes = Hint::write(&self.dir, meta, &slots)?;
+            let bytes = Hint::write_bytes(&self.dir, meta, &slots)?;
+            report.hint_bytes = bytes.len() as u64;
+            hint_bytes = Some(bytes);
         } else {
             Hint::remove(&self.dir)?;
         }
+        drop(slots);
         failpoint::hit("merge-before-switch");
         let mut list = FileList {
             sequence: w.list.sequence,
@@ -263,11 +283,19 @@ impl Bitcask {
                 super::open::open_data_file(&self.dir, o.id, false, Role::Sealed, &self.options)?;
             new_files.insert(o.id, Arc::new(file));
         }
+        // The new index is the hint just written, as an open of the merged
+        // store would find it (held in memory, not read back): no keydir of
+        // every key is built.
+        let hint = hint_bytes.map(|bytes| Hint::from_bytes(&self.dir, bytes, &new_files));
         self.files.store(Arc::new(new_files));
-        self.index.store(Arc::new(Index {
-            keys: Arc::new(keydir),
-            ..Index::full()
-        }));
+        match hint {
+            None => self.index.store(Arc::new(Index::full())),
+            Some(Ok(hint)) => self.index.store(Arc::new(Index::hinted(hint))),
+            // Cannot happen (the outputs are the files it was written
+            // for); should it, the outputs are the store now: index them
+            // the long way.
+            Some(Err(_)) => self.replay_all(w)?,
+        }
         self.log.retire_active();
         // Unlisted now: nothing reads them, and a crash here only leaves
         // them for the next writer to remove.
@@ -286,26 +314,152 @@ impl Bitcask {
     }
 }
 
-/// The encoded bytes of the record an entry points at, checked.
-fn checked_record(files: &FileSet, key: &[u8], entry: &KeydirEntry) -> Result<Vec<u8>> {
-    let file: &DataFile = files.get(&entry.file_id).expect("replayed file");
-    let bytes = file.read(
-        entry.offset,
-        record::encoded_len(key.len(), entry.value_len as usize),
-    )?;
-    match record::decode(&bytes, Place::new(file.uid(), entry.offset)) {
-        Decoded::Record(rec, _) if rec.key == key => Ok(bytes.into_owned()),
+/// The live records of `files` by `index`, in file order, reading (and so
+/// checking) every record of every file. The outer error is the store's
+/// (a damaged record); the inner one says the hint cannot be trusted.
+fn live_records(
+    index: &Index,
+    files: &FileSet,
+    now_ms: u64,
+) -> Result<Result<Vec<LiveRecord>, HintDamaged>> {
+    let candidates = match candidates(index, files) {
+        Ok(c) => c,
+        Err(Miss::Damaged(why)) => return Ok(Err(why)),
+        Err(Miss::Failed(e)) => return Err(e),
+        Err(Miss::Moved) => unreachable!("nothing moves under the append lock"),
+    };
+    let overlay_empty = index.keys.len() == 0;
+    let mut live = Vec::with_capacity(candidates.len());
+    let mut next = 0usize;
+    let mut damage: Option<String> = None;
+    for (id, file) in files.iter() {
+        let end = file.scan_all(|offset, rec| {
+            // A place the scan stepped over is no record's start.
+            while let Some(c) = candidates.get(next)
+                && (c.file_id, c.offset) < (*id, offset)
+            {
+                damage.get_or_insert_with(|| {
+                    format!(
+                        "an entry points inside a record of {}",
+                        c.file_id.file_name()
+                    )
+                });
+                next += 1;
+            }
+            let Some(c) = candidates
+                .get(next)
+                .filter(|c| (c.file_id, c.offset) == (*id, offset))
+            else {
+                return;
+            };
+            next += 1;
+            let fingerprint = fingerprint(rec.key);
+            if rec.kind != RecordKind::Value
+                || (c.hint_fingerprint != 0 && c.hint_fingerprint != fingerprint)
+            {
+                damage.get_or_insert_with(|| {
+                    format!(
+                        "an entry points at the wrong record at offset {offset} of {}",
+                        id.file_name()
+                    )
+                });
+                return;
+            }
+            let newest = c.hint_fingerprint == 0
+                || overlay_empty
+                || index.keys.read(fingerprint).get(rec.key) == Known::Unknown;
+            let expired = rec.expiry_ms != 0 && now_ms >= rec.expiry_ms;
+            if newest && !expired {
+                live.push(LiveRecord {
+                    file_id: *id,
+                    offset,
+                    len: record::encoded_len(rec.key.len(), rec.value.len()) as u32,
+                    fingerprint,
+                });
+            }
+        })?;
+        if let Some(torn) = end.torn {
+            // A writer's open cut any torn tail: damage now is damage.
+            return Err(Error::Corrupt {
+                path: file.path().to_path_buf(),
+                offset: torn.offset,
+                kind: CorruptKind::Checksum,
+            });
+        }
+        while let Some(c) = candidates.get(next).filter(|c| c.file_id <= *id) {
+            damage.get_or_insert_with(|| {
+                format!(
+                    "an entry points past the records of {}",
+                    c.file_id.file_name()
+                )
+            });
+            next += 1;
+        }
+    }
+    match damage {
+        // Overlay entries come from this process's own scans and writes:
+        // only the hint can be wrong about a place.
+        Some(why) => Ok(Err(HintDamaged(why))),
+        None => Ok(Ok(live)),
+    }
+}
+
+/// Every place the index points at, sorted by file and offset, each once.
+fn candidates(index: &Index, files: &FileSet) -> Result<Vec<Candidate>, Miss> {
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for shard in index.keys.all() {
+        candidates.extend(shard.values().map(|(_, e)| Candidate {
+            file_id: e.file_id,
+            offset: e.offset,
+            hint_fingerprint: 0,
+        }));
+    }
+    if let Some(hint) = &index.hint {
+        for_each_slot(hint, |i, slot| {
+            let file_id = hint
+                .file_of(&slot)
+                .ok_or_else(|| HintDamaged(format!("slot {i} names a file outside its table")))?;
+            if index.retired.contains(&file_id) {
+                return Ok(());
+            }
+            if !files.contains_key(&file_id) {
+                return Err(HintDamaged(format!("slot {i} names a missing file")).into());
+            }
+            candidates.push(Candidate {
+                file_id,
+                offset: slot.offset,
+                hint_fingerprint: slot.fingerprint,
+            });
+            Ok(())
+        })?;
+    }
+    candidates.sort_unstable_by_key(|c| (c.file_id, c.offset));
+    // The overlay's word wins over a hint slot at the same place.
+    candidates.dedup_by(|later, kept| {
+        let same = (later.file_id, later.offset) == (kept.file_id, kept.offset);
+        if same && later.hint_fingerprint == 0 {
+            kept.hint_fingerprint = 0;
+        }
+        same
+    });
+    Ok(candidates)
+}
+
+/// Checks the record bytes read from `offset` of `file` before they are copied.
+fn check_record(file: &DataFile, offset: u64, bytes: &[u8]) -> Result<()> {
+    match record::decode(bytes, Place::new(file.uid(), offset)) {
+        Decoded::Record(..) => Ok(()),
         other => Err(Error::Corrupt {
             path: file.path().to_path_buf(),
-            offset: entry.offset,
+            offset,
             kind: match other {
                 Decoded::Corrupt(kind) => kind,
-                Decoded::Incomplete => CorruptKind::Truncated,
-                Decoded::Record(..) => CorruptKind::KeyMismatch,
+                _ => CorruptKind::Truncated,
             },
         }),
     }
 }
+
 /// A merge output once sealed and renamed into place.
 pub(super) struct Finished {
     pub(super) id: FileId,

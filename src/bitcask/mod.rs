@@ -189,6 +189,7 @@ impl Bitcask {
             match f(&index, &files) {
                 Ok(found) => return Ok(found),
                 Err(Miss::Moved) => continue,
+                Err(Miss::Failed(e)) => return Err(e),
                 Err(Miss::Damaged(why)) => {
                     let mut w = self.lock_writer();
                     self.fall_back(&mut w, &index, why)?;
@@ -212,6 +213,7 @@ impl Bitcask {
             match f(&index, &files) {
                 Ok(found) => return Ok(found),
                 Err(Miss::Moved) => unreachable!("nothing moves under the append lock"),
+                Err(Miss::Failed(e)) => return Err(e),
                 Err(Miss::Damaged(why)) => self.fall_back(w, &index, why)?,
             }
         }
@@ -279,6 +281,51 @@ impl Bitcask {
                 bytes,
                 expiry_ms: expiry_option(entry.expiry_ms),
             }))
+    }
+
+    /// The live values of `keys` at time `now_ms`, in order: as `get` for
+    /// each, with the memory reads of up to `PREFETCH_BATCH` lookups
+    /// started together (Redis MGET, pipelined GETs).
+    pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K], now_ms: u64) -> Result<Vec<Option<Value>>> {
+        let mut values = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(index::PREFETCH_BATCH) {
+            // One view for the batch: a merge moving an entry under it, or
+            // a damaged hint, has the whole batch looked up again.
+            let found = self.with_view(|index, files| {
+                let fingerprints = index.prefetch(files, batch);
+                let mut found = Vec::with_capacity(batch.len());
+                for (key, fp) in batch.iter().zip(fingerprints) {
+                    let key = key.as_ref();
+                    let Some(entry) = index.locate_hashed(files, key, fp, false)? else {
+                        found.push(None);
+                        continue;
+                    };
+                    match Bitcask::read_value(files, key, &entry) {
+                        Ok(bytes) => found.push(Some((entry, bytes))),
+                        Err(ReadMiss::Moved) => return Err(Miss::Moved),
+                        Err(ReadMiss::Failed(e)) => return Ok(Err(e)),
+                    }
+                }
+                Ok(Ok(found))
+            })??;
+            values.extend(found.into_iter().map(|found| {
+                found
+                    .filter(|(entry, _)| entry.is_live(now_ms))
+                    .map(|(entry, bytes)| Value {
+                        bytes,
+                        expiry_ms: expiry_option(entry.expiry_ms),
+                    })
+            }));
+        }
+        Ok(values)
+    }
+
+    /// Starts loading what lookups of the first `PREFETCH_BATCH` of `keys`
+    /// will read into the CPU's cache (see `Index::prefetch`); changes
+    /// nothing and returns nothing.
+    pub fn prefetch<K: AsRef<[u8]>>(&self, keys: &[K]) {
+        let keys = &keys[..keys.len().min(index::PREFETCH_BATCH)];
+        self.index.load().prefetch(&self.files.load(), keys);
     }
 
     /// Metadata of `key` if it is live at `now_ms`.

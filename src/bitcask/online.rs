@@ -501,7 +501,8 @@ impl Bitcask {
             let _w = self.lock_writer();
             let index = self.index.load_full();
             for c in batch {
-                let mut shard = index.keys.write(fingerprint(&c.key));
+                let fingerprint = fingerprint(&c.key);
+                let mut shard = index.keys.write(fingerprint);
                 let still_here = match shard.get(&c.key) {
                     Known::Value(e) => (e.file_id, e.offset) == c.from,
                     // Found through the hint: no newer write since. Without
@@ -520,6 +521,7 @@ impl Bitcask {
                             offset,
                             value_len: c.value_len,
                             expiry_ms: c.expiry_ms,
+                            fingerprint,
                         },
                     ),
                     (_, to) if shard.is_overlay() => shard.delete(&c.key, to.unwrap_or(c.from)),
@@ -609,6 +611,7 @@ impl Bitcask {
                 // The old hint is damaged: the foreground rewrite falls back.
                 return self.write_hint_now();
             }
+            Err(Miss::Failed(e)) => return Err(e),
         };
         let mut table = Vec::with_capacity(files.len());
         for f in files.values() {
@@ -664,7 +667,8 @@ impl Bitcask {
                 HEADER_LEN as u64
             };
             file.scan_range(from, |offset, rec| {
-                let mut shard = fresh.keys.write(fingerprint(rec.key));
+                let fingerprint = fingerprint(rec.key);
+                let mut shard = fresh.keys.write(fingerprint);
                 match rec.kind {
                     RecordKind::Value => shard.insert(
                         rec.key,
@@ -673,6 +677,7 @@ impl Bitcask {
                             offset,
                             value_len: rec.value.len() as u32,
                             expiry_ms: rec.expiry_ms,
+                            fingerprint,
                         },
                     ),
                     RecordKind::Tombstone => shard.delete(rec.key, (*id, offset)),

@@ -388,7 +388,8 @@ fn all_header_only(dir: &Path, ids: &[FileId]) -> Result<bool> {
 }
 
 fn apply(keys: &Shards, file_id: FileId, offset: u64, rec: &Record<'_>) {
-    let mut keydir = keys.write(fingerprint(rec.key));
+    let fingerprint = fingerprint(rec.key);
+    let mut keydir = keys.write(fingerprint);
     match rec.kind {
         RecordKind::Value => keydir.insert(
             rec.key,
@@ -397,6 +398,7 @@ fn apply(keys: &Shards, file_id: FileId, offset: u64, rec: &Record<'_>) {
                 offset,
                 value_len: rec.value.len() as u32,
                 expiry_ms: rec.expiry_ms,
+                fingerprint,
             },
         ),
         RecordKind::Tombstone => keydir.delete(rec.key, (file_id, offset)),

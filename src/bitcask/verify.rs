@@ -66,7 +66,7 @@ impl Bitcask {
             progress(report.bytes, total.max(report.bytes));
         }
         match hint {
-            Ok(hint) => verify_hint(&files, &hint, &newest, self.clock.now_ms(), &mut report),
+            Ok(hint) => verify_hint(&files, &hint, &newest, self.clock.now_ms(), &mut report)?,
             Err(HintProblem::Missing) if files.is_empty() => {}
             Err(HintProblem::Missing) => report.problems.push(Problem {
                 path: self.dir.join(super::HINT_FILE),
@@ -153,7 +153,7 @@ fn verify_hint(
     newest: &NewestBeforeWatermark,
     now_ms: u64,
     report: &mut VerifyReport,
-) {
+) -> Result<()> {
     let lookup = Index::full();
     let view = hint.view();
     let path = hint.path().to_path_buf();
@@ -188,6 +188,7 @@ fn verify_hint(
             let (key, entry) = match lookup.record_at_slot(files, hint, &slot) {
                 Ok(Some(found)) => found,
                 Ok(None) | Err(Miss::Moved) => continue,
+                Err(Miss::Failed(e)) => return Err(e),
                 Err(Miss::Damaged(why)) => {
                     found.push(problem(offset, format!("hint entry {index}: {}", why.0)));
                     continue;
@@ -236,6 +237,7 @@ fn verify_hint(
         });
     }
     report.problems.extend(found);
+    Ok(())
 }
 
 impl Bitcask {

@@ -95,7 +95,8 @@ impl Bitcask {
         debug_assert_eq!(at, offset);
         w.tail_bytes += w.buf.len() as u64;
         let index = self.index.load();
-        let mut shard = index.keys.write(fingerprint(key));
+        let fingerprint = fingerprint(key);
+        let mut shard = index.keys.write(fingerprint);
         if let Some(pre) = &mut w.preimages
             && !pre.contains_key(key)
         {
@@ -109,6 +110,7 @@ impl Bitcask {
                     offset,
                     value_len: bytes.len() as u32,
                     expiry_ms,
+                    fingerprint,
                 },
             ),
             RecordKind::Tombstone => shard.delete(key, (active.id(), offset)),
@@ -220,6 +222,7 @@ impl Bitcask {
                 Ok(entries) => break entries,
                 Err(super::index::Miss::Damaged(why)) => self.fall_back(w, &index, why)?,
                 Err(super::index::Miss::Moved) => unreachable!("nothing moves under the lock"),
+                Err(super::index::Miss::Failed(e)) => return Err(e),
             }
         };
         let mut table = Vec::with_capacity(files.len());

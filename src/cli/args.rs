@@ -439,6 +439,17 @@ pub struct BenchArgs {
         value_parser = clap::value_parser!(u32).range(1..=hoardhaven::bench::THREADS_MAX as i64)
     )]
     pub threads: Vec<u32>,
+
+    /// Keys per lookup in read: N > 1 reads through one `get_many` call per N keys (as Redis MGET
+    /// or pipelined GETs do), which overlaps the memory reads of their lookups; each get's latency
+    /// is then its batch's time divided by N
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=1024)
+    )]
+    pub batch: u32,
 }
 
 /// Arguments of `man`.

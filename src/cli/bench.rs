@@ -57,6 +57,7 @@ pub fn run(global: &Global, out: &mut impl Write, args: BenchArgs) -> Result<Out
             dir: dir.clone(),
             hoard: hoard.clone(),
             threads: args.threads.iter().map(|t| *t as usize).collect(),
+            batch: args.batch as usize,
         };
         let bar = output::progress_bar(global.quiet, "bench");
         let report = bench::run(&config, &mut |label, done, total| {

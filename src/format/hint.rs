@@ -350,6 +350,37 @@ impl<'a> HintView<'a> {
         }
     }
 
+    /// Starts loading the slot a lookup of `fingerprint` examines first
+    /// into the CPU's cache (`mmap::prefetch`).
+    pub fn prefetch_home(&self, fingerprint: u32) {
+        if self.slot_count == 0 {
+            return;
+        }
+        let at = self.slots_at + home_slot(fingerprint, self.slot_count) as usize * SLOT_LEN;
+        crate::mmap::prefetch(&self.bytes[at..at + SLOT_LEN]);
+    }
+
+    /// The first slot holding `fingerprint` among the few a lookup of it
+    /// examines first; unchecked, so only a guess of where the record is
+    /// (for a prefetch: the lookup proper checks the block).
+    pub fn home_guess(&self, fingerprint: u32) -> Option<Slot> {
+        const LOOK: u64 = 8;
+        if self.slot_count == 0 {
+            return None;
+        }
+        let home = home_slot(fingerprint, self.slot_count);
+        for step in 0..LOOK.min(self.slot_count) {
+            let slot = self.slot((home + step) % self.slot_count);
+            if slot.fingerprint == fingerprint {
+                return Some(slot);
+            }
+            if slot.fingerprint == 0 {
+                return None;
+            }
+        }
+        None
+    }
+
     /// The slots a lookup of `fingerprint` must examine, in probe order,
     /// with their indices; each block is checked (once, with `verified`)
     /// before its slots are used: `Err(offset)` names a damaged block.
@@ -395,7 +426,10 @@ impl Iterator for Probe<'_, '_> {
             }
             let index = self.at;
             let slot = self.view.slot(index);
-            self.at = (self.at + 1) % self.view.slot_count;
+            self.at += 1;
+            if self.at == self.view.slot_count {
+                self.at = 0;
+            }
             self.steps += 1;
             if slot.fingerprint == 0 {
                 self.steps = u64::MAX;

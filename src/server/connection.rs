@@ -320,6 +320,23 @@ async fn run_batch(
     ((session, batch, out), closing)
 }
 
+/// Lets the store start reading what the GETs at the front of a
+/// pipelined batch will need, so their memory reads overlap.
+fn prefetch_gets(shared: &Shared, batch: &Batch) {
+    let keys: Vec<&[u8]> = batch
+        .iter()
+        .take(PREFETCH_LOOKAHEAD)
+        .filter(|args| args.len() == 2 && args[0].eq_ignore_ascii_case(b"GET"))
+        .map(|args| args[1].as_slice())
+        .collect();
+    if keys.len() > 1 {
+        shared.store.prefetch(&keys);
+    }
+}
+
+/// Commands at the front of a batch whose GETs are prefetched together.
+const PREFETCH_LOOKAHEAD: usize = 16;
+
 /// Runs commands off the front of `batch` until it is empty, the replies
 /// pass `FLUSH_AT`, the session closes, or (unless `may_block`) the next
 /// command might block.
@@ -330,6 +347,7 @@ fn run_some(
     out: &mut Vec<u8>,
     may_block: bool,
 ) {
+    prefetch_gets(shared, batch);
     while let Some(args) = batch.front() {
         if !may_block && commands::may_block(shared, session, args) {
             return;

@@ -128,17 +128,40 @@ impl Index {
     /// each lookup still goes through `locate`. Returns the keys'
     /// fingerprints (the first `PREFETCH_BATCH`), for `locate_hashed`.
     pub fn prefetch<K: AsRef<[u8]>>(&self, files: &FileSet, keys: &[K]) -> [u32; PREFETCH_BATCH] {
+        let fingerprints = self.prefetch_slots(keys);
+        self.prefetch_records(files, keys, &fingerprints);
+        fingerprints
+    }
+
+    /// The first half of `prefetch`: the keys' fingerprints, with their
+    /// home hint slots asked for. A batch pipeline calls it one batch
+    /// ahead, so the slots have arrived when `prefetch_records` reads them.
+    pub fn prefetch_slots<K: AsRef<[u8]>>(&self, keys: &[K]) -> [u32; PREFETCH_BATCH] {
         let mut fingerprints = [0u32; PREFETCH_BATCH];
         for (fp, key) in fingerprints.iter_mut().zip(keys) {
             *fp = fingerprint(key.as_ref());
         }
+        if let Some(hint) = &self.hint {
+            let view = hint.view();
+            for fp in fingerprints.iter().take(keys.len()) {
+                view.prefetch_home(*fp);
+            }
+        }
+        fingerprints
+    }
+
+    /// The second half of `prefetch`: the records that the keys' home
+    /// slots (if they hold the key's fingerprint) point at, asked for.
+    pub fn prefetch_records<K: AsRef<[u8]>>(
+        &self,
+        files: &FileSet,
+        keys: &[K],
+        fingerprints: &[u32; PREFETCH_BATCH],
+    ) {
         let Some(hint) = &self.hint else {
-            return fingerprints;
+            return;
         };
         let view = hint.view();
-        for fp in fingerprints.iter().take(keys.len()) {
-            view.prefetch_home(*fp);
-        }
         for (fp, key) in fingerprints.iter().zip(keys) {
             let Some(slot) = view.home_guess(*fp) else {
                 continue;
@@ -148,7 +171,6 @@ impl Index {
                 file.prefetch(slot.offset, RECORD_HEADER_LEN + key_len + 128);
             }
         }
-        fingerprints
     }
 
     /// Upper bound of the keys held (overlay keys may also be in the hint).

@@ -288,11 +288,19 @@ impl Bitcask {
     /// started together (Redis MGET, pipelined GETs).
     pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K], now_ms: u64) -> Result<Vec<Option<Value>>> {
         let mut values = Vec::with_capacity(keys.len());
-        for batch in keys.chunks(index::PREFETCH_BATCH) {
+        // A pipeline: the hint slots of the next batch are asked for while
+        // the records of this one arrive and are read. The prefetches use
+        // one view of the index; each batch's lookups take their own.
+        let (ahead, ahead_files) = (self.index.load_full(), self.files.load_full());
+        let mut batches = keys.chunks(index::PREFETCH_BATCH).peekable();
+        let mut next = batches.peek().map(|b| ahead.prefetch_slots(b));
+        while let Some(batch) = batches.next() {
+            let fingerprints = next.take().expect("asked for one batch ahead");
+            ahead.prefetch_records(&ahead_files, batch, &fingerprints);
+            next = batches.peek().map(|b| ahead.prefetch_slots(b));
             // One view for the batch: a merge moving an entry under it, or
             // a damaged hint, has the whole batch looked up again.
             let found = self.with_view(|index, files| {
-                let fingerprints = index.prefetch(files, batch);
                 let mut found = Vec::with_capacity(batch.len());
                 for (key, fp) in batch.iter().zip(fingerprints) {
                     let key = key.as_ref();

@@ -559,6 +559,15 @@ impl LogFile {
                 buf.copy_from_slice(&tail.pending[at as usize..at as usize + len]);
                 return Ok(Cow::Owned(buf));
             }
+            if end > start {
+                // Part written, part buffered: no record lies so, so the
+                // place is wrong (a lying hint slot), not the disk.
+                return Err(Error::Corrupt {
+                    path: self.path.clone(),
+                    offset,
+                    kind: CorruptKind::Truncated,
+                });
+            }
         }
         fs::read_exact_at(&self.file, &self.path, &mut buf, offset)?;
         Ok(Cow::Owned(buf))

@@ -241,6 +241,18 @@ type Lie = dyn Fn(usize, &mut Slot);
 
 /// Rewrites the hint with valid checksums, each slot changed by `lie`.
 fn lying_hint(t: &TestDir, lie: &Lie) {
+    rewrite_hint(t, |slots| {
+        for (i, slot) in slots.iter_mut().enumerate() {
+            lie(i, slot);
+        }
+    });
+}
+
+/// A change to a hint's slots, which may look at the store's files.
+type SlotsLie<'a> = dyn Fn(&TestDir, &mut Vec<Slot>) + 'a;
+
+/// Rewrites the hint with valid checksums after `change` edits its slots.
+fn rewrite_hint(t: &TestDir, change: impl FnOnce(&mut Vec<Slot>)) {
     let path = t.dir().join(HINT_FILE);
     let bytes = std::fs::read(&path).unwrap();
     let (view, meta) = HintView::parse(&bytes).unwrap();
@@ -248,11 +260,109 @@ fn lying_hint(t: &TestDir, lie: &Lie) {
         .map(|i| view.slot(i))
         .filter(|s| s.fingerprint != 0)
         .collect();
-    for (i, slot) in slots.iter_mut().enumerate() {
-        lie(i, slot);
-    }
+    change(&mut slots);
     let rewritten = hint::encode(meta, &slots);
     std::fs::write(&path, rewritten).unwrap();
+}
+
+/// The offset of the record holding `value` in the store's only data file.
+fn record_offset(t: &TestDir, key: &str, value: &str) -> u64 {
+    let files = t.data_files();
+    assert_eq!(files.len(), 1);
+    let bytes = std::fs::read(&files[0]).unwrap();
+    let at = bytes
+        .windows(value.len())
+        .position(|w| w == value.as_bytes())
+        .unwrap();
+    (at - 32 - key.len()) as u64
+}
+
+#[test]
+fn merge_through_a_hint_naming_the_wrong_records_of_keys_falls_back_and_keeps_the_newest() {
+    // Each hint is well-formed and each slot points at the start of a value
+    // record of its own key, but not at the right one: a merge that copied
+    // what it names would lose, bring back or roll back keys for good.
+    let build = || {
+        let t = TestDir::new();
+        for (k, v) in [
+            ("a", "old-a-value"),
+            ("b", "b-value"),
+            ("d", "d-value"),
+            ("a", "new-a-value"),
+        ] {
+            t.put(k, v);
+        }
+        t.hoard().args(["del", "d"]).assert().success();
+        t.hoard().args(["-q", "hint"]).assert().success();
+        t
+    };
+    let fp = |k: &str| hint::fingerprint(k.as_bytes());
+    let lies: Vec<(&str, Box<SlotsLie<'_>>)> = vec![
+        (
+            "a slot names an older value of its key",
+            Box::new(|t, slots| {
+                let old = record_offset(t, "a", "old-a-value");
+                slots
+                    .iter_mut()
+                    .find(|s| s.fingerprint == fp("a"))
+                    .unwrap()
+                    .offset = old;
+            }),
+        ),
+        (
+            "a deleted key keeps a slot",
+            Box::new(|t, slots| {
+                let offset = record_offset(t, "d", "d-value");
+                slots.push(Slot {
+                    fingerprint: fp("d"),
+                    file_index: 0,
+                    offset,
+                });
+            }),
+        ),
+        (
+            "a key has two slots",
+            Box::new(|t, slots| {
+                let offset = record_offset(t, "a", "old-a-value");
+                slots.push(Slot {
+                    fingerprint: fp("a"),
+                    file_index: 0,
+                    offset,
+                });
+            }),
+        ),
+        (
+            "a live key has no slot",
+            Box::new(|_, slots| slots.retain(|s| s.fingerprint != fp("b"))),
+        ),
+    ];
+    for (what, lie) in lies {
+        eprintln!("lie: {what}");
+        let t = build();
+        rewrite_hint(&t, |slots| lie(&t, slots));
+        t.hoard()
+            .arg("merge")
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("the hint is damaged"));
+        t.hoard()
+            .args(["get", "a"])
+            .assert()
+            .success()
+            .stdout("new-a-value");
+        t.hoard()
+            .args(["get", "b"])
+            .assert()
+            .success()
+            .stdout("b-value");
+        t.hoard().args(["get", "d"]).assert().code(1);
+        t.hoard()
+            .args(["-q", "keys"])
+            .assert()
+            .success()
+            .stdout("a\nb\n");
+        t.hoard().args(["-q", "verify"]).assert().success();
+    }
 }
 
 #[test]

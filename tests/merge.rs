@@ -188,15 +188,20 @@ fn a_crash_at_each_step_of_a_merge_loses_nothing_and_resurrects_nothing() {
     }
 }
 
-#[test]
-fn merge_refuses_a_store_with_a_damaged_record_and_changes_nothing() {
+/// A store where `a` was overwritten (`AAAAAAAA` is dead) and `b` is live
+/// (`BBBBBBBB`), with a hint when `hinted`; one bit of `value` flipped;
+/// then a merge that must exit 4 and change nothing.
+fn merge_refuses_damage_in(value: &[u8], hinted: bool) -> TestDir {
     let t = TestDir::new();
     t.put("a", "AAAAAAAA");
     t.put("b", "BBBBBBBB");
     t.put("a", "overwritten");
+    if hinted {
+        t.hoard().args(["-q", "hint"]).assert().success();
+    }
     let file = t.data_files()[0].clone();
     let mut bytes = std::fs::read(&file).unwrap();
-    let at = bytes.windows(8).position(|w| w == b"BBBBBBBB").unwrap();
+    let at = bytes.windows(value.len()).position(|w| w == value).unwrap();
     bytes[at] ^= 1;
     std::fs::write(&file, &bytes).unwrap();
     let before = snapshot_dir(&t.dir());
@@ -206,29 +211,19 @@ fn merge_refuses_a_store_with_a_damaged_record_and_changes_nothing() {
         .code(4)
         .stderr(predicate::str::contains("checksum mismatch"));
     assert_eq!(snapshot_dir(&t.dir()), before);
+    t
+}
+
+#[test]
+fn merge_refuses_a_store_with_a_damaged_record_and_changes_nothing() {
+    merge_refuses_damage_in(b"BBBBBBBB", false);
 }
 
 #[test]
 fn merge_refuses_a_store_whose_only_damage_is_in_a_dead_record() {
-    let t = TestDir::new();
-    t.put("a", "AAAAAAAA");
-    t.put("b", "BBBBBBBB");
-    t.put("a", "overwritten");
     // The hint says where the live records are, so only a read of every
     // record can find this one.
-    t.hoard().args(["-q", "hint"]).assert().success();
-    let file = t.data_files()[0].clone();
-    let mut bytes = std::fs::read(&file).unwrap();
-    let at = bytes.windows(8).position(|w| w == b"AAAAAAAA").unwrap();
-    bytes[at] ^= 1;
-    std::fs::write(&file, &bytes).unwrap();
-    let before = snapshot_dir(&t.dir());
-    t.hoard()
-        .arg("merge")
-        .assert()
-        .code(4)
-        .stderr(predicate::str::contains("checksum mismatch"));
-    assert_eq!(snapshot_dir(&t.dir()), before);
+    let t = merge_refuses_damage_in(b"AAAAAAAA", true);
     t.hoard()
         .args(["get", "a"])
         .assert()

@@ -326,11 +326,10 @@ impl Bitcask {
         fs::sync_dir(&self.dir)?;
         report.files_after = outputs.len() as u64;
         report.bytes_after = outputs.iter().map(|o| o.disk_len).sum();
+        // A replay above set the tail it found; the hint is owed then.
+        w.hint_dirty = replayed;
         if !replayed {
-            w.hint_dirty = false;
             w.tail_bytes = 0;
-        } else {
-            w.hint_dirty = true;
         }
         Ok(())
     }
@@ -541,11 +540,10 @@ impl HintCheck {
     }
 
     fn look_up_pending(&mut self, candidates: &[Candidate]) {
-        let pending = std::mem::take(&mut self.pending);
-        for seen in &pending {
-            self.look_up(candidates, *seen);
+        for i in 0..self.pending.len() {
+            let seen = self.pending[i];
+            self.look_up(candidates, seen);
         }
-        self.pending = pending;
         self.pending.clear();
     }
 

@@ -49,6 +49,7 @@ use writer::Writer;
 use crate::clock::Clock;
 use crate::engine::{Change, KeyMeta, Value};
 use crate::error::{CorruptKind, Error, Result};
+use crate::format::hint::fingerprint;
 use crate::format::record::{self, Decoded, Place, RecordKind};
 use crate::log_writer::LogWriter;
 use crate::manifest::SyncPolicy;
@@ -249,38 +250,47 @@ impl Bitcask {
     }
 
     /// The entry and (checked) value of `key`, live or expired.
-    fn entry_and_value(
-        &self,
-        w: Option<&mut Writer>,
-        key: &[u8],
-    ) -> Result<Option<(KeydirEntry, Vec<u8>)>> {
-        let lookup = |index: &Index, files: &FileSet| {
-            let Some(entry) = index.locate(files, key, false)? else {
-                return Ok(Ok(None));
-            };
-            // The entry's expiry may come from a header not yet checked:
-            // read (and so check) the record before trusting it.
-            match Bitcask::read_value(files, key, &entry) {
-                Ok(bytes) => Ok(Ok(Some((entry, bytes)))),
-                Err(ReadMiss::Moved) => Err(Miss::Moved),
-                Err(ReadMiss::Failed(e)) => Ok(Err(e)),
-            }
-        };
+    fn entry_and_value(&self, w: Option<&mut Writer>, key: &[u8]) -> Result<Found> {
+        let lookup =
+            |index: &Index, files: &FileSet| Bitcask::lookup(index, files, key, fingerprint(key));
         match w {
             Some(w) => self.with_view_locked(w, lookup)?,
             None => self.with_view(lookup)?,
         }
     }
 
-    /// The live value of `key` at time `now_ms`, checked against its CRC.
-    pub fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
-        Ok(self
-            .entry_and_value(None, key)?
+    /// The entry and (checked) value of `key`, of fingerprint `fp`, in one
+    /// view of the index: the inner error is the store's, the outer one
+    /// says the view must be looked at again.
+    fn lookup(index: &Index, files: &FileSet, key: &[u8], fp: u32) -> Result<Result<Found>, Miss> {
+        let Some(entry) = index.locate_hashed(files, key, fp, false)? else {
+            return Ok(Ok(None));
+        };
+        // The entry's expiry may come from a header not yet checked:
+        // read (and so check) the record before trusting it.
+        match Bitcask::read_value(files, key, &entry) {
+            Ok(bytes) => Ok(Ok(Some((entry, bytes)))),
+            Err(ReadMiss::Moved) => Err(Miss::Moved),
+            Err(ReadMiss::Failed(e)) => Ok(Err(e)),
+        }
+    }
+
+    /// The value of what `lookup` found, if it is live at `now_ms`.
+    fn live_value(found: Found, now_ms: u64) -> Option<Value> {
+        found
             .filter(|(entry, _)| entry.is_live(now_ms))
             .map(|(entry, bytes)| Value {
                 bytes,
                 expiry_ms: expiry_option(entry.expiry_ms),
-            }))
+            })
+    }
+
+    /// The live value of `key` at time `now_ms`, checked against its CRC.
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
+        Ok(Bitcask::live_value(
+            self.entry_and_value(None, key)?,
+            now_ms,
+        ))
     }
 
     /// The live values of `keys` at time `now_ms`, in order: as `get` for
@@ -303,27 +313,14 @@ impl Bitcask {
             let found = self.with_view(|index, files| {
                 let mut found = Vec::with_capacity(batch.len());
                 for (key, fp) in batch.iter().zip(fingerprints) {
-                    let key = key.as_ref();
-                    let Some(entry) = index.locate_hashed(files, key, fp, false)? else {
-                        found.push(None);
-                        continue;
-                    };
-                    match Bitcask::read_value(files, key, &entry) {
-                        Ok(bytes) => found.push(Some((entry, bytes))),
-                        Err(ReadMiss::Moved) => return Err(Miss::Moved),
-                        Err(ReadMiss::Failed(e)) => return Ok(Err(e)),
+                    match Bitcask::lookup(index, files, key.as_ref(), fp)? {
+                        Ok(entry_and_value) => found.push(entry_and_value),
+                        Err(e) => return Ok(Err(e)),
                     }
                 }
                 Ok(Ok(found))
             })??;
-            values.extend(found.into_iter().map(|found| {
-                found
-                    .filter(|(entry, _)| entry.is_live(now_ms))
-                    .map(|(entry, bytes)| Value {
-                        bytes,
-                        expiry_ms: expiry_option(entry.expiry_ms),
-                    })
-            }));
+            values.extend(found.into_iter().map(|f| Bitcask::live_value(f, now_ms)));
         }
         Ok(values)
     }
@@ -510,6 +507,9 @@ impl From<Error> for ReadMiss {
         ReadMiss::Failed(e)
     }
 }
+
+/// A key's newest value record and its checked value, live or expired.
+type Found = Option<(KeydirEntry, Vec<u8>)>;
 
 fn expiry_option(expiry_ms: u64) -> Option<u64> {
     (expiry_ms != 0).then_some(expiry_ms)

@@ -10,6 +10,11 @@
 //! and timing them into its own histogram; the histograms are merged and
 //! the wall time runs from the moment all threads are released to the end
 //! of the last one. `load`, `overwrite` and `open` run on one thread.
+//!
+//! `load` and `overwrite` time each loop iteration (the put, then making
+//! the next key and value), with one clock read per put: their puts take a
+//! few hundred nanoseconds, and a second clock read cost 6% of a load.
+//! Other workloads time the operation alone.
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;

@@ -18,6 +18,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::data_file::FileId;
@@ -62,7 +63,8 @@ pub enum Known<'a> {
 pub type Newest = Result<KeydirEntry, (FileId, u64)>;
 
 /// Map from key to its newest record. The table's hasher (foldhash) is
-/// seeded randomly per process, so no input can be crafted to degrade it.
+/// seeded randomly for each keydir, so keys crafted without seeing the
+/// process cannot be aimed at one bucket.
 pub struct Keydir {
     /// One slot per key, placed by `Slot::hash`.
     table: HashTable<Slot>,
@@ -95,6 +97,10 @@ fn spread(hash: u32) -> u64 {
     let h = u64::from(hash);
     (h << 32) | h
 }
+
+/// Garbage bytes below which an arena is never compacted (small in tests,
+/// so that the model test compacts often).
+const COMPACT_MIN: usize = if cfg!(test) { 64 } else { 4096 };
 
 /// `slot`'s key in `arena`.
 fn key_in<'a>(arena: &'a [u8], slot: &Slot) -> &'a [u8] {
@@ -241,25 +247,27 @@ impl Keydir {
     fn set(&mut self, key: &[u8], value: Newest) {
         let hash = self.hash(key);
         let arena = &self.arena;
-        let found = self.table.find_mut(spread(hash), |slot| {
-            slot.hash == hash && key_in(arena, slot) == key
-        });
-        if let Some(slot) = found {
-            slot.newest = value;
-            return;
+        // One probe, whether the key is new or not; growth moves slots by
+        // their stored hash, so no key is read back.
+        let entry = self.table.entry(
+            spread(hash),
+            |slot| slot.hash == hash && key_in(arena, slot) == key,
+            |s| spread(s.hash),
+        );
+        match entry {
+            Entry::Occupied(mut found) => found.get_mut().newest = value,
+            Entry::Vacant(vacant) => {
+                let key_len = u32::try_from(key.len())
+                    .expect("keys are limited far below 4 GiB by the record format");
+                vacant.insert(Slot {
+                    newest: value,
+                    key_at: self.arena.len(),
+                    key_len,
+                    hash,
+                });
+                self.arena.extend_from_slice(key);
+            }
         }
-        let key_len = u32::try_from(key.len())
-            .expect("keys are limited far below 4 GiB by the record format");
-        let slot = Slot {
-            newest: value,
-            key_at: self.arena.len(),
-            key_len,
-            hash,
-        };
-        self.arena.extend_from_slice(key);
-        // Growth moves slots by their stored hash: no key is read back.
-        self.table
-            .insert_unique(spread(hash), slot, |s| spread(s.hash));
     }
 
     fn remove(&mut self, key: &[u8]) {
@@ -272,7 +280,12 @@ impl Keydir {
         };
         let (slot, _) = found.remove();
         self.garbage += slot.key_len as usize;
-        if self.garbage > 4096 && self.garbage * 2 > self.arena.len() {
+        // Amortised: a compaction copies fewer live bytes than the garbage
+        // it drops. It runs under the shard's write lock, so its cost (one
+        // pass over the shard's keys, about 1/64 of the store) lands on one
+        // write; only a full keydir (a store opened without a usable hint)
+        // removes keys, since an overlay keeps deletions as tombstones.
+        if self.garbage > COMPACT_MIN && self.garbage * 2 > self.arena.len() {
             self.compact();
         }
     }
@@ -287,6 +300,25 @@ impl Keydir {
         }
         self.arena = arena;
         self.garbage = 0;
+        // After mass removals the slots would otherwise stay at their peak.
+        if self.table.len() < self.table.capacity() / 4 {
+            self.table.shrink_to_fit(|s| spread(s.hash));
+        }
+    }
+
+    /// Panics unless the arena's accounting and every slot's stored hash
+    /// are right (tests only).
+    #[cfg(test)]
+    fn check(&self) {
+        let live: usize = self.table.iter().map(|s| s.key_len as usize).sum();
+        assert_eq!(self.arena.len() - self.garbage, live, "arena accounting");
+        for slot in &self.table {
+            assert_eq!(
+                slot.hash,
+                self.hash(key_in(&self.arena, slot)),
+                "stored hash"
+            );
+        }
     }
 }
 
@@ -384,12 +416,16 @@ mod tests {
         Restore(u8, Option<Result<u64, u64>>),
     }
 
+    /// Distinct keys the proptest uses: enough that the table grows
+    /// several times.
+    const KEYS: u8 = 200;
+
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            4 => (0u8..40, any::<u64>()).prop_map(|(k, n)| Op::Insert(k, n)),
-            2 => (0u8..40, any::<u64>()).prop_map(|(k, n)| Op::Delete(k, n)),
-            1 => (0u8..40).prop_map(Op::Forget),
-            1 => (0u8..40, proptest::option::of(prop_oneof![
+            4 => (0u8..KEYS, any::<u64>()).prop_map(|(k, n)| Op::Insert(k, n)),
+            2 => (0u8..KEYS, any::<u64>()).prop_map(|(k, n)| Op::Delete(k, n)),
+            1 => (0u8..KEYS).prop_map(Op::Forget),
+            1 => (0u8..KEYS, proptest::option::of(prop_oneof![
                 any::<u64>().prop_map(Ok), any::<u64>().prop_map(Err)
             ])).prop_map(|(k, r)| Op::Restore(k, r)),
         ]
@@ -400,7 +436,8 @@ mod tests {
         fn the_keydir_matches_a_hashmap(
             overlay in any::<bool>(),
             long in 1usize..300,
-            ops in proptest::collection::vec(op(), 0..400),
+            ops in proptest::collection::vec(op(), 0..600),
+            from in (1u64..8, any::<u64>()),
         ) {
             let mut keydir = if overlay { Keydir::overlay() } else { Keydir::full() };
             let mut model: HashMap<Vec<u8>, Newest> = HashMap::new();
@@ -436,8 +473,9 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(keydir.len(), model.len());
+                keydir.check();
             }
-            for k in 0u8..40 {
+            for k in 0u8..KEYS {
                 prop_assert_eq!(keydir.raw(&key(k)), model.get(&key(k)).copied());
                 let known = match model.get(&key(k)) {
                     Some(Ok(e)) => Known::Value(e),
@@ -459,6 +497,25 @@ mod tests {
                 .collect();
             prop_assert_eq!(keydir.entries().count(), want.len());
             prop_assert_eq!(values, want);
+
+            // copy_after_live: every entry at or after `place`, values as
+            // values (none expires here), deletions as deletions.
+            let place = (FileId(from.0), from.1);
+            let mut copy = Keydir::overlay();
+            keydir.copy_after_live(place, 0, &mut copy);
+            copy.check();
+            let want: HashMap<Vec<u8>, Newest> = model
+                .iter()
+                .filter(|(_, v)| match v {
+                    Ok(e) => (e.file_id, e.offset) >= place,
+                    Err(at) => *at >= place,
+                })
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            prop_assert_eq!(copy.len(), want.len());
+            for (k, v) in &want {
+                prop_assert_eq!(copy.raw(k), Some(*v));
+            }
         }
     }
 
@@ -477,6 +534,7 @@ mod tests {
         assert!(keydir.garbage * 2 <= keydir.arena.len());
         assert!(keydir.arena.len() < 1000 * 204);
         assert_eq!(keydir.len(), 250);
+        keydir.check();
         for i in 0..1000 {
             let want = (i % 4 == 0).then(|| Ok(entry(u64::from(i))));
             assert_eq!(keydir.raw(&key(i)), want, "key {i}");

@@ -471,6 +471,59 @@ mod tests {
         }
     }
 
+    /// The table as FORMAT.md describes it, built the plain way: a vector
+    /// of slots, each entry placed by linear probing from its home slot.
+    fn reference_table(slot_count: u64, entries: &[Slot]) -> Vec<u8> {
+        let mut slots = vec![
+            Slot {
+                fingerprint: 0,
+                file_index: 0,
+                offset: 0
+            };
+            slot_count as usize
+        ];
+        for entry in entries {
+            let mut at = home_slot(entry.fingerprint, slot_count) as usize;
+            while slots[at].fingerprint != 0 {
+                at = (at + 1) % slots.len();
+            }
+            slots[at] = *entry;
+        }
+        let mut out = Vec::new();
+        for slot in &slots {
+            out.extend_from_slice(&slot.fingerprint.to_le_bytes());
+            out.extend_from_slice(&slot.file_index.to_le_bytes());
+            out.extend_from_slice(&slot.offset.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn the_table_is_laid_out_as_the_format_says() {
+        // Fingerprints crowded at the top of the range: their home slots
+        // are the last ones, so the probes wrap around to slot 0; plus
+        // ordinary keys, and duplicate fingerprints (collisions).
+        let mut all: Vec<Slot> = (0..40u32)
+            .map(|i| Slot {
+                fingerprint: u32::MAX - i / 2,
+                file_index: i % 2,
+                offset: u64::from(i) * 100,
+            })
+            .collect();
+        all.extend(entries(300));
+        let meta = {
+            let mut m = meta();
+            m.entry_count = all.len() as u64;
+            m.slot_count = slot_count_for(m.entry_count);
+            m
+        };
+        let bytes = encode(meta.clone(), &all);
+        let table = &bytes[meta.slots_at()..meta.crcs_at()];
+        assert_eq!(table, reference_table(meta.slot_count, &all).as_slice());
+        // The wrap happened: slot 0 holds one of the crowded entries.
+        assert!(u32_at(table, 0) >= u32::MAX - 20);
+    }
+
     fn entries(n: u32) -> Vec<Slot> {
         (0..n)
             .map(|i| Slot {

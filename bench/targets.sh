@@ -206,7 +206,7 @@ for build, label in [("hoard-static", ", static build"), ("hoard", ", default bu
     r = large[build] / large["sqlite3"]
     row(f"one-shot get <= 0.8x sqlite3 ({big:,} keys){label}", f"{large[build]*1e3:.2f} ms", f"sqlite3 {large['sqlite3']*1e3:.2f} ms", f"{r:.2f}x", "met" if r <= 0.8 else "not met")
     r = large[build] / small[build]
-    row(f"one-shot get at {big:,} no slower than at 1k{label}", f"{large[build]*1e3:.2f} ms", f"1k keys {small[build]*1e3:.2f} ms", f"{r:.2f}x", "met" if r <= 1.05 else "not met")
+    row(f"one-shot get at {big:,} no slower than at 1k (within 5%){label}", f"{large[build]*1e3:.2f} ms", f"1k keys {small[build]*1e3:.2f} ms", f"{r:.2f}x", "met" if r <= 1.05 else "not met")
     for peer in ["sqlite3", "tkrzw"]:
         r = put[build] / put[peer]
         row(f"one-shot durable put faster than {peer}{label}", f"{put[build]*1e3:.2f} ms", f"{peer} {put[peer]*1e3:.2f} ms", f"{r:.2f}x", "met" if r < 1 else "not met")

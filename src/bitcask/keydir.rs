@@ -8,7 +8,7 @@
 //! key's place in the arena, its newest record and its 32-bit seeded hash.
 //! Inserting a key allocates nothing (the arena grows by doubling), growing
 //! the table moves slots by their stored hash without reading a key back,
-//! and closing frees three allocations rather than one per key. A lookup
+//! and closing frees two allocations rather than one per key. A lookup
 //! reads the control bytes, the slot, then the key: as many dependent loads
 //! as a map of boxed keys. (A table of 4-byte indices into a vector of
 //! slots loaded 10% faster still, but its lookups, one more dependent load,

@@ -27,7 +27,7 @@ fn main() -> ExitCode {
                 let message = message.strip_prefix("error: ").unwrap_or(message);
                 report_json_error(2, "usage", message);
             } else {
-                eprintln!("hoard: {message}");
+                cli::output::stderr_line(&format!("hoard: {message}"));
             }
             return ExitCode::from(2);
         }
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
 /// An error as one JSON object on stderr: exit code, stable kind, message.
 fn report_json_error(code: u8, kind: &str, message: &str) {
     let doc = serde_json::json!({ "exit_code": code, "kind": kind, "message": message });
-    eprintln!("{doc}");
+    cli::output::stderr_line(&doc.to_string());
 }
 
 /// Parses the command line and resolves the store directory: `--dir`,
@@ -80,7 +80,7 @@ fn exit_code_for(err: &anyhow::Error, json: bool) -> u8 {
     if json {
         report_json_error(code, kind, &message);
     } else {
-        eprintln!("hoard: error: {message}");
+        cli::output::stderr_line(&format!("hoard: error: {message}"));
     }
     code
 }

@@ -6,7 +6,7 @@ pub mod args;
 mod bench;
 mod inspect;
 mod man;
-mod output;
+pub(crate) mod output;
 mod parse;
 mod verify;
 
@@ -173,7 +173,9 @@ fn warn(global: &Global, notices: Vec<Notice>) {
         if global.json {
             // Under --json, stderr carries JSON objects only.
             if !global.quiet {
-                eprintln!("{}", json!({ "warning": message, "kind": notice.kind() }));
+                output::stderr_line(
+                    &json!({ "warning": message, "kind": notice.kind() }).to_string(),
+                );
             }
         } else {
             output::notice(global.quiet, &format!("warning: {message}"));

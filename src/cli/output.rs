@@ -39,8 +39,19 @@ pub fn write_json(out: &mut impl Write, value: &Json) -> io::Result<()> {
 /// Prints a warning or notice on stderr unless quiet.
 pub fn notice(quiet: bool, message: &str) {
     if !quiet {
-        eprintln!("hoard: {message}");
+        stderr_line(&format!("hoard: {message}"));
     }
+}
+
+/// Writes `line` and a newline to stderr in one write. `eprintln!` writes
+/// each formatted piece separately (stderr is unbuffered), so a terminal's
+/// echo of typed input, or another process's output, could land inside
+/// the line. Best effort, as `eprintln!` is, except that it never panics.
+pub fn stderr_line(line: &str) {
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    let _ = io::stderr().write_all(&bytes);
 }
 
 /// A progress bar on stderr, only when stderr is a terminal and not quiet.

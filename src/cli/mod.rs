@@ -1061,10 +1061,8 @@ fn serve(global: &Global, args: args::ServeArgs) -> Result<Outcome> {
     };
     let store = open(global, Access::Write)?;
     warn(global, store.take_notices());
-    let log: std::sync::Arc<dyn Fn(&str) + Send + Sync> = std::sync::Arc::new(|line: &str| {
-        let mut stderr = io::stderr().lock();
-        let _ = writeln!(stderr, "{line}");
-    });
+    let log: std::sync::Arc<dyn Fn(&str) + Send + Sync> =
+        std::sync::Arc::new(|line: &str| output::stderr_line(line));
     let summary = hoardhaven::server::run(store, options, log.clone())?;
     let closed = if summary.read_only {
         "store closed; it refused writes after a failed write or sync (see the errors above): \

@@ -76,35 +76,31 @@ pub const PREFETCH_LINES: usize = 4;
 /// hint with no effect on what any read returns. Lookups of a batch of
 /// keys use it to overlap their cache and TLB misses.
 #[inline]
-#[allow(unsafe_code)]
 pub fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
     for line in bytes.chunks(64).take(PREFETCH_LINES) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has
-        // (it is in the target's baseline). A prefetch reads nothing into
-        // the program and never faults, whatever the address; this one is
-        // inside a live slice anyway.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        prefetch_line(line.as_ptr());
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
 }
 
 /// As `prefetch`, for the cache line holding `item` (a table slot).
 #[inline]
 pub fn prefetch_item<T>(item: &T) {
+    prefetch_line((item as *const T).cast());
+}
+
+/// Asks for the cache line holding `at`.
+#[inline]
+#[allow(unsafe_code)]
+fn prefetch_line(at: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: as in `prefetch`: SSE is baseline on x86_64, and a
-        // prefetch of a live reference's address reads nothing and never
-        // faults.
-        #[allow(unsafe_code)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast())
-        };
+        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has
+        // (it is in the target's baseline). A prefetch reads nothing into
+        // the program and never faults, whatever the address; the callers'
+        // addresses are inside live slices or references anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
+    let _ = at;
 }

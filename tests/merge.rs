@@ -292,6 +292,11 @@ fn merge_through_a_hint_naming_the_wrong_records_of_keys_falls_back_and_keeps_th
         t
     };
     let fp = |k: &str| hint::fingerprint(k.as_bytes());
+    let slot = |k: &str, offset| Slot {
+        fingerprint: fp(k),
+        file_index: 0,
+        offset,
+    };
     let lies: Vec<(&str, Box<SlotsLie<'_>>)> = vec![
         (
             "a slot names an older value of its key",
@@ -307,23 +312,13 @@ fn merge_through_a_hint_naming_the_wrong_records_of_keys_falls_back_and_keeps_th
         (
             "a deleted key keeps a slot",
             Box::new(|t, slots| {
-                let offset = record_offset(t, "d", "d-value");
-                slots.push(Slot {
-                    fingerprint: fp("d"),
-                    file_index: 0,
-                    offset,
-                });
+                slots.push(slot("d", record_offset(t, "d", "d-value")));
             }),
         ),
         (
             "a key has two slots",
             Box::new(|t, slots| {
-                let offset = record_offset(t, "a", "old-a-value");
-                slots.push(Slot {
-                    fingerprint: fp("a"),
-                    file_index: 0,
-                    offset,
-                });
+                slots.push(slot("a", record_offset(t, "a", "old-a-value")));
             }),
         ),
         (

@@ -667,21 +667,15 @@ impl NewestByFingerprint {
     /// an older candidate had the fingerprint too.
     fn insert(&mut self, fingerprint: u32, index: usize) -> bool {
         let value = (index.min(Self::INDEX_MAX) + 1) as u32;
-        let mut at = fingerprint as usize & self.mask;
-        loop {
-            let (fp, slot) = &mut self.slots[at];
-            if *slot == 0 {
-                *fp = fingerprint;
-                *slot = value;
-                return false;
-            }
-            if *fp == fingerprint {
-                *slot = value;
-                self.shared[at / 64] |= 1 << (at % 64);
-                return true;
-            }
-            at = (at + 1) & self.mask;
+        let at = self.position(fingerprint);
+        let (fp, slot) = &mut self.slots[at];
+        let older = *slot != 0;
+        *fp = fingerprint;
+        *slot = value;
+        if older {
+            self.shared[at / 64] |= 1 << (at % 64);
         }
+        older
     }
 
     /// Starts loading the slot a lookup of `fingerprint` reads first.
@@ -690,15 +684,21 @@ impl NewestByFingerprint {
     }
 
     fn get(&self, fingerprint: u32) -> Option<(usize, bool)> {
+        let at = self.position(fingerprint);
+        let (_, slot) = self.slots[at];
+        (slot != 0).then(|| {
+            let shared = self.shared[at / 64] & (1 << (at % 64)) != 0;
+            (slot as usize - 1, shared)
+        })
+    }
+
+    /// The slot of `fingerprint`, or the empty one where it would go.
+    fn position(&self, fingerprint: u32) -> usize {
         let mut at = fingerprint as usize & self.mask;
         loop {
             let (fp, slot) = self.slots[at];
-            if slot == 0 {
-                return None;
-            }
-            if fp == fingerprint {
-                let shared = self.shared[at / 64] & (1 << (at % 64)) != 0;
-                return Some((slot as usize - 1, shared));
+            if slot == 0 || fp == fingerprint {
+                return at;
             }
             at = (at + 1) & self.mask;
         }

@@ -1,5 +1,6 @@
 //! The only place memory maps are made, and with the prefetch hint beside
-//! them, the only `unsafe` code in the crate.
+//! them, the crate's `unsafe` code (but for one `sync_file_range` call in
+//! `fs::start_writeback`).
 
 use std::path::Path;
 

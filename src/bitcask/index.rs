@@ -121,12 +121,13 @@ impl Index {
         Ok(found.map(|(_, e)| e))
     }
 
-    /// Starts loading what lookups of `keys` will read (hint slots, then
-    /// the records they point at) into the CPU's cache, so that a batch of
-    /// lookups waits for its cache and TLB misses together rather than
-    /// one after another. Reads nothing it returns and checks nothing:
-    /// each lookup still goes through `locate`. Returns the keys'
-    /// fingerprints (the first `PREFETCH_BATCH`), for `locate_hashed`.
+    /// Starts loading what lookups of `keys` will read (keydir buckets and
+    /// hint slots, then the keys and records they point at) into the CPU's
+    /// cache, so that a batch of lookups waits for its cache and TLB misses
+    /// together rather than one after another. Reads nothing it returns
+    /// and checks nothing: each lookup still goes through `locate`.
+    /// Returns the keys' fingerprints (the first `PREFETCH_BATCH`), for
+    /// `locate_hashed`.
     pub fn prefetch<K: AsRef<[u8]>>(&self, files: &FileSet, keys: &[K]) -> [u32; PREFETCH_BATCH] {
         let fingerprints = self.prefetch_slots(keys);
         self.prefetch_records(files, keys, &fingerprints);
@@ -134,12 +135,14 @@ impl Index {
     }
 
     /// The first half of `prefetch`: the keys' fingerprints, with their
-    /// home hint slots asked for. A batch pipeline calls it one batch
-    /// ahead, so the slots have arrived when `prefetch_records` reads them.
+    /// home keydir buckets and hint slots asked for. A batch pipeline
+    /// calls it one batch ahead, so they have arrived when
+    /// `prefetch_records` reads them.
     pub fn prefetch_slots<K: AsRef<[u8]>>(&self, keys: &[K]) -> [u32; PREFETCH_BATCH] {
         let mut fingerprints = [0u32; PREFETCH_BATCH];
         for (fp, key) in fingerprints.iter_mut().zip(keys) {
             *fp = fingerprint(key.as_ref());
+            self.keys.prefetch(*fp, key.as_ref());
         }
         if let Some(hint) = &self.hint {
             let view = hint.view();
@@ -150,25 +153,32 @@ impl Index {
         fingerprints
     }
 
-    /// The second half of `prefetch`: the records that the keys' home
-    /// slots (if they hold the key's fingerprint) point at, asked for.
+    /// The second half of `prefetch`: the keys in the keydir's arena, and
+    /// the records that the keys' home buckets or home hint slots (if they
+    /// hold the key's hash or fingerprint) point at, asked for.
     pub fn prefetch_records<K: AsRef<[u8]>>(
         &self,
         files: &FileSet,
         keys: &[K],
         fingerprints: &[u32; PREFETCH_BATCH],
     ) {
-        let Some(hint) = &self.hint else {
-            return;
-        };
-        let view = hint.view();
+        let view = self.hint.as_ref().map(|hint| (hint, hint.view()));
         for (fp, key) in fingerprints.iter().zip(keys) {
-            let Some(slot) = view.home_guess(*fp) else {
-                continue;
+            let key_len = key.as_ref().len();
+            // The keydir is asked first, as a lookup does.
+            let place = match self.keys.prefetch_key(*fp, key.as_ref()) {
+                Some(Ok(entry)) => Some((entry.file_id, entry.offset)),
+                // A deletion: no record to read.
+                Some(Err(_)) => None,
+                None => view.as_ref().and_then(|(hint, view)| {
+                    let slot = view.home_guess(*fp)?;
+                    Some((hint.file_of(&slot)?, slot.offset))
+                }),
             };
-            if let Some(file) = hint.file_of(&slot).and_then(|id| files.get(&id)) {
-                let key_len = key.as_ref().len();
-                file.prefetch(slot.offset, RECORD_HEADER_LEN + key_len + 128);
+            if let Some((id, offset)) = place
+                && let Some(file) = files.get(&id)
+            {
+                file.prefetch(offset, RECORD_HEADER_LEN + key_len + 128);
             }
         }
     }

@@ -4,22 +4,30 @@
 //! and then remembers deletions too, because they must shadow the hint.
 //!
 //! Layout, chosen for bulk loads and lookups alike: the keys live end to
-//! end in one byte arena per keydir, and the hash table's slots hold each
+//! end in one byte arena per keydir, and a hash table's slots hold each
 //! key's place in the arena, its newest record and its 32-bit seeded hash.
 //! Inserting a key allocates nothing (the arena grows by doubling), growing
 //! the table moves slots by their stored hash without reading a key back,
-//! and closing frees two allocations rather than one per key. A lookup
-//! reads the control bytes, the slot, then the key: as many dependent loads
-//! as a map of boxed keys. (A table of 4-byte indices into a vector of
-//! slots loaded 10% faster still, but its lookups, one more dependent load,
-//! were 16% slower.)
+//! and closing frees three allocations rather than one per key.
+//!
+//! The table (`Table`) is open addressing with linear probing over two
+//! parallel arrays: a tag byte per bucket (empty, or 7 bits of the hash)
+//! and the buckets' slots. A lookup reads the tag line, the slot, then the
+//! key, and the first two addresses follow from the hash alone, so a batch
+//! of lookups (pipelined GETs, MGET) can ask for all of them before it
+//! reads any (`Shards::prefetch`): hashbrown, used before, keeps where a
+//! key's bucket is to itself. Measured in a scratch program on 1M 20-byte
+//! keys: inserts as fast as hashbrown's `HashTable`, single lookups 1.3x as
+//! fast, batches of 16 prefetched lookups 1.8x. (A table of 4-byte indices
+//! into a vector of slots loaded 10% faster still, but its lookups, one
+//! more dependent load, were 16% slower.)
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use hashbrown::hash_table::Entry;
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 
 use super::data_file::FileId;
 
@@ -65,9 +73,10 @@ pub type Newest = Result<KeydirEntry, (FileId, u64)>;
 /// Map from key to its newest record. The table's hasher (foldhash) is
 /// seeded randomly for each keydir, so keys crafted without seeing the
 /// process cannot be aimed at one bucket.
+#[derive(Default)]
 pub struct Keydir {
     /// One slot per key, placed by `Slot::hash`.
-    table: HashTable<Slot>,
+    table: Table,
     /// Every slot's key, end to end; removed keys stay as garbage until
     /// `compact`.
     arena: Vec<u8>,
@@ -91,11 +100,212 @@ struct Slot {
     hash: u32,
 }
 
-/// The table's 64-bit hash of a slot's 32-bit one: hashbrown places by the
-/// low bits and tags by the top seven, so both halves carry all 32.
-fn spread(hash: u32) -> u64 {
-    let h = u64::from(hash);
-    (h << 32) | h
+impl Slot {
+    /// What an empty bucket holds (never read as a key's).
+    const EMPTY: Slot = Slot {
+        newest: Err((FileId(0), 0)),
+        key_at: 0,
+        key_len: 0,
+        hash: 0,
+    };
+}
+
+/// The tag of an empty bucket.
+const EMPTY_TAG: u8 = 0;
+
+/// The tag of a slot of `hash`: its low 7 bits with the top bit set, so
+/// never `EMPTY_TAG`. A bucket's place comes from the hash's top bits, so
+/// the tag adds bits a probe has not already matched.
+fn tag_of(hash: u32) -> u8 {
+    0x80 | (hash as u8 & 0x7f)
+}
+
+/// Open addressing with linear probing: `tags[i]` says whether bucket `i`
+/// is empty and, if not, 7 bits of its slot's hash; `slots[i]` is its
+/// slot. A slot sits at its hash's home bucket or after it, with no empty
+/// bucket in between; removal shifts later slots back to keep it so, so
+/// there are no tombstones. At most 7/8 of the buckets are full, so every
+/// probe meets an empty one.
+#[derive(Default)]
+struct Table {
+    tags: Box<[u8]>,
+    slots: Box<[Slot]>,
+    len: usize,
+}
+
+impl Table {
+    fn buckets(&self) -> usize {
+        self.tags.len()
+    }
+
+    /// Where the probe for `hash` starts: its top bits (`buckets` is a
+    /// power of two, or 0 with nothing to find).
+    fn home(&self, hash: u32) -> usize {
+        ((u64::from(hash) * self.buckets() as u64) >> 32) as usize
+    }
+
+    /// The bucket whose slot (of `hash`) `eq` accepts.
+    fn find(&self, hash: u32, mut eq: impl FnMut(&Slot) -> bool) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.buckets() - 1;
+        let tag = tag_of(hash);
+        let mut i = self.home(hash);
+        loop {
+            match self.tags[i] {
+                EMPTY_TAG => return None,
+                t if t == tag && eq(&self.slots[i]) => return Some(i),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// The bucket whose slot `eq` accepts (`Ok`), or the empty bucket a
+    /// new slot of `hash` goes in (`Err`); room for one more is made first.
+    fn find_or_vacant(
+        &mut self,
+        hash: u32,
+        mut eq: impl FnMut(&Slot) -> bool,
+    ) -> Result<usize, usize> {
+        if (self.len + 1) * 8 > self.buckets() * 7 {
+            if let Some(found) = self.find(hash, &mut eq) {
+                return Ok(found);
+            }
+            self.resize((self.buckets() * 2).max(8));
+        }
+        let mask = self.buckets() - 1;
+        let tag = tag_of(hash);
+        let mut i = self.home(hash);
+        loop {
+            match self.tags[i] {
+                EMPTY_TAG => return Err(i),
+                t if t == tag && eq(&self.slots[i]) => return Ok(i),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Fills the empty bucket `i` that `find_or_vacant` gave for `slot`.
+    fn fill(&mut self, i: usize, slot: Slot) {
+        debug_assert_eq!(self.tags[i], EMPTY_TAG);
+        self.tags[i] = tag_of(slot.hash);
+        self.slots[i] = slot;
+        self.len += 1;
+    }
+
+    /// Empties bucket `i` and returns its slot. The slots after it that
+    /// may sit there (their home is at or before the hole, cyclically)
+    /// move back, so that no probe meets an empty bucket before its slot.
+    fn remove(&mut self, i: usize) -> Slot {
+        let removed = self.slots[i];
+        let mask = self.buckets() - 1;
+        let mut hole = i;
+        let mut j = (i + 1) & mask;
+        while self.tags[j] != EMPTY_TAG {
+            let home = self.home(self.slots[j].hash);
+            // Distances back to where j's probe began and to the hole.
+            if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
+                self.tags[hole] = self.tags[j];
+                self.slots[hole] = self.slots[j];
+                hole = j;
+            }
+            j = (j + 1) & mask;
+        }
+        self.tags[hole] = EMPTY_TAG;
+        self.slots[hole] = Slot::EMPTY;
+        self.len -= 1;
+        removed
+    }
+
+    /// Moves every slot into `buckets` new buckets (a power of two with
+    /// room for them all), placing each by its stored hash.
+    fn resize(&mut self, buckets: usize) {
+        debug_assert!(buckets == 0 || buckets.is_power_of_two());
+        debug_assert!(self.len * 8 <= buckets * 7);
+        let tags = std::mem::replace(&mut self.tags, vec![EMPTY_TAG; buckets].into());
+        let slots = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; buckets].into());
+        let mask = buckets.wrapping_sub(1);
+        for (tag, slot) in tags.iter().zip(slots.iter()) {
+            if *tag == EMPTY_TAG {
+                continue;
+            }
+            let mut i = self.home(slot.hash);
+            while self.tags[i] != EMPTY_TAG {
+                i = (i + 1) & mask;
+            }
+            self.tags[i] = *tag;
+            self.slots[i] = *slot;
+        }
+    }
+
+    /// Shrinks to the fewest buckets that hold the slots (none if none).
+    fn shrink_to_fit(&mut self) {
+        let buckets = if self.len == 0 {
+            0
+        } else {
+            (self.len * 8).div_ceil(7).next_power_of_two().max(8)
+        };
+        if buckets < self.buckets() {
+            self.resize(buckets);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Slot> {
+        self.tags
+            .iter()
+            .zip(self.slots.iter())
+            .filter(|(tag, _)| **tag != EMPTY_TAG)
+            .map(|(_, slot)| slot)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
+        self.tags
+            .iter()
+            .zip(self.slots.iter_mut())
+            .filter(|(tag, _)| **tag != EMPTY_TAG)
+            .map(|(_, slot)| slot)
+    }
+
+    /// Panics unless the count, the load factor, the tags and the
+    /// probe order are right (tests only).
+    #[cfg(test)]
+    fn check(&self) {
+        assert_eq!(self.iter().count(), self.len, "slot count");
+        assert!(self.len * 8 <= self.buckets() * 7, "load factor");
+        for (i, (tag, slot)) in self.tags.iter().zip(self.slots.iter()).enumerate() {
+            if *tag == EMPTY_TAG {
+                continue;
+            }
+            assert_eq!(*tag, tag_of(slot.hash), "tag of bucket {i}");
+            // Every bucket from the slot's home to the slot is full, so a
+            // probe for it cannot stop short.
+            let mut at = self.home(slot.hash);
+            while at != i {
+                assert_ne!(self.tags[at], EMPTY_TAG, "hole before bucket {i}");
+                at = (at + 1) & (self.buckets() - 1);
+            }
+        }
+    }
+
+    /// Asks for the tag and the slot of `hash`'s home bucket.
+    fn prefetch(&self, hash: u32) {
+        if self.len != 0 {
+            let i = self.home(hash);
+            crate::mmap::prefetch_item(&self.tags[i]);
+            crate::mmap::prefetch_item(&self.slots[i]);
+        }
+    }
+
+    /// The slot in `hash`'s home bucket, if its tag matches (a guess: the
+    /// key may sit further on, or this may be another key's).
+    fn home_guess(&self, hash: u32) -> Option<&Slot> {
+        if self.len == 0 {
+            return None;
+        }
+        let i = self.home(hash);
+        (self.tags[i] == tag_of(hash)).then(|| &self.slots[i])
+    }
 }
 
 /// Garbage bytes below which an arena is never compacted (small in tests,
@@ -110,23 +320,11 @@ fn key_in<'a>(arena: &'a [u8], slot: &Slot) -> &'a [u8] {
 impl fmt::Debug for Keydir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keydir")
-            .field("keys", &self.table.len())
+            .field("keys", &self.table.len)
             .field("arena_bytes", &self.arena.len())
             .field("garbage", &self.garbage)
             .field("keeps_tombstones", &self.keeps_tombstones)
             .finish()
-    }
-}
-
-impl Default for Keydir {
-    fn default() -> Keydir {
-        Keydir {
-            table: HashTable::new(),
-            arena: Vec::new(),
-            garbage: 0,
-            hasher: DefaultHashBuilder::default(),
-            keeps_tombstones: false,
-        }
     }
 }
 
@@ -197,7 +395,7 @@ impl Keydir {
     /// deletions at their place (so a hint built from the copy drops them,
     /// and still shadows any older value of the key).
     pub fn copy_after_live(&self, place: (FileId, u64), now_ms: u64, into: &mut Keydir) {
-        for slot in &self.table {
+        for slot in self.table.iter() {
             let (at, value) = match slot.newest {
                 Ok(e) if !e.is_live(now_ms) => ((e.file_id, e.offset), Err((e.file_id, e.offset))),
                 Ok(e) => ((e.file_id, e.offset), Ok(e)),
@@ -211,7 +409,7 @@ impl Keydir {
 
     /// Number of keys known, deletions included.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table.len
     }
 
     /// Every key whose newest record is a value, in no particular order.
@@ -239,9 +437,11 @@ impl Keydir {
 
     fn find(&self, key: &[u8]) -> Option<&Slot> {
         let hash = self.hash(key);
-        self.table.find(spread(hash), |slot| {
-            slot.hash == hash && key_in(&self.arena, slot) == key
-        })
+        let arena = &self.arena;
+        let i = self
+            .table
+            .find(hash, |slot| slot.hash == hash && key_in(arena, slot) == key)?;
+        Some(&self.table.slots[i])
     }
 
     fn set(&mut self, key: &[u8], value: Newest) {
@@ -249,22 +449,23 @@ impl Keydir {
         let arena = &self.arena;
         // One probe, whether the key is new or not; growth moves slots by
         // their stored hash, so no key is read back.
-        let entry = self.table.entry(
-            spread(hash),
-            |slot| slot.hash == hash && key_in(arena, slot) == key,
-            |s| spread(s.hash),
-        );
-        match entry {
-            Entry::Occupied(mut found) => found.get_mut().newest = value,
-            Entry::Vacant(vacant) => {
+        match self
+            .table
+            .find_or_vacant(hash, |slot| slot.hash == hash && key_in(arena, slot) == key)
+        {
+            Ok(found) => self.table.slots[found].newest = value,
+            Err(vacant) => {
                 let key_len = u32::try_from(key.len())
                     .expect("keys are limited far below 4 GiB by the record format");
-                vacant.insert(Slot {
-                    newest: value,
-                    key_at: self.arena.len(),
-                    key_len,
-                    hash,
-                });
+                self.table.fill(
+                    vacant,
+                    Slot {
+                        newest: value,
+                        key_at: self.arena.len(),
+                        key_len,
+                        hash,
+                    },
+                );
                 self.arena.extend_from_slice(key);
             }
         }
@@ -273,12 +474,13 @@ impl Keydir {
     fn remove(&mut self, key: &[u8]) {
         let hash = self.hash(key);
         let arena = &self.arena;
-        let Ok(found) = self.table.find_entry(spread(hash), |slot| {
-            slot.hash == hash && key_in(arena, slot) == key
-        }) else {
+        let Some(found) = self
+            .table
+            .find(hash, |slot| slot.hash == hash && key_in(arena, slot) == key)
+        else {
             return;
         };
-        let (slot, _) = found.remove();
+        let slot = self.table.remove(found);
         self.garbage += slot.key_len as usize;
         // Amortised: a compaction copies fewer live bytes than the garbage
         // it drops. It runs under the shard's write lock, so its cost (one
@@ -288,6 +490,22 @@ impl Keydir {
         if self.garbage > COMPACT_MIN && self.garbage * 2 > self.arena.len() {
             self.compact();
         }
+    }
+
+    /// Asks for the table lines a lookup of `key` reads first (see `Shards::prefetch`).
+    fn prefetch(&self, key: &[u8]) {
+        if self.table.len != 0 {
+            self.table.prefetch(self.hash(key));
+        }
+    }
+
+    /// What `key`'s home bucket says of it, a guess that reads no key (the
+    /// key itself is asked for): the second stage of a prefetch.
+    fn prefetch_key(&self, key: &[u8]) -> Option<Newest> {
+        let hash = self.hash(key);
+        let slot = self.table.home_guess(hash).filter(|s| s.hash == hash)?;
+        crate::mmap::prefetch(&self.arena[slot.key_at..slot.key_at + slot.key_len as usize]);
+        Some(slot.newest)
     }
 
     /// Copies the live keys into a new arena, dropping removed ones.
@@ -301,8 +519,8 @@ impl Keydir {
         self.arena = arena;
         self.garbage = 0;
         // After mass removals the slots would otherwise stay at their peak.
-        if self.table.len() < self.table.capacity() / 4 {
-            self.table.shrink_to_fit(|s| spread(s.hash));
+        if self.table.len < self.table.buckets() / 4 {
+            self.table.shrink_to_fit();
         }
     }
 
@@ -310,9 +528,10 @@ impl Keydir {
     /// are right (tests only).
     #[cfg(test)]
     fn check(&self) {
+        self.table.check();
         let live: usize = self.table.iter().map(|s| s.key_len as usize).sum();
         assert_eq!(self.arena.len() - self.garbage, live, "arena accounting");
-        for slot in &self.table {
+        for slot in self.table.iter() {
             assert_eq!(
                 slot.hash,
                 self.hash(key_in(&self.arena, slot)),
@@ -333,6 +552,8 @@ pub const SHARDS: usize = 64;
 #[derive(Debug)]
 pub struct Shards {
     shards: Box<[RwLock<Keydir>]>,
+    /// Whether any shard was ever write-locked (else all are empty).
+    written: AtomicBool,
 }
 
 impl Shards {
@@ -347,6 +568,7 @@ impl Shards {
         };
         Shards {
             shards: (0..SHARDS).map(|_| make()).collect(),
+            written: AtomicBool::new(false),
         }
     }
 
@@ -363,12 +585,38 @@ impl Shards {
 
     /// Writes the shard of `fp` (the writer only).
     pub fn write(&self, fp: u32) -> RwLockWriteGuard<'_, Keydir> {
+        self.written.store(true, Ordering::Relaxed);
         self.shard(fp).write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Writes shard `i` (of `all()`'s order).
     pub fn write_at(&self, i: usize) -> RwLockWriteGuard<'_, Keydir> {
+        self.written.store(true, Ordering::Relaxed);
         self.shards[i].write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks for the tag and slot of `key`'s home bucket (`fp` its
+    /// fingerprint), the first lines a lookup reads. A batch of lookups
+    /// asks this for every key, then `prefetch_key` for every key, then
+    /// looks them up, so their cache misses overlap instead of following
+    /// one another. A hint only: nothing is read into the program.
+    pub fn prefetch(&self, fp: u32, key: &[u8]) {
+        // An overlay nothing was written to since the open (the common
+        // case under a hint) costs no lock.
+        if self.written.load(Ordering::Relaxed) {
+            self.read(fp).prefetch(key);
+        }
+    }
+
+    /// The second stage of `prefetch`: asks for the key itself, and
+    /// returns what its home bucket guesses is its newest record (so that
+    /// the record can be asked for too), without reading the key.
+    pub fn prefetch_key(&self, fp: u32, key: &[u8]) -> Option<Newest> {
+        if self.written.load(Ordering::Relaxed) {
+            self.read(fp).prefetch_key(key)
+        } else {
+            None
+        }
     }
 
     /// Every shard, read-locked one at a time by the caller.
@@ -517,6 +765,88 @@ mod tests {
                 prop_assert_eq!(copy.raw(k), Some(*v));
             }
         }
+    }
+
+    /// A slot of `hash` standing for key number `n` (the table itself
+    /// never reads keys: its caller's `eq` does).
+    fn slot(hash: u32, n: u64) -> Slot {
+        Slot {
+            newest: Ok(entry(n)),
+            key_at: n as usize,
+            key_len: 1,
+            hash,
+        }
+    }
+
+    #[test]
+    fn removal_shifts_a_cluster_back_across_the_end_of_the_table() {
+        let mut table = Table::default();
+        // With 8 buckets a hash's home is its top 3 bits: 7 is the last
+        // bucket, so a cluster there wraps around to the start.
+        let at_7 = |low: u32| (7 << 29) | low;
+        let at_0 = |low: u32| low;
+        let hashes = [at_7(1), at_7(2), at_7(3), at_0(4), (6 << 29) | 5];
+        for (n, &hash) in hashes.iter().enumerate() {
+            let n = n as u64;
+            let vacant = table
+                .find_or_vacant(hash, |s| s.key_at == n as usize)
+                .expect_err("new");
+            table.fill(vacant, slot(hash, n));
+        }
+        assert_eq!(table.buckets(), 8);
+        table.check();
+        let find = |table: &Table, n: usize| table.find(hashes[n], |s| s.key_at == n);
+        // Buckets 7, 0, 1 hold the three of home 7, bucket 2 the one of
+        // home 0, bucket 6 the one of home 6.
+        assert_eq!(
+            (0..5).map(|n| find(&table, n)).collect::<Vec<_>>(),
+            [Some(7), Some(0), Some(1), Some(2), Some(6)]
+        );
+        // Removing the first of the cluster moves each later one back a
+        // bucket, the one of home 0 included, across the wrap.
+        assert_eq!(table.remove(7).key_at, 0);
+        table.check();
+        assert_eq!(find(&table, 0), None);
+        assert_eq!(
+            (1..5).map(|n| find(&table, n)).collect::<Vec<_>>(),
+            [Some(7), Some(0), Some(1), Some(6)]
+        );
+        // A slot never moves before its home: removing bucket 6 moves
+        // nothing of home 7 into it.
+        assert_eq!(table.remove(6).key_at, 4);
+        table.check();
+        assert_eq!(find(&table, 1), Some(7));
+        // Growth places every slot again by its stored hash.
+        table.resize(64);
+        table.check();
+        for n in 1..4 {
+            assert!(find(&table, n).is_some(), "slot {n} after growth");
+        }
+        table.shrink_to_fit();
+        assert_eq!(table.buckets(), 8);
+        table.check();
+        for n in 1..4 {
+            let i = find(&table, n).expect("found after shrinking");
+            table.remove(i);
+        }
+        table.shrink_to_fit();
+        assert_eq!((table.len, table.buckets()), (0, 0));
+        assert_eq!(find(&table, 1), None);
+    }
+
+    #[test]
+    fn a_prefetch_guess_is_the_home_bucket_only_when_it_holds_the_key() {
+        let mut keydir = Keydir::full();
+        assert_eq!(keydir.prefetch_key(b"a"), None);
+        keydir.insert(b"a", entry(1));
+        keydir.prefetch(b"a");
+        assert_eq!(keydir.prefetch_key(b"a"), Some(Ok(entry(1))));
+        assert_eq!(keydir.prefetch_key(b"b"), None);
+        let shards = Shards::new(true);
+        assert_eq!(shards.prefetch_key(7, b"a"), None);
+        shards.write(7).delete(b"a", (FileId(1), 9));
+        shards.prefetch(7, b"a");
+        assert_eq!(shards.prefetch_key(7, b"a"), Some(Err((FileId(1), 9))));
     }
 
     #[test]

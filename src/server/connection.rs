@@ -320,13 +320,18 @@ async fn run_batch(
     ((session, batch, out), closing)
 }
 
-/// Lets the store start reading what the GETs at the front of a
-/// pipelined batch will need, so their memory reads overlap.
-fn prefetch_gets(shared: &Shared, batch: &Batch) {
+/// Lets the store start reading what the GETs and SETs at the front of a
+/// pipelined batch will need (a SET probes the keydir for its key as a
+/// GET does; the old record asked for with it is a few wasted lines), so
+/// their memory reads overlap.
+fn prefetch_keys(shared: &Shared, batch: &Batch) {
     let keys: Vec<&[u8]> = batch
         .iter()
         .take(PREFETCH_LOOKAHEAD)
-        .filter(|args| args.len() == 2 && args[0].eq_ignore_ascii_case(b"GET"))
+        .filter(|args| {
+            (args.len() == 2 && args[0].eq_ignore_ascii_case(b"GET"))
+                || (args.len() >= 3 && args[0].eq_ignore_ascii_case(b"SET"))
+        })
         .map(|args| args[1].as_slice())
         .collect();
     if keys.len() > 1 {
@@ -334,7 +339,7 @@ fn prefetch_gets(shared: &Shared, batch: &Batch) {
     }
 }
 
-/// Commands at the front of a batch whose GETs are prefetched together.
+/// Commands at the front of a batch whose GETs and SETs are prefetched together.
 const PREFETCH_LOOKAHEAD: usize = 16;
 
 /// Runs commands off the front of `batch` until it is empty, the replies
@@ -347,7 +352,7 @@ fn run_some(
     out: &mut Vec<u8>,
     may_block: bool,
 ) {
-    prefetch_gets(shared, batch);
+    prefetch_keys(shared, batch);
     while let Some(args) = batch.front() {
         if !may_block && commands::may_block(shared, session, args) {
             return;

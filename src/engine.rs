@@ -66,23 +66,28 @@ impl Engine {
     }
 
     /// The live values of `keys` at `now_ms`, in order (`None` for a
-    /// missing key); bitcask overlaps the memory reads of a batch.
+    /// missing key), with the memory reads of each batch overlapped.
     pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K], now_ms: u64) -> Result<Vec<Option<Value>>> {
         match self {
             Engine::Bitcask(b) => crate::fs::in_vfs(b.vfs(), || b.get_many(keys, now_ms)),
             Engine::Memory(m) => crate::fs::in_vfs(m.vfs(), || {
-                keys.iter().map(|k| m.get(k.as_ref(), now_ms)).collect()
+                let mut values = Vec::with_capacity(keys.len());
+                for batch in keys.chunks(crate::bitcask::PREFETCH_BATCH) {
+                    m.prefetch(batch);
+                    for key in batch {
+                        values.push(m.get(key.as_ref(), now_ms)?);
+                    }
+                }
+                Ok(values)
             }),
         }
     }
 
-    /// Starts loading what gets of `keys` will read into the CPU's cache
-    /// (bitcask; a no-op for the memory engine): a server calls it with
-    /// the keys of the GETs a pipeline holds before it runs them.
+    /// Starts loading what gets of `keys` will read into the CPU's cache:
+    /// a server calls it with the keys of the GETs and SETs a pipeline
+    /// holds before it runs them.
     pub fn prefetch<K: AsRef<[u8]>>(&self, keys: &[K]) {
-        if let Engine::Bitcask(b) = self {
-            b.prefetch(keys);
-        }
+        both!(self, e => e.prefetch(keys))
     }
 
     /// Metadata of `key` if it is live at `now_ms`.

@@ -22,6 +22,7 @@
 mod data_file;
 mod hint;
 mod index;
+pub(crate) use index::PREFETCH_BATCH;
 mod inspect;
 mod keydir;
 mod merge;

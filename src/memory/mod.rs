@@ -109,6 +109,11 @@ pub struct MemoryOptions {
 /// Shards the table is split into (see `bitcask::keydir::SHARDS`).
 const SHARDS: usize = 64;
 
+/// The shard of `key`: the top bits of its fingerprint.
+fn shard_index(key: &[u8]) -> usize {
+    (fingerprint(key) >> (32 - SHARDS.trailing_zeros())) as usize
+}
+
 /// What the append lock guards besides the right to append.
 #[derive(Debug, Default)]
 struct Writer {
@@ -179,7 +184,7 @@ impl Memory {
     }
 
     fn shard_of(&self, key: &[u8]) -> &RwLock<Table> {
-        &self.shards[(fingerprint(key) >> (32 - SHARDS.trailing_zeros())) as usize]
+        &self.shards[shard_index(key)]
     }
 
     fn read_shard(&self, key: &[u8]) -> RwLockReadGuard<'_, Table> {
@@ -398,6 +403,25 @@ impl Memory {
         let (_, ticket) = self.log.append(&aof, &w.buf)?;
         self.apply(&rec);
         Ok(ticket)
+    }
+
+    /// Starts loading what gets of the first `PREFETCH_BATCH` of `keys`
+    /// will read into the CPU's cache: every key's index bucket, then the
+    /// entries they guess, then those entries' bytes, each stage for all
+    /// the keys before the next (see `Table::prefetch`), so that a
+    /// pipeline's GETs wait for their cache misses together. Changes
+    /// nothing and returns nothing.
+    pub fn prefetch<K: AsRef<[u8]>>(&self, keys: &[K]) {
+        let keys = &keys[..keys.len().min(crate::bitcask::PREFETCH_BATCH)];
+        let mut shards = [0usize; crate::bitcask::PREFETCH_BATCH];
+        for (shard, key) in shards.iter_mut().zip(keys) {
+            *shard = shard_index(key.as_ref());
+        }
+        for stage in 0..3 {
+            for (key, shard) in keys.iter().zip(shards) {
+                self.shard_at(shard).prefetch(key.as_ref(), stage);
+            }
+        }
     }
 
     /// The live entry of `key` at `now_ms`: its value (when `with_value`)

@@ -65,6 +65,11 @@ impl Engine {
         both!(self, e => e.get(key, now_ms))
     }
 
+    /// As `get`, reading the time (`now_ms()`) only for a key that has an expiry.
+    pub fn get_with(&self, key: &[u8], now_ms: impl FnOnce() -> u64) -> Result<Option<Value>> {
+        both!(self, e => e.get_with(key, now_ms))
+    }
+
     /// The live values of `keys` at `now_ms`, in order (`None` for a
     /// missing key), with the memory reads of each batch overlapped.
     pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K], now_ms: u64) -> Result<Vec<Option<Value>>> {

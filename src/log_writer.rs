@@ -560,7 +560,8 @@ impl Wakeup {
         let _ = futex::wait(&self.epoch, futex::Flags::PRIVATE, seen, None);
     }
 
-    /// Wakes every waiter; called after the state changed, under its lock.
+    /// Wakes every waiter; called after the state changed (under its lock
+    /// or after releasing it: the waiters read the epoch under it).
     fn notify_all(&self) {
         use rustix::thread::futex;
         self.epoch.fetch_add(1, Ordering::Release);

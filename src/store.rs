@@ -309,8 +309,7 @@ impl Store {
     /// The live value of `key`, or `None`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
         check_key(key)?;
-        let now_ms = self.clock.now_ms();
-        self.data()?.get(key, now_ms)
+        self.data()?.get_with(key, || self.clock.now_ms())
     }
 
     /// Whether `key` is live.

@@ -239,12 +239,14 @@ impl Table {
         }
     }
 
-    /// Shrinks to the fewest buckets that hold the slots (none if none).
+    /// Shrinks to the fewest buckets that hold the slots at no more than
+    /// half full (none if none): a table shrunk to its limit of 7/8 would
+    /// probe long and grow again at the next insert.
     fn shrink_to_fit(&mut self) {
         let buckets = if self.len == 0 {
             0
         } else {
-            (self.len * 8).div_ceil(7).next_power_of_two().max(8)
+            (self.len * 2).next_power_of_two().max(8)
         };
         if buckets < self.buckets() {
             self.resize(buckets);

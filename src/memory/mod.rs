@@ -424,13 +424,13 @@ impl Memory {
         }
     }
 
-    /// The live entry of `key` at `now_ms`: its value (when `with_value`)
-    /// and expiry.
-    fn live(&self, key: &[u8], now_ms: u64, with_value: bool) -> Option<Value> {
+    /// The live entry of `key` at `now_ms()` (asked only if it has an
+    /// expiry): its value (when `with_value`) and expiry.
+    fn live(&self, key: &[u8], now_ms: impl FnOnce() -> u64, with_value: bool) -> Option<Value> {
         let table = self.read_shard(key);
         table
             .get(key)
-            .filter(|(_, e)| *e == 0 || now_ms < *e)
+            .filter(|(_, e)| *e == 0 || now_ms() < *e)
             .map(|(value, expiry)| Value {
                 bytes: if with_value {
                     value.to_vec()
@@ -452,6 +452,11 @@ impl Memory {
 
     /// The live value of `key` at time `now_ms`.
     pub fn get(&self, key: &[u8], now_ms: u64) -> Result<Option<Value>> {
+        self.get_with(key, || now_ms)
+    }
+
+    /// As `get`, reading the time (`now_ms()`) only for a key that has an expiry.
+    pub fn get_with(&self, key: &[u8], now_ms: impl FnOnce() -> u64) -> Result<Option<Value>> {
         Ok(self.live(key, now_ms, true))
     }
 
@@ -491,7 +496,7 @@ impl Memory {
     ) -> Result<R> {
         self.log.write(|| {
             let mut w = self.lock_writable()?;
-            let (change, result) = decide(self.live(key, now_ms, with_value))?;
+            let (change, result) = decide(self.live(key, || now_ms, with_value))?;
             let ticket = match change {
                 Change::Keep => None,
                 Change::Put(value, expiry_ms) => {

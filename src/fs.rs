@@ -412,6 +412,7 @@ impl BufferedWriter {
         }
         if bytes.len() >= self.buf.capacity() {
             write_all_at(&self.file, &self.path, bytes, self.written)?;
+            start_writeback(&self.file, self.written, bytes.len() as u64);
             self.written += bytes.len() as u64;
         } else {
             let _ = self.buf.write_all(bytes);

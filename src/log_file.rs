@@ -458,7 +458,13 @@ impl LogFile {
         let len = self.len();
         let at = len - tail.pending.len() as u64;
         let step = tail.preallocate_step;
-        if step > 0 && len > tail.allocated {
+        // Zeros ahead save a sync the size update of a small append. A
+        // flush of half a step or more (a bulk load's, a large batch's)
+        // grows the file by itself, and zeros written first would double
+        // its writes into the page cache for one metadata update: 15% of
+        // a bulk load's time went to copying them in.
+        let small = (tail.pending.len() as u64) < step / 2;
+        if step > 0 && small && len > tail.allocated {
             let target = len.div_ceil(step) * step + step;
             let zeros = vec![0u8; (target - tail.allocated) as usize];
             fs::write_all_at(&self.file, &self.path, &zeros, tail.allocated)?;

@@ -49,6 +49,7 @@ mod failpoint;
 mod file_list;
 mod glob;
 mod layout;
+mod linear_table;
 mod lock;
 mod log_file;
 mod log_writer;

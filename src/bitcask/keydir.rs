@@ -10,7 +10,7 @@
 //! the table moves slots by their stored hash without reading a key back,
 //! and closing frees three allocations rather than one per key.
 //!
-//! The table (`Table`) is open addressing with linear probing over two
+//! The table (`crate::linear_table`) is open addressing with linear probing over two
 //! parallel arrays: a tag byte per bucket (empty, or 7 bits of the hash)
 //! and the buckets' slots. A lookup reads the tag line, the slot, then the
 //! key, and the first two addresses follow from the hash alone, so a batch
@@ -30,6 +30,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use hashbrown::DefaultHashBuilder;
 
 use super::data_file::FileId;
+use crate::linear_table::LinearTable;
 
 /// Where a key's newest value record is, and what the keydir needs to
 /// answer without reading it.
@@ -76,7 +77,7 @@ pub type Newest = Result<KeydirEntry, (FileId, u64)>;
 #[derive(Default)]
 pub struct Keydir {
     /// One slot per key, placed by `Slot::hash`.
-    table: Table,
+    table: LinearTable<Slot>,
     /// Every slot's key, end to end; removed keys stay as garbage until
     /// `compact`.
     arena: Vec<u8>,
@@ -100,214 +101,28 @@ struct Slot {
     hash: u32,
 }
 
-impl Slot {
+impl Default for Slot {
     /// What an empty bucket holds (never read as a key's).
-    const EMPTY: Slot = Slot {
-        newest: Err((FileId(0), 0)),
-        key_at: 0,
-        key_len: 0,
-        hash: 0,
-    };
+    fn default() -> Slot {
+        Slot {
+            newest: Err((FileId(0), 0)),
+            key_at: 0,
+            key_len: 0,
+            hash: 0,
+        }
+    }
 }
 
-/// The tag of an empty bucket.
-const EMPTY_TAG: u8 = 0;
-
-/// The tag of a slot of `hash`: its low 7 bits with the top bit set, so
-/// never `EMPTY_TAG`. A bucket's place comes from the hash's top bits, so
-/// the tag adds bits a probe has not already matched.
-fn tag_of(hash: u32) -> u8 {
-    0x80 | (hash as u8 & 0x7f)
+/// The table's 64-bit hash of a slot's 32-bit one: the table places by
+/// the top 32 bits and tags by the low 7, so both halves carry all 32.
+fn wide(hash: u32) -> u64 {
+    let h = u64::from(hash);
+    (h << 32) | h
 }
 
-/// Open addressing with linear probing: `tags[i]` says whether bucket `i`
-/// is empty and, if not, 7 bits of its slot's hash; `slots[i]` is its
-/// slot. A slot sits at its hash's home bucket or after it, with no empty
-/// bucket in between; removal shifts later slots back to keep it so, so
-/// there are no tombstones. At most 7/8 of the buckets are full, so every
-/// probe meets an empty one.
-#[derive(Default)]
-struct Table {
-    tags: Box<[u8]>,
-    slots: Box<[Slot]>,
-    len: usize,
-}
-
-impl Table {
-    fn buckets(&self) -> usize {
-        self.tags.len()
-    }
-
-    /// Where the probe for `hash` starts: its top bits (`buckets` is a
-    /// power of two, or 0 with nothing to find).
-    fn home(&self, hash: u32) -> usize {
-        ((u64::from(hash) * self.buckets() as u64) >> 32) as usize
-    }
-
-    /// The bucket whose slot (of `hash`) `eq` accepts.
-    fn find(&self, hash: u32, mut eq: impl FnMut(&Slot) -> bool) -> Option<usize> {
-        if self.len == 0 {
-            return None;
-        }
-        let mask = self.buckets() - 1;
-        let tag = tag_of(hash);
-        let mut i = self.home(hash);
-        loop {
-            match self.tags[i] {
-                EMPTY_TAG => return None,
-                t if t == tag && eq(&self.slots[i]) => return Some(i),
-                _ => i = (i + 1) & mask,
-            }
-        }
-    }
-
-    /// The bucket whose slot `eq` accepts (`Ok`), or the empty bucket a
-    /// new slot of `hash` goes in (`Err`); room for one more is made first.
-    fn find_or_vacant(
-        &mut self,
-        hash: u32,
-        mut eq: impl FnMut(&Slot) -> bool,
-    ) -> Result<usize, usize> {
-        if (self.len + 1) * 8 > self.buckets() * 7 {
-            if let Some(found) = self.find(hash, &mut eq) {
-                return Ok(found);
-            }
-            self.resize((self.buckets() * 2).max(8));
-        }
-        let mask = self.buckets() - 1;
-        let tag = tag_of(hash);
-        let mut i = self.home(hash);
-        loop {
-            match self.tags[i] {
-                EMPTY_TAG => return Err(i),
-                t if t == tag && eq(&self.slots[i]) => return Ok(i),
-                _ => i = (i + 1) & mask,
-            }
-        }
-    }
-
-    /// Fills the empty bucket `i` that `find_or_vacant` gave for `slot`.
-    fn fill(&mut self, i: usize, slot: Slot) {
-        debug_assert_eq!(self.tags[i], EMPTY_TAG);
-        self.tags[i] = tag_of(slot.hash);
-        self.slots[i] = slot;
-        self.len += 1;
-    }
-
-    /// Empties bucket `i` and returns its slot. The slots after it that
-    /// may sit there (their home is at or before the hole, cyclically)
-    /// move back, so that no probe meets an empty bucket before its slot.
-    fn remove(&mut self, i: usize) -> Slot {
-        let removed = self.slots[i];
-        let mask = self.buckets() - 1;
-        let mut hole = i;
-        let mut j = (i + 1) & mask;
-        while self.tags[j] != EMPTY_TAG {
-            let home = self.home(self.slots[j].hash);
-            // Distances back to where j's probe began and to the hole.
-            if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
-                self.tags[hole] = self.tags[j];
-                self.slots[hole] = self.slots[j];
-                hole = j;
-            }
-            j = (j + 1) & mask;
-        }
-        self.tags[hole] = EMPTY_TAG;
-        self.slots[hole] = Slot::EMPTY;
-        self.len -= 1;
-        removed
-    }
-
-    /// Moves every slot into `buckets` new buckets (a power of two with
-    /// room for them all), placing each by its stored hash.
-    fn resize(&mut self, buckets: usize) {
-        debug_assert!(buckets == 0 || buckets.is_power_of_two());
-        debug_assert!(self.len * 8 <= buckets * 7);
-        let tags = std::mem::replace(&mut self.tags, vec![EMPTY_TAG; buckets].into());
-        let slots = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; buckets].into());
-        let mask = buckets.wrapping_sub(1);
-        for (tag, slot) in tags.iter().zip(slots.iter()) {
-            if *tag == EMPTY_TAG {
-                continue;
-            }
-            let mut i = self.home(slot.hash);
-            while self.tags[i] != EMPTY_TAG {
-                i = (i + 1) & mask;
-            }
-            self.tags[i] = *tag;
-            self.slots[i] = *slot;
-        }
-    }
-
-    /// Shrinks to the fewest buckets that hold the slots at no more than
-    /// half full (none if none): a table shrunk to its limit of 7/8 would
-    /// probe long and grow again at the next insert.
-    fn shrink_to_fit(&mut self) {
-        let buckets = if self.len == 0 {
-            0
-        } else {
-            (self.len * 2).next_power_of_two().max(8)
-        };
-        if buckets < self.buckets() {
-            self.resize(buckets);
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Slot> {
-        self.tags
-            .iter()
-            .zip(self.slots.iter())
-            .filter(|(tag, _)| **tag != EMPTY_TAG)
-            .map(|(_, slot)| slot)
-    }
-
-    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
-        self.tags
-            .iter()
-            .zip(self.slots.iter_mut())
-            .filter(|(tag, _)| **tag != EMPTY_TAG)
-            .map(|(_, slot)| slot)
-    }
-
-    /// Panics unless the count, the load factor, the tags and the
-    /// probe order are right (tests only).
-    #[cfg(test)]
-    fn check(&self) {
-        assert_eq!(self.iter().count(), self.len, "slot count");
-        assert!(self.len * 8 <= self.buckets() * 7, "load factor");
-        for (i, (tag, slot)) in self.tags.iter().zip(self.slots.iter()).enumerate() {
-            if *tag == EMPTY_TAG {
-                continue;
-            }
-            assert_eq!(*tag, tag_of(slot.hash), "tag of bucket {i}");
-            // Every bucket from the slot's home to the slot is full, so a
-            // probe for it cannot stop short.
-            let mut at = self.home(slot.hash);
-            while at != i {
-                assert_ne!(self.tags[at], EMPTY_TAG, "hole before bucket {i}");
-                at = (at + 1) & (self.buckets() - 1);
-            }
-        }
-    }
-
-    /// Asks for the tag and the slot of `hash`'s home bucket.
-    fn prefetch(&self, hash: u32) {
-        if self.len != 0 {
-            let i = self.home(hash);
-            crate::mmap::prefetch_item(&self.tags[i]);
-            crate::mmap::prefetch_item(&self.slots[i]);
-        }
-    }
-
-    /// The slot in `hash`'s home bucket, if its tag matches (a guess: the
-    /// key may sit further on, or this may be another key's).
-    fn home_guess(&self, hash: u32) -> Option<&Slot> {
-        if self.len == 0 {
-            return None;
-        }
-        let i = self.home(hash);
-        (self.tags[i] == tag_of(hash)).then(|| &self.slots[i])
-    }
+/// A slot's hash, for the table to move it by (no key is read back).
+fn rehash(slot: &Slot) -> u64 {
+    wide(slot.hash)
 }
 
 /// Garbage bytes below which an arena is never compacted (small in tests,
@@ -322,7 +137,7 @@ fn key_in<'a>(arena: &'a [u8], slot: &Slot) -> &'a [u8] {
 impl fmt::Debug for Keydir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keydir")
-            .field("keys", &self.table.len)
+            .field("keys", &self.table.len())
             .field("arena_bytes", &self.arena.len())
             .field("garbage", &self.garbage)
             .field("keeps_tombstones", &self.keeps_tombstones)
@@ -411,7 +226,7 @@ impl Keydir {
 
     /// Number of keys known, deletions included.
     pub fn len(&self) -> usize {
-        self.table.len
+        self.table.len()
     }
 
     /// Every key whose newest record is a value, in no particular order.
@@ -440,10 +255,10 @@ impl Keydir {
     fn find(&self, key: &[u8]) -> Option<&Slot> {
         let hash = self.hash(key);
         let arena = &self.arena;
-        let i = self
-            .table
-            .find(hash, |slot| slot.hash == hash && key_in(arena, slot) == key)?;
-        Some(&self.table.slots[i])
+        let i = self.table.find(wide(hash), |slot| {
+            slot.hash == hash && key_in(arena, slot) == key
+        })?;
+        Some(self.table.get(i))
     }
 
     fn set(&mut self, key: &[u8], value: Newest) {
@@ -451,16 +266,18 @@ impl Keydir {
         let arena = &self.arena;
         // One probe, whether the key is new or not; growth moves slots by
         // their stored hash, so no key is read back.
-        match self
-            .table
-            .find_or_vacant(hash, |slot| slot.hash == hash && key_in(arena, slot) == key)
-        {
-            Ok(found) => self.table.slots[found].newest = value,
+        match self.table.find_or_vacant(
+            wide(hash),
+            |slot| slot.hash == hash && key_in(arena, slot) == key,
+            rehash,
+        ) {
+            Ok(found) => self.table.get_mut(found).newest = value,
             Err(vacant) => {
                 let key_len = u32::try_from(key.len())
                     .expect("keys are limited far below 4 GiB by the record format");
                 self.table.fill(
                     vacant,
+                    wide(hash),
                     Slot {
                         newest: value,
                         key_at: self.arena.len(),
@@ -476,13 +293,12 @@ impl Keydir {
     fn remove(&mut self, key: &[u8]) {
         let hash = self.hash(key);
         let arena = &self.arena;
-        let Some(found) = self
-            .table
-            .find(hash, |slot| slot.hash == hash && key_in(arena, slot) == key)
-        else {
+        let Some(found) = self.table.find(wide(hash), |slot| {
+            slot.hash == hash && key_in(arena, slot) == key
+        }) else {
             return;
         };
-        let slot = self.table.remove(found);
+        let slot = self.table.remove(found, rehash);
         self.garbage += slot.key_len as usize;
         // Amortised: a compaction copies fewer live bytes than the garbage
         // it drops. It runs under the shard's write lock, so its cost (one
@@ -496,16 +312,17 @@ impl Keydir {
 
     /// Asks for the table lines a lookup of `key` reads first (see `Shards::prefetch`).
     fn prefetch(&self, key: &[u8]) {
-        if self.table.len != 0 {
-            self.table.prefetch(self.hash(key));
-        }
+        self.table.prefetch(wide(self.hash(key)));
     }
 
     /// What `key`'s home bucket says of it, a guess that reads no key (the
     /// key itself is asked for): the second stage of a prefetch.
     fn prefetch_key(&self, key: &[u8]) -> Option<Newest> {
         let hash = self.hash(key);
-        let slot = self.table.home_guess(hash).filter(|s| s.hash == hash)?;
+        let slot = self
+            .table
+            .home_guess(wide(hash))
+            .filter(|s| s.hash == hash)?;
         crate::mmap::prefetch(&self.arena[slot.key_at..slot.key_at + slot.key_len as usize]);
         Some(slot.newest)
     }
@@ -521,8 +338,8 @@ impl Keydir {
         self.arena = arena;
         self.garbage = 0;
         // After mass removals the slots would otherwise stay at their peak.
-        if self.table.len < self.table.buckets() / 4 {
-            self.table.shrink_to_fit();
+        if self.table.len() < self.table.buckets() / 4 {
+            self.table.shrink_to_fit(rehash);
         }
     }
 
@@ -530,7 +347,7 @@ impl Keydir {
     /// are right (tests only).
     #[cfg(test)]
     fn check(&self) {
-        self.table.check();
+        self.table.check(rehash);
         let live: usize = self.table.iter().map(|s| s.key_len as usize).sum();
         assert_eq!(self.arena.len() - self.garbage, live, "arena accounting");
         for slot in self.table.iter() {
@@ -767,73 +584,6 @@ mod tests {
                 prop_assert_eq!(copy.raw(k), Some(*v));
             }
         }
-    }
-
-    /// A slot of `hash` standing for key number `n` (the table itself
-    /// never reads keys: its caller's `eq` does).
-    fn slot(hash: u32, n: u64) -> Slot {
-        Slot {
-            newest: Ok(entry(n)),
-            key_at: n as usize,
-            key_len: 1,
-            hash,
-        }
-    }
-
-    #[test]
-    fn removal_shifts_a_cluster_back_across_the_end_of_the_table() {
-        let mut table = Table::default();
-        // With 8 buckets a hash's home is its top 3 bits: 7 is the last
-        // bucket, so a cluster there wraps around to the start.
-        let at_7 = |low: u32| (7 << 29) | low;
-        let at_0 = |low: u32| low;
-        let hashes = [at_7(1), at_7(2), at_7(3), at_0(4), (6 << 29) | 5];
-        for (n, &hash) in hashes.iter().enumerate() {
-            let n = n as u64;
-            let vacant = table
-                .find_or_vacant(hash, |s| s.key_at == n as usize)
-                .expect_err("new");
-            table.fill(vacant, slot(hash, n));
-        }
-        assert_eq!(table.buckets(), 8);
-        table.check();
-        let find = |table: &Table, n: usize| table.find(hashes[n], |s| s.key_at == n);
-        // Buckets 7, 0, 1 hold the three of home 7, bucket 2 the one of
-        // home 0, bucket 6 the one of home 6.
-        assert_eq!(
-            (0..5).map(|n| find(&table, n)).collect::<Vec<_>>(),
-            [Some(7), Some(0), Some(1), Some(2), Some(6)]
-        );
-        // Removing the first of the cluster moves each later one back a
-        // bucket, the one of home 0 included, across the wrap.
-        assert_eq!(table.remove(7).key_at, 0);
-        table.check();
-        assert_eq!(find(&table, 0), None);
-        assert_eq!(
-            (1..5).map(|n| find(&table, n)).collect::<Vec<_>>(),
-            [Some(7), Some(0), Some(1), Some(6)]
-        );
-        // A slot never moves before its home: removing bucket 6 moves
-        // nothing of home 7 into it.
-        assert_eq!(table.remove(6).key_at, 4);
-        table.check();
-        assert_eq!(find(&table, 1), Some(7));
-        // Growth places every slot again by its stored hash.
-        table.resize(64);
-        table.check();
-        for n in 1..4 {
-            assert!(find(&table, n).is_some(), "slot {n} after growth");
-        }
-        table.shrink_to_fit();
-        assert_eq!(table.buckets(), 8);
-        table.check();
-        for n in 1..4 {
-            let i = find(&table, n).expect("found after shrinking");
-            table.remove(i);
-        }
-        table.shrink_to_fit();
-        assert_eq!((table.len, table.buckets()), (0, 0));
-        assert_eq!(find(&table, 1), None);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! of its own. A dense vector holds each entry's place in the arena and
 //! its lengths (16 bytes), a side map the expiry of the entries that have
 //! one, and an index of u32 positions in that vector finds a key (5 bytes
-//! per bucket): linear probing over a tag byte and a position per bucket,
+//! per bucket): linear probing over a tag byte and a position per bucket
+//! (`crate::linear_table`),
 //! so that a batch of lookups can ask for each key's bucket, entry and
 //! bytes before it reads any (`prefetch`), which hashbrown's table, used
 //! before, cannot say where to find. The
@@ -17,6 +18,8 @@
 use std::hash::BuildHasher;
 
 use hashbrown::DefaultHashBuilder;
+
+use crate::linear_table::LinearTable;
 
 /// Size of an arena chunk.
 const CHUNK_LEN: usize = 4 << 20;
@@ -53,153 +56,14 @@ impl Slot {
     }
 }
 
-/// The tag of an empty bucket.
-const EMPTY_TAG: u8 = 0;
-
-/// The tag of a key of `hash`: 7 low bits with the top bit set (never
-/// `EMPTY_TAG`); the home bucket comes from the top bits.
-fn tag_of(hash: u64) -> u8 {
-    0x80 | (hash as u8 & 0x7f)
-}
-
-/// Open addressing with linear probing: `tags[i]` says whether bucket `i`
-/// is empty and, if not, 7 bits of its key's hash; `entries[i]` is the
-/// key's position in `Table::slots`. An entry sits at its hash's home
-/// bucket or after it with no empty bucket in between (removal shifts
-/// later entries back, so there are no tombstones); at most 7/8 of the
-/// buckets are full, so every probe meets an empty one. The index keeps
-/// no hashes: growing and removal rehash keys through the caller.
-#[derive(Debug, Default)]
-struct Index {
-    tags: Box<[u8]>,
-    entries: Box<[u32]>,
-    len: usize,
-}
-
-impl Index {
-    fn buckets(&self) -> usize {
-        self.tags.len()
-    }
-
-    /// Where the probe for `hash` starts (`buckets` is a power of two, or
-    /// 0 with nothing to find).
-    fn home(&self, hash: u64) -> usize {
-        (((hash >> 32) * self.buckets() as u64) >> 32) as usize
-    }
-
-    /// The bucket holding the entry (of `hash`) that `eq` accepts.
-    fn find(&self, hash: u64, mut eq: impl FnMut(u32) -> bool) -> Option<usize> {
-        if self.len == 0 {
-            return None;
-        }
-        let mask = self.buckets() - 1;
-        let tag = tag_of(hash);
-        let mut i = self.home(hash);
-        loop {
-            match self.tags[i] {
-                EMPTY_TAG => return None,
-                t if t == tag && eq(self.entries[i]) => return Some(i),
-                _ => i = (i + 1) & mask,
-            }
-        }
-    }
-
-    /// Adds `entry`, of `hash`, known to be absent; `rehash` gives the
-    /// hash of an entry already in (for growth).
-    fn insert_unique(&mut self, hash: u64, entry: u32, rehash: impl Fn(u32) -> u64) {
-        if (self.len + 1) * 8 > self.buckets() * 7 {
-            self.resize((self.buckets() * 2).max(8), &rehash);
-        }
-        let mask = self.buckets() - 1;
-        let mut i = self.home(hash);
-        while self.tags[i] != EMPTY_TAG {
-            i = (i + 1) & mask;
-        }
-        self.tags[i] = tag_of(hash);
-        self.entries[i] = entry;
-        self.len += 1;
-    }
-
-    /// Empties bucket `i` and returns its entry; the entries after it that
-    /// may sit there (their home is at or before the hole, cyclically)
-    /// move back, so that no probe meets an empty bucket before its entry.
-    fn remove(&mut self, i: usize, rehash: impl Fn(u32) -> u64) -> u32 {
-        let removed = self.entries[i];
-        let mask = self.buckets() - 1;
-        let mut hole = i;
-        let mut j = (i + 1) & mask;
-        while self.tags[j] != EMPTY_TAG {
-            let home = self.home(rehash(self.entries[j]));
-            // Distances back to where j's probe began and to the hole.
-            if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
-                self.tags[hole] = self.tags[j];
-                self.entries[hole] = self.entries[j];
-                hole = j;
-            }
-            j = (j + 1) & mask;
-        }
-        self.tags[hole] = EMPTY_TAG;
-        self.len -= 1;
-        removed
-    }
-
-    /// Moves every entry into `buckets` new buckets (a power of two).
-    fn resize(&mut self, buckets: usize, rehash: &impl Fn(u32) -> u64) {
-        debug_assert!(buckets.is_power_of_two() && self.len * 8 <= buckets * 7);
-        let tags = std::mem::replace(&mut self.tags, vec![EMPTY_TAG; buckets].into());
-        let entries = std::mem::replace(&mut self.entries, vec![0; buckets].into());
-        let mask = buckets - 1;
-        for (tag, entry) in tags.iter().zip(entries.iter()) {
-            if *tag == EMPTY_TAG {
-                continue;
-            }
-            let mut i = self.home(rehash(*entry));
-            while self.tags[i] != EMPTY_TAG {
-                i = (i + 1) & mask;
-            }
-            self.tags[i] = *tag;
-            self.entries[i] = *entry;
-        }
-    }
-
-    /// The entry in `hash`'s home bucket if its tag matches (a guess).
-    fn home_guess(&self, hash: u64) -> Option<u32> {
-        if self.len == 0 {
-            return None;
-        }
-        let i = self.home(hash);
-        (self.tags[i] == tag_of(hash)).then_some(self.entries[i])
-    }
-
-    /// Panics unless the count, the load factor, the tags and the probe
-    /// order are right (tests only).
-    #[cfg(test)]
-    fn check(&self, rehash: impl Fn(u32) -> u64) {
-        let full = self.tags.iter().filter(|t| **t != EMPTY_TAG).count();
-        assert_eq!(full, self.len, "entry count");
-        assert!(self.len * 8 <= self.buckets() * 7, "load factor");
-        for (i, tag) in self.tags.iter().enumerate() {
-            if *tag == EMPTY_TAG {
-                continue;
-            }
-            let hash = rehash(self.entries[i]);
-            assert_eq!(*tag, tag_of(hash), "tag of bucket {i}");
-            let mut at = self.home(hash);
-            while at != i {
-                assert_ne!(self.tags[at], EMPTY_TAG, "hole before bucket {i}");
-                at = (at + 1) & (self.buckets() - 1);
-            }
-        }
-    }
-}
-
 /// An entry as stored: key, value and expiry (0 = never).
 pub type EntryRef<'a> = (&'a [u8], &'a [u8], u64);
 
 /// Every key and value of a memory store.
 #[derive(Debug, Default)]
 pub struct Table {
-    index: Index,
+    /// Each key's position in `slots` (`crate::linear_table`).
+    index: LinearTable<u32>,
     slots: Vec<Slot>,
     /// Absolute expiry in Unix ms of each slot that has one.
     expiries: hashbrown::HashMap<u32, u64>,
@@ -218,7 +82,7 @@ impl Table {
 
     /// Number of keys, expired ones included.
     pub fn len(&self) -> usize {
-        self.index.len
+        self.index.len()
     }
 
     fn bytes(&self, slot: &Slot) -> (&[u8], &[u8]) {
@@ -235,8 +99,8 @@ impl Table {
         let hash = self.hasher.hash_one(key);
         let bucket = self
             .index
-            .find(hash, |i| self.bytes(&self.slots[i as usize]).0 == key)?;
-        Some(self.index.entries[bucket])
+            .find(hash, |&i| self.bytes(&self.slots[i as usize]).0 == key)?;
+        Some(*self.index.get(bucket))
     }
 
     /// The hash of entry `i`'s key, read back from the arena.
@@ -244,8 +108,8 @@ impl Table {
         slots: &[Slot],
         chunks: &[Vec<u8>],
         hasher: &DefaultHashBuilder,
-    ) -> impl Fn(u32) -> u64 {
-        move |i| {
+    ) -> impl Fn(&u32) -> u64 {
+        move |&i| {
             let s = &slots[i as usize];
             let at = s.at as usize;
             hasher.hash_one(&chunks[s.chunk as usize][at..at + s.key_len as usize])
@@ -260,14 +124,10 @@ impl Table {
     pub fn prefetch(&self, key: &[u8], stage: u8) {
         let hash = self.hasher.hash_one(key);
         if stage == 0 {
-            if self.index.len != 0 {
-                let i = self.index.home(hash);
-                crate::mmap::prefetch_item(&self.index.tags[i]);
-                crate::mmap::prefetch_item(&self.index.entries[i]);
-            }
+            self.index.prefetch(hash);
             return;
         }
-        let Some(i) = self.index.home_guess(hash) else {
+        let Some(&i) = self.index.home_guess(hash) else {
             return;
         };
         let slot = &self.slots[i as usize];
@@ -377,7 +237,7 @@ impl Table {
         let hash = self.hasher.hash_one(key);
         let Some(bucket) = self
             .index
-            .find(hash, |i| self.bytes(&self.slots[i as usize]).0 == key)
+            .find(hash, |&i| self.bytes(&self.slots[i as usize]).0 == key)
         else {
             return false;
         };
@@ -489,41 +349,6 @@ mod tests {
             self.index
                 .check(Table::hash_of(&self.slots, &self.chunks, &self.hasher));
         }
-    }
-
-    #[test]
-    fn index_removal_shifts_a_cluster_back_across_the_end() {
-        // Entry n's hash is hashes[n]; with 8 buckets the home is the top
-        // 3 bits, so home 7 is the last bucket and its cluster wraps.
-        let hashes: [u64; 5] = [7 << 61 | 1, 7 << 61 | 2, 7 << 61 | 3, 4, 6 << 61 | 5];
-        let rehash = |i: u32| hashes[i as usize];
-        let mut index = Index::default();
-        for (n, hash) in hashes.iter().enumerate() {
-            index.insert_unique(*hash, n as u32, rehash);
-        }
-        assert_eq!(index.buckets(), 8);
-        index.check(rehash);
-        let find = |index: &Index, n: u32| index.find(hashes[n as usize], |i| i == n);
-        assert_eq!(
-            (0..5).map(|n| find(&index, n)).collect::<Vec<_>>(),
-            [Some(7), Some(0), Some(1), Some(2), Some(6)]
-        );
-        assert_eq!(index.remove(7, rehash), 0);
-        index.check(rehash);
-        assert_eq!(find(&index, 0), None);
-        assert_eq!(
-            (1..5).map(|n| find(&index, n)).collect::<Vec<_>>(),
-            [Some(7), Some(0), Some(1), Some(6)]
-        );
-        assert_eq!(index.remove(6, rehash), 4);
-        index.check(rehash);
-        assert_eq!(find(&index, 1), Some(7));
-        assert_eq!(index.home_guess(hashes[1]), Some(1));
-        assert_eq!(
-            index.home_guess(hashes[2]),
-            None,
-            "bucket 7 holds another tag"
-        );
     }
 
     #[test]

@@ -110,6 +110,9 @@ fn integer(bytes: &[u8]) -> Option<i64> {
     crate::store::parse_redis_integer(bytes)
 }
 
+/// Arguments whose spans `multibulk` keeps on the stack while it parses.
+const FEW_ARGS: usize = 8;
+
 fn multibulk(buf: &[u8], limits: &Limits) -> Result<Option<Request>, ProtocolError> {
     let Some((end, mut at)) = line(buf, 1, "too big mbulk count string")? else {
         return Ok(None);
@@ -126,9 +129,16 @@ fn multibulk(buf: &[u8], limits: &Limits) -> Result<Option<Request>, ProtocolErr
             consumed: at,
         }));
     }
-    // Nothing is allocated for the arguments until they are all here.
-    let mut spans = Vec::with_capacity(count.min(1024) as usize);
-    for _ in 0..count {
+    // Nothing is allocated for the arguments until they are all here; the
+    // spans of a short command (most are) stay on the stack meanwhile.
+    let count = count as usize;
+    let mut few = [(0, 0); FEW_ARGS];
+    let mut many = Vec::new();
+    if count > FEW_ARGS {
+        many.reserve(count.min(1024));
+    }
+    let mut taken = 0;
+    while taken < count {
         let Some(&first) = buf.get(at) else {
             return Ok(None);
         };
@@ -154,11 +164,21 @@ fn multibulk(buf: &[u8], limits: &Limits) -> Result<Option<Request>, ProtocolErr
         }
         // Redis does not check the two bytes after the payload either: it
         // skips them.
-        spans.push((data, data + len));
+        if count > FEW_ARGS {
+            many.push((data, data + len));
+        } else {
+            few[taken] = (data, data + len);
+        }
+        taken += 1;
         at = after;
     }
+    let spans = if count > FEW_ARGS {
+        &many[..]
+    } else {
+        &few[..count]
+    };
     Ok(Some(Request {
-        args: spans.into_iter().map(|(a, b)| buf[a..b].to_vec()).collect(),
+        args: spans.iter().map(|&(a, b)| buf[a..b].to_vec()).collect(),
         consumed: at,
     }))
 }
@@ -273,8 +293,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// A reply, encoded for the protocol version the client chose (`HELLO`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    /// `+OK`-style status.
-    Simple(String),
+    /// `+OK`-style status (borrowed when it is a constant, as most are).
+    Simple(std::borrow::Cow<'static, str>),
     /// An error: the text begins with its code (`ERR`, `WRONGTYPE`, ...).
     Error(String),
     /// `:n`.
@@ -307,7 +327,7 @@ pub enum Protocol {
 impl Reply {
     /// `+OK`.
     pub fn ok() -> Reply {
-        Reply::Simple("OK".to_string())
+        Reply::Simple("OK".into())
     }
 
     /// Appends the reply's bytes in `protocol` to `out`.
@@ -326,13 +346,11 @@ impl Reply {
                 out.extend_from_slice(b"\r\n");
             }
             Reply::Integer(n) => {
-                let _ = write!(out, ":{n}\r\n");
-            }
-            Reply::Bulk(bytes) => {
-                let _ = write!(out, "${}\r\n", bytes.len());
-                out.extend_from_slice(bytes);
+                out.push(b':');
+                push_decimal(out, n.unsigned_abs(), *n < 0);
                 out.extend_from_slice(b"\r\n");
             }
+            Reply::Bulk(bytes) => encode_bulk(bytes, out),
             Reply::Null if resp3 => out.extend_from_slice(b"_\r\n"),
             Reply::Null => out.extend_from_slice(b"$-1\r\n"),
             Reply::NullArray if resp3 => out.extend_from_slice(b"_\r\n"),
@@ -374,6 +392,34 @@ impl Reply {
 
 /// A double as Redis prints one: `inf`, `-inf`, `nan`, or the shortest
 /// text that reads back as the same value.
+/// Appends a bulk string (`$<len>\r\n<bytes>\r\n`): the reply to a GET,
+/// so it formats its length without `fmt`.
+pub fn encode_bulk(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'$');
+    push_decimal(out, bytes.len() as u64, false);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `n` in decimal, after a `-` if `negative`.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64, negative: bool) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 fn format_double(x: f64) -> String {
     if x.is_nan() {
         "nan".to_string()
@@ -490,6 +536,13 @@ mod tests {
         assert_eq!(enc(&Reply::ok(), Resp2), "+OK\r\n");
         assert_eq!(enc(&Reply::Error("ERR no".into()), Resp3), "-ERR no\r\n");
         assert_eq!(enc(&Reply::Integer(-3), Resp2), ":-3\r\n");
+        for n in [0, 7, -10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(enc(&Reply::Integer(n), Resp2), format!(":{n}\r\n"));
+        }
+        let long = vec![b'x'; 1234];
+        assert_eq!(enc(&Reply::Bulk(long.clone()), Resp2).len(), 1234 + 9);
+        assert!(enc(&Reply::Bulk(long), Resp2).starts_with("$1234\r\nxx"));
+        assert_eq!(enc(&Reply::Bulk(Vec::new()), Resp2), "$0\r\n\r\n");
         assert_eq!(
             enc(&Reply::Bulk(b"a\r\nb".to_vec()), Resp2),
             "$4\r\na\r\nb\r\n"

@@ -656,7 +656,7 @@ fn command_flags(spec: &super::commands::Spec) -> Vec<Reply> {
 }
 
 fn command_info(spec: &super::commands::Spec) -> Reply {
-    let mut categories = vec![Reply::Simple(format!("@{}", spec.group))];
+    let mut categories = vec![Reply::Simple(format!("@{}", spec.group).into())];
     if spec.flags & flag::WRITE != 0 {
         categories.push(Reply::Simple("@write".into()));
     }

@@ -360,12 +360,14 @@ fn run_some(
     may_block: bool,
 ) {
     prefetch_keys(shared, batch);
+    session.lap = Instant::now();
     while let Some(args) = batch.front() {
-        if !may_block && commands::may_block(shared, session, args) {
+        let index = commands::lookup(&args[0]);
+        if !may_block && commands::may_block(shared, session, index) {
             return;
         }
         let args = batch.pop_front().expect("a command at the front");
-        let reply = match commands::execute(shared, session, args, !may_block) {
+        let reply = match commands::execute(shared, session, index, args, !may_block) {
             Ok(reply) => reply,
             Err(args) => {
                 // The gate is taken: the rest of the batch runs where it may wait.

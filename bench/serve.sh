@@ -3,7 +3,10 @@
 #
 #   - throughput: -c 50 -n N -r 100000 -d 100 -t set,get at -P 1 and -P 16,
 #     hoard (bitcask and memory, sync interval:1000) and a fresh
-#     redis-server (default persistence: no AOF) interleaved ROUNDS times;
+#     redis-server (default persistence: no AOF) interleaved ROUNDS times,
+#     and the ceiling: bench/resp_ceiling.rs, a server that parses and
+#     answers but stores nothing, which shows what redis-benchmark's one
+#     thread can drive on this machine: the client's limit, whatever the server;
 #   - durable writes: hoard `always` against redis `appendfsync always`,
 #     and `interval:1000` against `everysec` (-t set, -c 50, -P 1);
 #   - memory per key: resident bytes after SETting KEYS distinct keys
@@ -29,8 +32,9 @@ THREADS=${THREADS:-1}
 for tool in redis-server redis-cli redis-benchmark; do
     command -v "$tool" >/dev/null || { echo "needs redis-server and redis-tools" >&2; exit 2; }
 done
-cargo build --release -q --bin hoard
+cargo build --release -q --bin hoard --example resp-ceiling
 HOARD=target/release/hoard
+CEILING=target/release/examples/resp-ceiling
 WORK=$(mktemp -d /tmp/hoard-serve-bench.XXXXXX)
 # shellcheck source=bench/servers.sh
 . bench/servers.sh
@@ -52,6 +56,17 @@ start_redis() {
     local dir="$WORK/redis-$RANDOM"
     mkdir -p "$dir"
     redis-server --bind 127.0.0.1 --port "$PORT" --dir "$dir" "$@" >/dev/null &
+    PID=$!
+    PIDS+=("$PID")
+    wait_ping "$PORT"
+}
+
+# start_ceiling -> sets PORT and PID: bench/resp_ceiling.rs, a server
+# that parses and answers but stores nothing (what redis-benchmark
+# itself can drive here)
+start_ceiling() {
+    PORT=$(free_port)
+    "$CEILING" "127.0.0.1:$PORT" >/dev/null &
     PID=$!
     PIDS+=("$PID")
     wait_ping "$PORT"
@@ -80,6 +95,9 @@ for round in $(seq "$ROUNDS"); do
         stop
         start_redis
         bench "redis P$pipeline" -c 50 -n "$N" -r 100000 -d 100 -t set,get -P "$pipeline"
+        stop
+        start_ceiling
+        bench "ceiling P$pipeline" -c 50 -n "$N" -r 100000 -d 100 -t set,get -P "$pipeline"
         stop
     done
 done
@@ -164,7 +182,9 @@ awk '
             split(parts[1], np, " ")
             ref = "redis " np[2] SUBSEP parts[2]
             ratio = (ref in m && m[ref] > 0) ? sprintf("%.2fx", m[key] / m[ref]) : "-"
-            printf "%-28s %-5s %10.0f rps  %s of redis  (last p50 %s ms, p99 %s ms)\n", parts[1], parts[2], m[key], ratio, p50[key], p99[key]
+            top = "ceiling " np[2] SUBSEP parts[2]
+            share = (top in m && m[top] > 0) ? sprintf(", %.2fx of the ceiling", m[key] / m[top]) : ""
+            printf "%-28s %-5s %10.0f rps  %s of redis%s  (last p50 %s ms, p99 %s ms)\n", parts[1], parts[2], m[key], ratio, share, p50[key], p99[key]
         }
     }' "$WORK/results" | sort
 grep "per key" "$WORK/results"

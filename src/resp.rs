@@ -463,6 +463,30 @@ mod tests {
     }
 
     #[test]
+    fn multibulks_of_every_length_around_the_stack_spans_parse_whole() {
+        // The parser keeps up to FEW_ARGS spans on the stack, more in a Vec.
+        for count in [1, FEW_ARGS - 1, FEW_ARGS, FEW_ARGS + 1, 3 * FEW_ARGS] {
+            let words: Vec<String> = (0..count).map(|i| format!("w{i}")).collect();
+            let mut buf = format!("*{count}\r\n").into_bytes();
+            for word in &words {
+                buf.extend_from_slice(format!("${}\r\n{word}\r\n", word.len()).as_bytes());
+            }
+            for cut in 0..buf.len() {
+                assert_eq!(
+                    one(&buf[..cut]).unwrap(),
+                    None,
+                    "{count} args, cut at {cut}"
+                );
+            }
+            buf.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+            let req = one(&buf).unwrap().unwrap();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(req.args, args(&words), "{count} args");
+            assert_eq!(&buf[req.consumed..], b"*1\r\n$4\r\nPING\r\n");
+        }
+    }
+
+    #[test]
     fn inline_commands_split_like_redis_cli() {
         let req = one(b"SET k \"a b\\x41\\n\" 'it''s'\r\n");
         assert_eq!(req, Err(error("unbalanced quotes in request")));

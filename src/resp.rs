@@ -390,8 +390,6 @@ impl Reply {
     }
 }
 
-/// A double as Redis prints one: `inf`, `-inf`, `nan`, or the shortest
-/// text that reads back as the same value.
 /// Appends a bulk string (`$<len>\r\n<bytes>\r\n`): the reply to a GET,
 /// so it formats its length without `fmt`.
 pub fn encode_bulk(bytes: &[u8], out: &mut Vec<u8>) {
@@ -420,6 +418,8 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64, negative: bool) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// A double as Redis prints one: `inf`, `-inf`, `nan`, or the shortest
+/// text that reads back as the same value.
 fn format_double(x: f64) -> String {
     if x.is_nan() {
         "nan".to_string()

@@ -964,6 +964,10 @@ pub(crate) fn execute(
     };
     // A command over several keys reaches replicas as one transaction.
     let _atomic = (spec.flags & EXCLUSIVE != 0).then(|| shared.replication.atomic());
+    if !on_worker || spec.flags & EXCLUSIVE != 0 {
+        // The wait for the gate is not the command's time.
+        session.lap = Instant::now();
+    }
     let mut ctx = Ctx { shared, session };
     Ok(run(&mut ctx, index, &args))
 }
@@ -980,8 +984,10 @@ fn run(ctx: &mut Ctx<'_>, index: usize, args: &[Vec<u8>]) -> Reply {
     let spec = &COMMANDS[index];
     // One clock read per command: a command's time starts where the
     // previous one of its batch ended (`Session::lap`), so it includes
-    // encoding that one's reply, a fraction of a microsecond. Two reads
-    // were 4% of the server's time under pipelined GETs.
+    // encoding that one's reply (a large reply resets the lap, see
+    // `connection::run_some`) and the refusal or queueing of commands in
+    // between that never ran. Two reads were 4% of the server's time
+    // under pipelined GETs.
     let started = ctx.session.lap;
     let reply = (spec.run)(ctx, args).unwrap_or_else(|error| error);
     let failed = matches!(reply, Reply::Error(_));
@@ -1073,6 +1079,8 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Vec<u8>]) -> Out {
         .into());
     }
     let run_all = |ctx: &mut Ctx<'_>| -> Out {
+        // The first queued command's time starts here, not before EXEC's checks.
+        ctx.session.lap = Instant::now();
         let replies = queued
             .iter()
             .map(|(index, args)| run(ctx, *index, args))

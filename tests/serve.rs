@@ -810,23 +810,27 @@ fn save_bgsave_and_bgrewriteaof_run_the_engines_maintenance() {
 
 /// Under every sync policy a reply means the write reached the operating
 /// system at least, so a killed server loses none (under `always` it is on
-/// disk too: tests/powerloss.rs covers the power cut in-process).
+/// disk too: tests/powerloss.rs covers the power cut in-process). Under
+/// `always` one worker syncs on its own thread and two hand the syncs to
+/// the sync thread: both ways are killed.
 #[test]
 fn acknowledged_writes_survive_kill_9_under_50_writers() {
-    for (engine, sync) in [
-        ("bitcask", "always"),
-        ("memory", "always"),
-        ("bitcask", "interval:1000"),
-        ("memory", "interval:1000"),
-        ("bitcask", "never"),
-        ("memory", "never"),
+    for (engine, sync, threads) in [
+        ("bitcask", "always", "1"),
+        ("memory", "always", "1"),
+        ("bitcask", "always", "2"),
+        ("memory", "always", "2"),
+        ("bitcask", "interval:1000", "1"),
+        ("memory", "interval:1000", "2"),
+        ("bitcask", "never", "2"),
+        ("memory", "never", "1"),
     ] {
         let t = TestDir::new();
         t.hoard()
             .args(["-q", "init", "--engine", engine, "--sync", sync])
             .assert()
             .success();
-        let mut server = Server::start(&t.dir(), &[]);
+        let mut server = Server::start(&t.dir(), &["--threads", threads]);
         let port = server.resp_port;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writers: Vec<_> = (0..50)
@@ -884,7 +888,7 @@ fn acknowledged_writes_survive_kill_9_under_50_writers() {
             assert_eq!(
                 c.cmd(&format!("GET {key}")),
                 "$1\r\nv\r\n",
-                "{engine}, {sync}: lost {key}"
+                "{engine}, {sync}, {threads} threads: lost {key}"
             );
         }
     }

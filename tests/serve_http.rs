@@ -274,11 +274,15 @@ fn a_failed_write_makes_the_store_read_only_over_both_protocols() {
     if !have_curl() {
         return;
     }
-    for (engine, sync) in [
-        ("bitcask", "always"),
-        ("memory", "always"),
-        ("bitcask", "interval:1000"),
-        ("memory", "never"),
+    // Under `always`, one worker syncs on its own thread, two through the
+    // sync thread: a failure must be handled both ways.
+    for (engine, sync, threads) in [
+        ("bitcask", "always", "1"),
+        ("memory", "always", "1"),
+        ("bitcask", "always", "2"),
+        ("memory", "always", "2"),
+        ("bitcask", "interval:1000", "1"),
+        ("memory", "never", "2"),
     ] {
         let mut seen_failure = false;
         for n in 1..=80u64 {
@@ -288,7 +292,7 @@ fn a_failed_write_makes_the_store_read_only_over_both_protocols() {
                 .assert()
                 .success();
             t.put("kept", "yes");
-            let args = ["--http", "127.0.0.1:0"];
+            let args = ["--http", "127.0.0.1:0", "--threads", threads];
             let spec = format!("{n}:EIO");
             // The failure is injected through the environment (debug builds).
             let server = match start_failing(&t, &args, &spec) {
@@ -310,7 +314,7 @@ fn a_failed_write_makes_the_store_read_only_over_both_protocols() {
             // connection closes without a reply.
             assert!(
                 first.is_empty() || first.starts_with('-'),
-                "{engine}, {sync}: {first}"
+                "{engine}, {sync}, {threads} threads: {first}"
             );
             if first.is_empty() {
                 c = server.connect();
@@ -332,7 +336,7 @@ fn a_failed_write_makes_the_store_read_only_over_both_protocols() {
         }
         assert!(
             seen_failure,
-            "{engine}, {sync}: no injected failure reached a write"
+            "{engine}, {sync}, {threads} threads: no injected failure reached a write"
         );
     }
 }

@@ -894,6 +894,43 @@ fn acknowledged_writes_survive_kill_9_under_50_writers() {
     }
 }
 
+/// Under `always` a reply to a write follows an fdatasync that covers it:
+/// one client's sequential SETs cannot share one, so each needs its own,
+/// whether the worker syncs (one worker) or the sync thread does (two).
+#[test]
+fn under_always_every_sequential_write_is_synced_before_its_reply() {
+    let syncs = |c: &mut Raw| -> u64 {
+        let info = c.cmd("INFO persistence");
+        info.lines()
+            .find_map(|l| l.strip_prefix("hoard_syncs:"))
+            .expect("INFO persistence has hoard_syncs")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    for engine in ["bitcask", "memory"] {
+        for threads in ["1", "2"] {
+            let t = TestDir::new();
+            t.hoard()
+                .args(["-q", "init", "--engine", engine, "--sync", "always"])
+                .assert()
+                .success();
+            let server = Server::start(&t.dir(), &["--threads", threads]);
+            let mut c = server.connect();
+            let before = syncs(&mut c);
+            for i in 0..20 {
+                assert_eq!(c.cmd(&format!("SET k{i} v")), "+OK\r\n");
+            }
+            let after = syncs(&mut c);
+            assert!(
+                after - before >= 20,
+                "{engine}, {threads} threads: 20 acknowledged writes, {} syncs",
+                after - before
+            );
+        }
+    }
+}
+
 /// Resident memory of process `pid` in bytes.
 fn resident(pid: u32) -> u64 {
     let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap();

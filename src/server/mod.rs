@@ -229,7 +229,7 @@ impl Shared {
             return false;
         }
         match self.durability.get() {
-            Some(Durability::Sync(_)) if self.options.threads == 1 => {
+            Some(Durability::Sync(_)) if self.options.threads.max(1) == 1 => {
                 // One worker serves every connection, as redis-server's
                 // event loop does: the connections ready now run their
                 // batches first, then the first of them to resume syncs
@@ -237,8 +237,10 @@ impl Shared {
                 // durable. The worker waits out the fdatasync, as
                 // redis-server's loop does. Handing the turn to the sync
                 // thread and back cost more than that wait: under
-                // `redis-benchmark -c 50 -t set` this did 53.2k SET/s
-                // where the sync thread did 44.6k (redis-server 46.8k).
+                // `redis-benchmark -c 50 -t set` this did 64.0k SET/s
+                // where the sync thread did 55.1k (redis-server 58.3k).
+                // The price is redis-server's too: while a sync is slow,
+                // everything this worker serves waits for it.
                 tokio::task::yield_now().await;
                 if self.safe_position() >= mine {
                     return true;

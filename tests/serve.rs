@@ -825,11 +825,7 @@ fn acknowledged_writes_survive_kill_9_under_50_writers() {
         ("bitcask", "never", "2"),
         ("memory", "never", "1"),
     ] {
-        let t = TestDir::new();
-        t.hoard()
-            .args(["-q", "init", "--engine", engine, "--sync", sync])
-            .assert()
-            .success();
+        let t = TestDir::with_sync(engine, sync);
         let mut server = Server::start(&t.dir(), &["--threads", threads]);
         let port = server.resp_port;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -910,11 +906,7 @@ fn under_always_every_sequential_write_is_synced_before_its_reply() {
     };
     for engine in ["bitcask", "memory"] {
         for threads in ["1", "2"] {
-            let t = TestDir::new();
-            t.hoard()
-                .args(["-q", "init", "--engine", engine, "--sync", "always"])
-                .assert()
-                .success();
+            let t = TestDir::with_sync(engine, "always");
             let server = Server::start(&t.dir(), &["--threads", threads]);
             let mut c = server.connect();
             let before = syncs(&mut c);

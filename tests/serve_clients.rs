@@ -386,11 +386,7 @@ fn redis_py_works_in_resp2_and_resp3() {
         // Redis's everysec: under `always` each of the script's few hundred
         // unpipelined writes waits for its own fdatasync, which makes the
         // test several times slower and tests nothing more about the client.
-        let t = TestDir::new();
-        t.hoard()
-            .args(["-q", "init", "--engine", engine, "--sync", "interval:1000"])
-            .assert()
-            .success();
+        let t = TestDir::with_sync(engine, "interval:1000");
         let server = Server::start(&t.dir(), &[]);
         let mut command = Command::new(&python);
         command

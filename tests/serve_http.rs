@@ -286,11 +286,7 @@ fn a_failed_write_makes_the_store_read_only_over_both_protocols() {
     ] {
         let mut seen_failure = false;
         for n in 1..=80u64 {
-            let t = TestDir::new();
-            t.hoard()
-                .args(["-q", "init", "--engine", engine, "--sync", sync])
-                .assert()
-                .success();
+            let t = TestDir::with_sync(engine, sync);
             t.put("kept", "yes");
             let args = ["--http", "127.0.0.1:0", "--threads", threads];
             let spec = format!("{n}:EIO");

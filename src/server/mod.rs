@@ -202,9 +202,17 @@ pub(crate) struct SaveState {
 pub(crate) enum Durability {
     /// `interval`, `never`: handed to the operating system in one write.
     Flush,
-    /// `always`: on disk, synced by the connection that finds it needed
-    /// when one worker serves them all, else by the sync thread.
-    Sync(Arc<syncer::Syncer>),
+    /// `always` with one worker serving every connection, as
+    /// redis-server's event loop does: the first connection of a turn to
+    /// find its writes not durable syncs for all, on the worker. Handing
+    /// each turn to a sync thread and back cost more than the worker's
+    /// wait for the fdatasync: under `redis-benchmark -c 50 -t set` this
+    /// did 64.0k SET/s where the sync thread did 55.1k (redis-server
+    /// 58.3k). The price is redis-server's too: while a sync is slow,
+    /// everything the worker serves waits for it.
+    SyncOnWorker,
+    /// `always` with several workers: on disk, by the sync thread.
+    SyncThread(Arc<syncer::Syncer>),
 }
 
 impl Shared {
@@ -212,7 +220,9 @@ impl Shared {
     /// `always`, with the operating system otherwise).
     fn safe_position(&self) -> u64 {
         match self.durability.get() {
-            Some(Durability::Sync(_)) => self.store.durable_position(),
+            Some(Durability::SyncOnWorker | Durability::SyncThread(_)) => {
+                self.store.durable_position()
+            }
             _ => self.store.flushed_position(),
         }
     }
@@ -228,35 +238,24 @@ impl Shared {
         if self.store.is_poisoned() {
             return false;
         }
-        match self.durability.get() {
-            Some(Durability::Sync(_)) if self.options.threads.max(1) == 1 => {
-                // One worker serves every connection, as redis-server's
-                // event loop does: the connections ready now run their
-                // batches first, then the first of them to resume syncs
-                // for all on this thread, and the rest find their writes
-                // durable. The worker waits out the fdatasync, as
-                // redis-server's loop does. Handing the turn to the sync
-                // thread and back cost more than that wait: under
-                // `redis-benchmark -c 50 -t set` this did 64.0k SET/s
-                // where the sync thread did 55.1k (redis-server 58.3k).
-                // The price is redis-server's too: while a sync is slow,
-                // everything this worker serves waits for it.
-                tokio::task::yield_now().await;
-                if self.safe_position() >= mine {
-                    return true;
-                }
-                !self.store.is_poisoned() && self.store.sync().is_ok()
+        let sync_here = match self.durability.get() {
+            Some(Durability::SyncThread(syncer)) => return syncer.wait_for(mine).await,
+            Some(Durability::SyncOnWorker) => true,
+            _ => false,
+        };
+        // Let the other ready connections run their batches first, so
+        // that one sync, or one write, covers all of them.
+        tokio::task::yield_now().await;
+        if sync_here {
+            if self.safe_position() >= mine {
+                return true;
             }
-            Some(Durability::Sync(syncer)) => syncer.wait_for(mine).await,
-            _ => {
-                // Let the other ready connections run their batches first,
-                // so that one write hands all of them to the system.
-                tokio::task::yield_now().await;
-                if self.safe_position() >= mine && !self.store.is_poisoned() {
-                    return true;
-                }
-                self.store.flush_writes().is_ok()
+            !self.store.is_poisoned() && self.store.sync().is_ok()
+        } else {
+            if self.safe_position() >= mine && !self.store.is_poisoned() {
+                return true;
             }
+            self.store.flush_writes().is_ok()
         }
     }
 
@@ -412,9 +411,11 @@ pub fn run(
         replication,
     });
     let _ = shared.this.set(Arc::downgrade(&shared));
-    let durability = if always {
+    let durability = if always && shared.options.threads.max(1) == 1 {
+        Durability::SyncOnWorker
+    } else if always {
         let weak = Arc::downgrade(&shared);
-        Durability::Sync(syncer::Syncer::start(
+        Durability::SyncThread(syncer::Syncer::start(
             shared.store.durable_position(),
             move || weak.upgrade(),
         ))
@@ -435,7 +436,7 @@ pub fn run(
             .sum(),
         read_only: false,
     };
-    if let Some(Durability::Sync(syncer)) = shared.durability.get() {
+    if let Some(Durability::SyncThread(syncer)) = shared.durability.get() {
         syncer.stop();
     }
     // Background saves run on threads of their own; wait for them.

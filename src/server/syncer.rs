@@ -1,4 +1,5 @@
-//! Durability for `sync=always` in the server: connections run their
+//! Durability for `sync=always` in a server with several workers (one
+//! worker syncs on its own thread: `Durability::SyncOnWorker`): connections run their
 //! writes without waiting (`Store::batch_writes`), then wait here until a
 //! sync covers them. One thread syncs whenever writes are waiting, back to
 //! back, so every fdatasync covers every write appended while the last

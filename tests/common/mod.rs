@@ -32,6 +32,16 @@ impl TestDir {
         t
     }
 
+    /// A store created with `hoard init --engine ENGINE --sync SYNC`.
+    pub fn with_sync(engine: &str, sync: &str) -> TestDir {
+        let t = TestDir::new();
+        t.hoard()
+            .args(["-q", "init", "--engine", engine, "--sync", sync])
+            .assert()
+            .success();
+        t
+    }
+
     /// The store directory (not created until a write command runs).
     pub fn dir(&self) -> PathBuf {
         self.tmp.path().join("store")

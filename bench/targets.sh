@@ -15,7 +15,8 @@
 # bytes per key (examples/memory-load), one-shot `hoard get`/`put` against
 # `sqlite3` and `tkrzw_dbm_util` (hyperfine; hoard's default build and its
 # static release build, README "Release build") on 1k and BIG keys, and the
-# hint's size. 20-byte keys, 100-byte values throughout. Needs hyperfine,
+# hint's size. 20-byte keys, 100-byte values throughout, except against
+# tkrzw_dbm_perf's load, which writes 8-byte keys. Needs hyperfine,
 # sqlite3, tkrzw-utils (installed with apt-get when run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +85,12 @@ EOF
 say "tkrzw_dbm_perf (HashDBM): $KEYS sets, then $KEYS random gets"
 tkrzw_dbm_perf sequence --dbm hash --iter "$KEYS" --size 100 --path "$WORK/perf.tkh" --buckets $((KEYS * 2)) \
     --set_only 2>&1 | grep "Setting done" > "$OUT/tkrzw.txt"
+# tkrzw_dbm_perf's keys are 8 bytes ("%08d"), so hoard's load is compared
+# with it at that key size; the other rows keep 20-byte keys.
+say "hoard bench --keys $KEYS --key-size 8 (load, as tkrzw_dbm_perf writes)"
+"$HOARD" bench --dir "$WORK/bench8" --keys "$KEYS" --engine bitcask --workload load --key-size 8 --json \
+    > "$OUT/bench8.json" 2>/dev/null
+rm -rf "$WORK/bench8"
 tkrzw_dbm_perf sequence --dbm hash --iter "$KEYS" --size 100 --path "$WORK/perf.tkh" --buckets $((KEYS * 2)) \
     --get_only --random_key 2>&1 | grep "Getting done" >> "$OUT/tkrzw.txt"
 
@@ -162,8 +169,9 @@ if others:
     best = max(others, key=lambda n: others[n]["load"])
     r = load / others[best]["load"]
     row("bulk load >= 2x best embedded peer", k(load), f"{best} {k(others[best]['load'])}", f"{r:.2f}x", "met" if r >= 2 else "not met")
-r = load / tk["set"]
-row("bulk load ahead of tkrzw HashDBM", k(load), f"tkrzw {k(tk['set'])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
+load8 = json.load(open(f"{out}/bench8.json"))["engines"][0]["workloads"][0]["ops_per_sec"]
+r = load8 / tk["set"]
+row("bulk load ahead of tkrzw HashDBM (8-byte keys, as tkrzw_dbm_perf)", k(load8), f"tkrzw {k(tk['set'])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
 # Random gets: >= 3.5M/s, ahead of every peer; one get per call, and 16
 # keys per get_many call (MGET, pipelined GETs), whose lookups overlap
 # their memory reads.

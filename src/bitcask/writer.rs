@@ -75,6 +75,13 @@ impl Bitcask {
             Some((bytes, expiry)) => (RecordKind::Value, bytes, expiry.unwrap_or(0)),
             None => (RecordKind::Tombstone, &b""[..], 0),
         };
+        // The keydir's lines for the key are asked for before the record is
+        // encoded and appended, so their cache misses overlap that work
+        // rather than follow it (a bulk load's keydir is far beyond the
+        // cache). The index is only replaced under the writer lock we hold.
+        let index = self.index.load();
+        let fingerprint = fingerprint(key);
+        index.keys.prefetch(fingerprint, key);
         let len = record::encoded_len(key.len(), bytes.len());
         self.log.poison_on_error(|| self.make_room(w, len))?;
         let active = self.log.active().expect("an active file exists");
@@ -94,8 +101,6 @@ impl Bitcask {
         let (at, ticket) = self.log.append(&active, &w.buf)?;
         debug_assert_eq!(at, offset);
         w.tail_bytes += w.buf.len() as u64;
-        let index = self.index.load();
-        let fingerprint = fingerprint(key);
         let mut shard = index.keys.write(fingerprint);
         if let Some(pre) = &mut w.preimages
             && !pre.contains_key(key)

@@ -82,17 +82,29 @@ work = sys.argv[1]
 print(json.dumps({"plain": loop(work + "/bare.plain", False), "preallocated": loop(work + "/bare.pre", True)}))
 EOF
 
-say "tkrzw_dbm_perf (HashDBM): $KEYS sets, then $KEYS random gets"
+# Bulk load against tkrzw_dbm_perf's: its keys are 8 bytes ("%08d"), so
+# hoard loads 8-byte keys here (the other rows keep 20-byte keys). Three
+# alternating rounds, each removing its files, medians taken: a load that
+# writes into page-cache pages another run just freed is up to 1.8x
+# faster here than one that touches fresh pages, so one run of each would
+# mostly measure which ran first.
+say "bulk load: tkrzw_dbm_perf (HashDBM) and hoard --key-size 8, 3 rounds each"
+: > "$OUT/tkrzw-sets.txt"
+: > "$OUT/load8.txt"
+for _ in 1 2 3; do
+    tkrzw_dbm_perf sequence --dbm hash --iter "$KEYS" --size 100 --path "$WORK/perf.tkh" --buckets $((KEYS * 2)) \
+        --set_only 2>&1 | grep "Setting done" >> "$OUT/tkrzw-sets.txt"
+    rm -f "$WORK/perf.tkh"
+    "$HOARD" bench --dir "$WORK/bench8" --keys "$KEYS" --engine bitcask --workload load --key-size 8 --json \
+        2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["engines"][0]["workloads"][0]["ops_per_sec"])' \
+        >> "$OUT/load8.txt"
+    rm -rf "$WORK/bench8"
+done
+say "tkrzw_dbm_perf (HashDBM): $KEYS random gets"
 tkrzw_dbm_perf sequence --dbm hash --iter "$KEYS" --size 100 --path "$WORK/perf.tkh" --buckets $((KEYS * 2)) \
-    --set_only 2>&1 | grep "Setting done" > "$OUT/tkrzw.txt"
-# tkrzw_dbm_perf's keys are 8 bytes ("%08d"), so hoard's load is compared
-# with it at that key size; the other rows keep 20-byte keys.
-say "hoard bench --keys $KEYS --key-size 8 (load, as tkrzw_dbm_perf writes)"
-"$HOARD" bench --dir "$WORK/bench8" --keys "$KEYS" --engine bitcask --workload load --key-size 8 --json \
-    > "$OUT/bench8.json" 2>/dev/null
-rm -rf "$WORK/bench8"
+    --set_only >/dev/null 2>&1
 tkrzw_dbm_perf sequence --dbm hash --iter "$KEYS" --size 100 --path "$WORK/perf.tkh" --buckets $((KEYS * 2)) \
-    --get_only --random_key 2>&1 | grep "Getting done" >> "$OUT/tkrzw.txt"
+    --get_only --random_key 2>&1 | grep "Getting done" > "$OUT/tkrzw.txt"
 
 if [ "$PEERS" = 1 ]; then
     say "embedded peers (bench/peers, $KEYS keys)"
@@ -137,7 +149,7 @@ if [ "$SERVE" = 1 ]; then
 fi
 
 python3 - "$OUT" "$KEYS" "$BIG" <<'EOF'
-import json, os, re, sys
+import json, os, re, statistics, sys
 out, keys, big = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rows = []
 def row(target, figure, peer, ratio, met):
@@ -160,7 +172,10 @@ tk = {}
 for line in open(f"{out}/tkrzw.txt"):
     m = re.search(r"qps=(\d+)", line)
     if m:
-        tk["set" if line.startswith("Setting") else "get"] = float(m.group(1))
+        tk["get"] = float(m.group(1))
+tk_sets = [float(m.group(1)) for m in re.finditer(r"qps=(\d+)", open(f"{out}/tkrzw-sets.txt").read())]
+tk["set"] = statistics.median(tk_sets)
+loads8 = [float(x) for x in open(f"{out}/load8.txt").read().split()]
 others = {n: p for n, p in peers.items() if not n.startswith("hoard")}
 
 # Bulk load: 2x the best of the embedded peers, ahead of tkrzw.
@@ -169,9 +184,9 @@ if others:
     best = max(others, key=lambda n: others[n]["load"])
     r = load / others[best]["load"]
     row("bulk load >= 2x best embedded peer", k(load), f"{best} {k(others[best]['load'])}", f"{r:.2f}x", "met" if r >= 2 else "not met")
-load8 = json.load(open(f"{out}/bench8.json"))["engines"][0]["workloads"][0]["ops_per_sec"]
+load8 = statistics.median(loads8)
 r = load8 / tk["set"]
-row("bulk load ahead of tkrzw HashDBM (8-byte keys, as tkrzw_dbm_perf)", k(load8), f"tkrzw {k(tk['set'])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
+row("bulk load ahead of tkrzw HashDBM (8-byte keys as tkrzw_dbm_perf, medians of 3)", k(load8), f"tkrzw {k(tk['set'])}", f"{r:.2f}x", "met" if r >= 1 else "not met")
 # Random gets: >= 3.5M/s, ahead of every peer; one get per call, and 16
 # keys per get_many call (MGET, pipelined GETs), whose lookups overlap
 # their memory reads.

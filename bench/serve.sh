@@ -13,7 +13,8 @@
 #     (20-byte keys, 100-byte values), hoard memory engine vs redis-server.
 #
 # Prints one line per run (rps, p50 and p99 in ms, from redis-benchmark's
-# CSV) and a summary table with the ratio to redis-server in the same run.
+# CSV; the CPU redis-benchmark and the server used, as shares of a core)
+# and a summary table with the ratio to redis-server in the same run.
 #
 # hoard serves with one worker thread (THREADS=1), as redis-server serves
 # from one: on a 2-core machine redis-benchmark needs the other core, and
@@ -29,8 +30,8 @@ ROUNDS=${ROUNDS:-3}
 KEYS=${KEYS:-1000000}
 DURABLE_N=${DURABLE_N:-100000}
 THREADS=${THREADS:-1}
-for tool in redis-server redis-cli redis-benchmark; do
-    command -v "$tool" >/dev/null || { echo "needs redis-server and redis-tools" >&2; exit 2; }
+for tool in redis-server redis-cli redis-benchmark /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "needs redis-server, redis-tools and time" >&2; exit 2; }
 done
 cargo build --release -q --bin hoard --example resp-ceiling
 HOARD=target/release/hoard
@@ -74,14 +75,29 @@ start_ceiling() {
 
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
 
-# bench NAME ARGS... : one redis-benchmark run, one line per test.
+# cpu_ticks PID: the process's user + system time so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# bench NAME ARGS... : one redis-benchmark run, one line per test, and
+# one line of CPU: redis-benchmark's own (user + system over its wall
+# time, by /usr/bin/time) and the server's (/proc/PID/stat), each as a
+# share of one core. A client near 1.00 is the limit of the run, not the
+# server.
 bench() {
     local name=$1
     shift
-    redis-benchmark -p "$PORT" --csv "$@" | tail -n +2 | tr -d '"' |
+    local before
+    before=$(cpu_ticks "$PID")
+    /usr/bin/time -f '%U %S %e' -o "$WORK/time" redis-benchmark -p "$PORT" --csv "$@" | tail -n +2 | tr -d '"' |
         while IFS=, read -r test rps avg min p50 p95 p99 max; do
             printf '%-28s %-5s %10.0f rps  p50 %6.3f ms  p99 %6.3f ms\n' "$name" "$test" "$rps" "$p50" "$p99"
         done | tee -a "$WORK/results"
+    local after user sys wall
+    after=$(cpu_ticks "$PID")
+    read -r user sys wall < "$WORK/time"
+    awk -v name="$name" -v u="$user" -v s="$sys" -v e="$wall" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%-28s cpu   client %.2f  server %.2f of a core\n", name, (u + s) / e, t / hz / e }' |
+        tee -a "$WORK/results"
 }
 
 echo "# throughput: -c 50 -n $N -r 100000 -d 100 -t set,get (hoard: sync interval:1000, --threads $THREADS)"
@@ -187,4 +203,17 @@ awk '
             printf "%-28s %-5s %10.0f rps  %s of redis%s  (last p50 %s ms, p99 %s ms)\n", parts[1], parts[2], m[key], ratio, share, p50[key], p99[key]
         }
     }' "$WORK/results" | sort
+echo "# CPU, median over $ROUNDS rounds, as a share of one core (client: redis-benchmark)"
+awk '
+    / cpu / {
+        name = $1 " " $2
+        client[name] = client[name] " " $5; server[name] = server[name] " " $7
+    }
+    function median(list,   n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return a[int((n + 1) / 2)]
+    }
+    END { for (name in client) printf "%-28s client %s  server %s\n", name, median(client[name]), median(server[name]) }
+' "$WORK/results" | sort
 grep "per key" "$WORK/results"

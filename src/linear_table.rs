@@ -17,6 +17,12 @@
 /// The tag of an empty bucket.
 const EMPTY_TAG: u8 = 0;
 
+/// Buckets `home_guess` looks at from the home one. Looking at the home
+/// bucket only, the keydir's guesses missed most displaced keys: under
+/// `redis-benchmark -P 16` GETs, 8 buckets cost 8% less server CPU per
+/// request (1.10 -> 1.01 us), 4 buckets 6%.
+const GUESS_SPAN: usize = 8;
+
 /// The tag of an item of `hash`: its low 7 bits with the top bit set, so
 /// never `EMPTY_TAG`. The home bucket comes from the top bits, so the tag
 /// adds bits a probe has not already matched.
@@ -204,14 +210,26 @@ impl<T: Copy + Default> LinearTable<T> {
         }
     }
 
-    /// The item in `hash`'s home bucket, if its tag matches (a guess: the
-    /// key may sit further on, or this may be another key's).
+    /// The first item with `hash`'s tag among the `GUESS_SPAN` buckets from
+    /// its home, before an empty one (a guess: it may be another key's, or
+    /// the key may sit further on). Its tag line was asked for by
+    /// `prefetch`, and a key displaced by earlier ones (most are, at this
+    /// load) is usually a bucket or two on.
     pub fn home_guess(&self, hash: u64) -> Option<&T> {
         if self.len == 0 {
             return None;
         }
-        let i = self.home(hash);
-        (self.tags[i] == tag_of(hash)).then(|| &self.items[i])
+        let mask = self.buckets() - 1;
+        let tag = tag_of(hash);
+        let mut i = self.home(hash);
+        for _ in 0..GUESS_SPAN {
+            match self.tags[i] {
+                EMPTY_TAG => return None,
+                t if t == tag => return Some(&self.items[i]),
+                _ => i = (i + 1) & mask,
+            }
+        }
+        None
     }
 
     /// Panics unless the count, the load factor, the tags and the probe
@@ -279,11 +297,11 @@ mod tests {
         table.check(rehash);
         assert_eq!(find(&table, 1), Some(7));
         assert_eq!(table.home_guess(HASHES[1]), Some(&1));
-        assert_eq!(
-            table.home_guess(HASHES[2]),
-            None,
-            "bucket 7 holds another tag"
-        );
+        // Item 2's home bucket (7) holds item 1: the guess looks on, across
+        // the wrap, to bucket 0.
+        assert_eq!(table.home_guess(HASHES[2]), Some(&2));
+        // Absent, with an empty bucket before any matching tag.
+        assert_eq!(table.home_guess(HASHES[0]), None);
         // Growth places every item again by its hash.
         table.resize(64, &rehash);
         table.check(rehash);

@@ -315,7 +315,8 @@ impl Keydir {
         self.table.prefetch(wide(self.hash(key)));
     }
 
-    /// What `key`'s home bucket says of it, a guess that reads no key (the
+    /// What the first bucket near `key`'s home with its hash says of it
+    /// (`LinearTable::home_guess`), a guess that reads no key (the
     /// key itself is asked for): the second stage of a prefetch.
     fn prefetch_key(&self, key: &[u8]) -> Option<Newest> {
         let hash = self.hash(key);
@@ -428,7 +429,7 @@ impl Shards {
     }
 
     /// The second stage of `prefetch`: asks for the key itself, and
-    /// returns what its home bucket guesses is its newest record (so that
+    /// returns what a bucket near its home guesses is its newest record (so that
     /// the record can be asked for too), without reading the key.
     pub fn prefetch_key(&self, fp: u32, key: &[u8]) -> Option<Newest> {
         if self.written.load(Ordering::Relaxed) {
@@ -587,7 +588,7 @@ mod tests {
     }
 
     #[test]
-    fn a_prefetch_guess_is_the_home_bucket_only_when_it_holds_the_key() {
+    fn a_prefetch_guess_is_a_bucket_holding_the_keys_hash_or_none() {
         let mut keydir = Keydir::full();
         assert_eq!(keydir.prefetch_key(b"a"), None);
         keydir.insert(b"a", entry(1));

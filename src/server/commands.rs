@@ -969,7 +969,9 @@ pub(crate) fn execute(
         session.lap = Instant::now();
     }
     let mut ctx = Ctx { shared, session };
-    Ok(run(&mut ctx, index, &args))
+    let reply = run(&mut ctx, index, &args);
+    crate::resp::recycle(args);
+    Ok(reply)
 }
 
 /// Holds the transaction gate for one command.

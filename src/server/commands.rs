@@ -758,8 +758,25 @@ pub fn command_names() -> Vec<&'static str> {
     COMMANDS.iter().map(|spec| spec.name).collect()
 }
 
+/// The rows of GET and SET, the commands benchmarks and caches send most.
+static GET_SET: LazyLock<[Option<usize>; 2]> = LazyLock::new(|| {
+    [
+        INDEX.get(&b"get"[..]).copied(),
+        INDEX.get(&b"set"[..]).copied(),
+    ]
+});
+
 /// The row of command `name`, in any case.
 pub(crate) fn lookup(name: &[u8]) -> Option<usize> {
+    // GET and SET without hashing: `b | 0x20` is a lowercase letter only
+    // for that letter in either case.
+    if let [a, b, c] = name {
+        match [a | 0x20, b | 0x20, c | 0x20] {
+            [b'g', b'e', b't'] => return GET_SET[0],
+            [b's', b'e', b't'] => return GET_SET[1],
+            _ => {}
+        }
+    }
     let mut lower = [0u8; 16];
     let lower = lower.get_mut(..name.len())?;
     lower.copy_from_slice(name);
@@ -1127,6 +1144,12 @@ mod tests {
         assert_eq!(INDEX.len(), COMMANDS.len());
         assert_eq!(lookup(b"nosuchcommand"), None);
         assert_eq!(lookup(b"a-name-far-longer-than-any-command"), None);
+        // The GET and SET shortcut: any case, and only those letters.
+        assert_eq!(lookup(b"gEt"), lookup(b"get"));
+        assert_eq!(lookup(b"SeT"), lookup(b"set"));
+        assert!(lookup(b"get").is_some() && lookup(b"get") != lookup(b"set"));
+        assert_eq!(lookup(b"ge\x14"), None);
+        assert_eq!(lookup(b"se\x00"), None);
     }
 
     #[test]

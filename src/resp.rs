@@ -11,7 +11,8 @@
 //! command in its buffer (pipelining) and keeps the rest for later. The
 //! limits guard memory: a client cannot make the parser wait for (and the
 //! caller buffer) more than they allow, and before authentication they are
-//! small. Replies are encoded for RESP2 or RESP3. Pure: no I/O.
+//! small. Replies are encoded for RESP2 or RESP3. No I/O; the parser takes
+//! argument vectors from a small per-thread pool (`recycle`).
 
 use memchr::memchr;
 

@@ -987,7 +987,11 @@ pub(crate) fn execute(
     }
     let mut ctx = Ctx { shared, session };
     let reply = run(&mut ctx, index, &args);
-    crate::resp::recycle(args);
+    // Only a worker parses requests, so only a worker's pool is drawn
+    // from: a blocking-pool thread would only ever fill its own.
+    if on_worker {
+        crate::resp::recycle(args);
+    }
     Ok(reply)
 }
 

@@ -649,6 +649,28 @@ fn the_server_holds_the_lock_and_stops_cleanly() {
 }
 
 #[test]
+fn a_signal_as_soon_as_the_server_is_announced_stops_it_cleanly() {
+    // The start-up line is what scripts wait for: from then on a signal
+    // must stop the server cleanly. (The handlers were once installed
+    // after the line, and a SIGINT in that window killed the server.)
+    // A pause right after the line (a debug-build failpoint) widens the
+    // window that race had.
+    let t = store("bitcask");
+    for (round, signal) in ["TERM", "INT"].iter().cycle().take(4).enumerate() {
+        let mut server = Server::try_start_with_env(
+            &t.dir(),
+            &[],
+            &[("HOARD_FAILPOINT", "pause:serve-announced")],
+        )
+        .unwrap();
+        server.signal(signal);
+        assert_eq!(server.wait(), 0, "round {round}, SIG{signal}");
+        let log = server.log_lines().join("\n");
+        assert!(log.contains("store closed cleanly"), "round {round}: {log}");
+    }
+}
+
+#[test]
 fn a_missing_store_or_a_taken_port_fails_with_its_exit_code() {
     let t = TestDir::new();
     let err = Server::try_start(&t.dir(), &[]).err().unwrap();

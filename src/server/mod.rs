@@ -473,6 +473,15 @@ async fn serve_until_shutdown(
     shared: Arc<Shared>,
     log: Arc<dyn Fn(&str) + Send + Sync>,
 ) -> Result<()> {
+    // The handlers go in before anything is bound or announced: a signal
+    // that arrives once a client (or a script waiting for the start-up
+    // line) can see the server must stop it cleanly, not kill it.
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| Error::io("install a SIGTERM handler", shared.store.dir(), e))?;
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(|e| Error::io("install a SIGINT handler", shared.store.dir(), e))?;
     let mut listeners = Vec::new();
     if let Some(addr) = shared.options.resp {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -517,6 +526,7 @@ async fn serve_until_shutdown(
         line += &format!(", http {addr}");
     }
     log(&line);
+    crate::failpoint::pause("serve-announced");
     let pinger = {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -538,12 +548,6 @@ async fn serve_until_shutdown(
     listeners.push(pinger);
 
     let mut stop = shared.shutdown.subscribe();
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| Error::io("install a SIGTERM handler", shared.store.dir(), e))?;
-    let mut interrupt =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-            .map_err(|e| Error::io("install a SIGINT handler", shared.store.dir(), e))?;
     let reason = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",

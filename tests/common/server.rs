@@ -45,10 +45,10 @@ impl Server {
         env: &[(&str, &str)],
     ) -> Result<Server, String> {
         let mut command = Command::new(hoard_bin());
-        command.envs(env.iter().copied());
         command
             .env_remove("HOARD_DIR")
             .env_remove("HOARD_FAILPOINT")
+            .envs(env.iter().copied())
             .arg("-d")
             .arg(dir)
             .arg("serve");

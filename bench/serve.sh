@@ -174,18 +174,20 @@ load_keys
 per_key "$before" "redis memory/key"
 stop
 
+# The median of a space-separated list, for both summaries below.
+MEDIAN='
+    function median(list,   n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return a[int((n + 1) / 2)]
+    }'
 echo "# summary: median over $ROUNDS rounds; ratio to redis-server in the same run"
-awk '
+awk "$MEDIAN"'
     /rps/ {
         name = $1 " " $2; test = $3; rps = $4
         key = name SUBSEP test
         runs[key] = runs[key] " " rps
         p50[key] = $7; p99[key] = $10
-    }
-    function median(list,   n, a, i, j, t) {
-        n = split(list, a, " ")
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return a[int((n + 1) / 2)]
     }
     END {
         for (key in runs) {
@@ -204,15 +206,10 @@ awk '
         }
     }' "$WORK/results" | sort
 echo "# CPU, median over $ROUNDS rounds, as a share of one core (client: redis-benchmark)"
-awk '
+awk "$MEDIAN"'
     / cpu / {
         name = $1 " " $2
         client[name] = client[name] " " $5; server[name] = server[name] " " $7
-    }
-    function median(list,   n, a, i, j, t) {
-        n = split(list, a, " ")
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return a[int((n + 1) / 2)]
     }
     END { for (name in client) printf "%-28s client %s  server %s\n", name, median(client[name]), median(server[name]) }
 ' "$WORK/results" | sort

@@ -246,15 +246,14 @@ impl Shared {
         // Let the other ready connections run their batches first, so
         // that one sync, or one write, covers all of them.
         tokio::task::yield_now().await;
+        // Another connection's sync or write may have covered them
+        // meanwhile (what is on disk stays safe whatever failed after).
+        if self.safe_position() >= mine && (sync_here || !self.store.is_poisoned()) {
+            return true;
+        }
         if sync_here {
-            if self.safe_position() >= mine {
-                return true;
-            }
             !self.store.is_poisoned() && self.store.sync().is_ok()
         } else {
-            if self.safe_position() >= mine && !self.store.is_poisoned() {
-                return true;
-            }
             self.store.flush_writes().is_ok()
         }
     }

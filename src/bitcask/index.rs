@@ -153,9 +153,10 @@ impl Index {
         fingerprints
     }
 
-    /// The second half of `prefetch`: the keys in the keydir's arena, and
-    /// the records that the keys' home buckets or home hint slots (if they
-    /// hold the key's hash or fingerprint) point at, asked for.
+    /// The second half of `prefetch`: the keydir slots the keys' home
+    /// buckets point at, then the keys in the keydir's arena and the
+    /// records that those slots or the home hint slots (if they hold the
+    /// key's hash or fingerprint) point at, asked for.
     pub fn prefetch_records<K: AsRef<[u8]>>(
         &self,
         files: &FileSet,
@@ -163,6 +164,9 @@ impl Index {
         fingerprints: &[u32; PREFETCH_BATCH],
     ) {
         let view = self.hint.as_ref().map(|hint| (hint, hint.view()));
+        for (fp, key) in fingerprints.iter().zip(keys) {
+            self.keys.prefetch_slot(*fp, key.as_ref());
+        }
         for (fp, key) in fingerprints.iter().zip(keys) {
             let key_len = key.as_ref().len();
             // The keydir is asked first, as a lookup does.

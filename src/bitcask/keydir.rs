@@ -3,24 +3,33 @@
 //! a hint it is the overlay of records written after the hint's watermark,
 //! and then remembers deletions too, because they must shadow the hint.
 //!
-//! Layout, chosen for bulk loads and lookups alike: the keys live end to
-//! end in one byte arena per keydir, and a hash table's slots hold each
-//! key's place in the arena, its newest record and its 32-bit seeded hash.
-//! Inserting a key allocates nothing (the arena grows by doubling), growing
-//! the table moves slots by their stored hash without reading a key back,
-//! and closing frees three allocations rather than one per key.
+//! Layout, chosen for bulk loads first: the keys live end to end in one
+//! byte arena per keydir; each key's slot (its place in the arena, its
+//! newest record and its 32-bit seeded hash) lives in a vector of slots in
+//! the order the keys came; and a hash table maps the hash to the slot's
+//! 4-byte index. Inserting a key allocates nothing (arena and slots grow by
+//! doubling), growing the table moves indices by their slots' stored hash
+//! without reading a key back, and closing frees four allocations rather
+//! than one per key.
 //!
-//! The table (`crate::linear_table`) is open addressing with linear probing over two
-//! parallel arrays: a tag byte per bucket (empty, or 7 bits of the hash)
-//! and the buckets' slots. A lookup reads the tag line, the slot, then the
-//! key, and the first two addresses follow from the hash alone, so a batch
-//! of lookups (pipelined GETs, MGET) can ask for all of them before it
-//! reads any (`Shards::prefetch`): hashbrown, used before, keeps where a
-//! key's bucket is to itself. Measured in a scratch program on 1M 20-byte
-//! keys: inserts as fast as hashbrown's `HashTable`, single lookups 1.3x as
-//! fast, batches of 16 prefetched lookups 1.8x. (A table of 4-byte indices
-//! into a vector of slots loaded 10% faster still, but its lookups, one
-//! more dependent load, were 16% slower.)
+//! The table (`crate::linear_table`) is open addressing with linear
+//! probing over two parallel arrays: a tag byte per bucket (empty, or 7
+//! bits of the hash) and the 4-byte indices, 5 bytes a bucket. At 1M keys
+//! the tables of all shards take 10 MB, where buckets holding whole slots
+//! (56 bytes) took 117 MB, and a new key's insert touches the table and
+//! the tails of the slot vector and the arena: no cache miss, where the
+//! fat bucket missed on every new key. `hoard bench --workload load
+//! --key-size 8`, 1M keys, alternating: 1.37-1.58M/s before, 1.67-1.97M/s
+//! after; peak resident memory at 1M 20-byte keys 189.5 -> 130.0 MiB.
+//!
+//! A lookup reads the tag line, the bucket, the slot, then the key, and
+//! the first two addresses follow from the hash alone, so a batch of
+//! lookups (pipelined GETs, MGET) asks for them in three stages before it
+//! reads any (`Shards::prefetch`, `prefetch_slot`, `prefetch_key`):
+//! hashbrown, used before, keeps where a key's bucket is to itself. The
+//! third stage is what the index costs lookups: without it, the server's
+//! CPU per pipelined GET rose 8%; with it, GETs and SETs measure as with
+//! whole slots in the buckets (`redis-benchmark -P 16`, 7 and 4 rounds).
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -76,8 +85,11 @@ pub type Newest = Result<KeydirEntry, (FileId, u64)>;
 /// process cannot be aimed at one bucket.
 #[derive(Default)]
 pub struct Keydir {
-    /// One slot per key, placed by `Slot::hash`.
-    table: LinearTable<Slot>,
+    /// Each key's index in `slots`, placed by its slot's hash.
+    table: LinearTable<u32>,
+    /// One slot per key, in the order the keys came (a removal moves the
+    /// last slot into the gap).
+    slots: Vec<Slot>,
     /// Every slot's key, end to end; removed keys stay as garbage until
     /// `compact`.
     arena: Vec<u8>,
@@ -120,9 +132,10 @@ fn wide(hash: u32) -> u64 {
     (h << 32) | h
 }
 
-/// A slot's hash, for the table to move it by (no key is read back).
-fn rehash(slot: &Slot) -> u64 {
-    wide(slot.hash)
+/// The hash of the slot a bucket points at, for the table to move the
+/// bucket by (no key is read back).
+fn rehash(slots: &[Slot]) -> impl Fn(&u32) -> u64 + '_ {
+    |&i| wide(slots[i as usize].hash)
 }
 
 /// Garbage bytes below which an arena is never compacted (small in tests,
@@ -137,7 +150,7 @@ fn key_in<'a>(arena: &'a [u8], slot: &Slot) -> &'a [u8] {
 impl fmt::Debug for Keydir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keydir")
-            .field("keys", &self.table.len())
+            .field("keys", &self.slots.len())
             .field("arena_bytes", &self.arena.len())
             .field("garbage", &self.garbage)
             .field("keeps_tombstones", &self.keeps_tombstones)
@@ -212,7 +225,7 @@ impl Keydir {
     /// deletions at their place (so a hint built from the copy drops them,
     /// and still shadows any older value of the key).
     pub fn copy_after_live(&self, place: (FileId, u64), now_ms: u64, into: &mut Keydir) {
-        for slot in self.table.iter() {
+        for slot in &self.slots {
             let (at, value) = match slot.newest {
                 Ok(e) if !e.is_live(now_ms) => ((e.file_id, e.offset), Err((e.file_id, e.offset))),
                 Ok(e) => ((e.file_id, e.offset), Ok(e)),
@@ -226,24 +239,24 @@ impl Keydir {
 
     /// Number of keys known, deletions included.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.slots.len()
     }
 
     /// Every key whose newest record is a value, in no particular order.
     pub fn values(&self) -> impl Iterator<Item = (&[u8], &KeydirEntry)> {
-        self.table
+        self.slots
             .iter()
             .filter_map(|s| s.newest.as_ref().ok().map(|e| (key_in(&self.arena, s), e)))
     }
 
     /// Every value's entry, without its key, in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = &KeydirEntry> {
-        self.table.iter().filter_map(|s| s.newest.as_ref().ok())
+        self.slots.iter().filter_map(|s| s.newest.as_ref().ok())
     }
 
     /// Every key known, deletions included.
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
-        self.table.iter().map(|s| key_in(&self.arena, s))
+        self.slots.iter().map(|s| key_in(&self.arena, s))
     }
 
     fn hash(&self, key: &[u8]) -> u32 {
@@ -252,53 +265,66 @@ impl Keydir {
         self.hasher.hash_one(key) as u32
     }
 
-    fn find(&self, key: &[u8]) -> Option<&Slot> {
-        let hash = self.hash(key);
-        let arena = &self.arena;
-        let i = self.table.find(wide(hash), |slot| {
+    /// The bucket of `key`, of seeded hash `hash`.
+    fn bucket_of(&self, key: &[u8], hash: u32) -> Option<usize> {
+        let (slots, arena) = (&self.slots, &self.arena);
+        self.table.find(wide(hash), |&i| {
+            let slot = &slots[i as usize];
             slot.hash == hash && key_in(arena, slot) == key
-        })?;
-        Some(self.table.get(i))
+        })
+    }
+
+    fn find(&self, key: &[u8]) -> Option<&Slot> {
+        let bucket = self.bucket_of(key, self.hash(key))?;
+        Some(&self.slots[*self.table.get(bucket) as usize])
     }
 
     fn set(&mut self, key: &[u8], value: Newest) {
         let hash = self.hash(key);
-        let arena = &self.arena;
-        // One probe, whether the key is new or not; growth moves slots by
-        // their stored hash, so no key is read back.
+        let (slots, arena) = (&self.slots, &self.arena);
+        // One probe, whether the key is new or not; growth moves buckets
+        // by their slots' stored hash, so no key is read back.
         match self.table.find_or_vacant(
             wide(hash),
-            |slot| slot.hash == hash && key_in(arena, slot) == key,
-            rehash,
+            |&i| {
+                let slot = &slots[i as usize];
+                slot.hash == hash && key_in(arena, slot) == key
+            },
+            rehash(slots),
         ) {
-            Ok(found) => self.table.get_mut(found).newest = value,
+            Ok(found) => self.slots[*self.table.get(found) as usize].newest = value,
             Err(vacant) => {
                 let key_len = u32::try_from(key.len())
                     .expect("keys are limited far below 4 GiB by the record format");
-                self.table.fill(
-                    vacant,
-                    wide(hash),
-                    Slot {
-                        newest: value,
-                        key_at: self.arena.len(),
-                        key_len,
-                        hash,
-                    },
-                );
+                let i = u32::try_from(self.slots.len())
+                    .expect("a shard holds far fewer than 4G keys (KEY_COUNT_MAX)");
+                self.table.fill(vacant, wide(hash), i);
+                self.slots.push(Slot {
+                    newest: value,
+                    key_at: self.arena.len(),
+                    key_len,
+                    hash,
+                });
                 self.arena.extend_from_slice(key);
             }
         }
     }
 
     fn remove(&mut self, key: &[u8]) {
-        let hash = self.hash(key);
-        let arena = &self.arena;
-        let Some(found) = self.table.find(wide(hash), |slot| {
-            slot.hash == hash && key_in(arena, slot) == key
-        }) else {
+        let Some(found) = self.bucket_of(key, self.hash(key)) else {
             return;
         };
-        let slot = self.table.remove(found, rehash);
+        let i = self.table.remove(found, rehash(&self.slots)) as usize;
+        let slot = self.slots.swap_remove(i);
+        if let Some(moved) = self.slots.get(i) {
+            // The last slot now sits at `i`: repoint its bucket.
+            let last = self.slots.len() as u32;
+            let bucket = self
+                .table
+                .find(wide(moved.hash), |&j| j == last)
+                .expect("every slot has a bucket");
+            *self.table.get_mut(bucket) = i as u32;
+        }
         self.garbage += slot.key_len as usize;
         // Amortised: a compaction copies fewer live bytes than the garbage
         // it drops. It runs under the shard's write lock, so its cost (one
@@ -315,14 +341,23 @@ impl Keydir {
         self.table.prefetch(wide(self.hash(key)));
     }
 
-    /// What the first bucket near `key`'s home with its hash says of it
-    /// (`LinearTable::home_guess`), a guess that reads no key (the
-    /// key itself is asked for): the second stage of a prefetch.
+    /// Asks for the slot that the first bucket near `key`'s home with its
+    /// tag points at (`LinearTable::home_guess`): the second stage.
+    fn prefetch_slot(&self, key: &[u8]) {
+        if let Some(&i) = self.table.home_guess(wide(self.hash(key))) {
+            crate::mmap::prefetch_item(&self.slots[i as usize]);
+        }
+    }
+
+    /// What the slot that `prefetch_slot` asked for says of `key`, if it
+    /// holds its hash: a guess that reads no key (the key itself is asked
+    /// for), the third stage of a prefetch.
     fn prefetch_key(&self, key: &[u8]) -> Option<Newest> {
         let hash = self.hash(key);
         let slot = self
             .table
             .home_guess(wide(hash))
+            .map(|&i| &self.slots[i as usize])
             .filter(|s| s.hash == hash)?;
         crate::mmap::prefetch(&self.arena[slot.key_at..slot.key_at + slot.key_len as usize]);
         Some(slot.newest)
@@ -331,7 +366,7 @@ impl Keydir {
     /// Copies the live keys into a new arena, dropping removed ones.
     fn compact(&mut self) {
         let mut arena = Vec::with_capacity(self.arena.len() - self.garbage);
-        for slot in self.table.iter_mut() {
+        for slot in &mut self.slots {
             let at = arena.len();
             arena.extend_from_slice(key_in(&self.arena, slot));
             slot.key_at = at;
@@ -340,7 +375,8 @@ impl Keydir {
         self.garbage = 0;
         // After mass removals the slots would otherwise stay at their peak.
         if self.table.len() < self.table.buckets() / 4 {
-            self.table.shrink_to_fit(rehash);
+            self.table.shrink_to_fit(rehash(&self.slots));
+            self.slots.shrink_to_fit();
         }
     }
 
@@ -348,10 +384,17 @@ impl Keydir {
     /// are right (tests only).
     #[cfg(test)]
     fn check(&self) {
-        self.table.check(rehash);
-        let live: usize = self.table.iter().map(|s| s.key_len as usize).sum();
+        self.table.check(rehash(&self.slots));
+        assert_eq!(self.table.len(), self.slots.len(), "a bucket per slot");
+        let mut pointed: Vec<u32> = self.table.iter().copied().collect();
+        pointed.sort_unstable();
+        assert!(
+            pointed.iter().copied().eq(0..self.slots.len() as u32),
+            "each slot has one bucket"
+        );
+        let live: usize = self.slots.iter().map(|s| s.key_len as usize).sum();
         assert_eq!(self.arena.len() - self.garbage, live, "arena accounting");
-        for slot in self.table.iter() {
+        for slot in &self.slots {
             assert_eq!(
                 slot.hash,
                 self.hash(key_in(&self.arena, slot)),
@@ -415,11 +458,12 @@ impl Shards {
         self.shards[i].write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Asks for the tag and slot of `key`'s home bucket (`fp` its
+    /// Asks for the tag and bucket of `key`'s home (`fp` its
     /// fingerprint), the first lines a lookup reads. A batch of lookups
-    /// asks this for every key, then `prefetch_key` for every key, then
-    /// looks them up, so their cache misses overlap instead of following
-    /// one another. A hint only: nothing is read into the program.
+    /// asks this for every key, then `prefetch_slot` for every key, then
+    /// `prefetch_key`, then looks them up, so their cache misses overlap
+    /// instead of following one another. A hint only: nothing is read
+    /// into the program.
     pub fn prefetch(&self, fp: u32, key: &[u8]) {
         // An overlay nothing was written to since the open (the common
         // case under a hint) costs no lock.
@@ -428,9 +472,18 @@ impl Shards {
         }
     }
 
-    /// The second stage of `prefetch`: asks for the key itself, and
-    /// returns what a bucket near its home guesses is its newest record (so that
-    /// the record can be asked for too), without reading the key.
+    /// The second stage of `prefetch`: asks for the slot that a bucket
+    /// near the key's home points at.
+    pub fn prefetch_slot(&self, fp: u32, key: &[u8]) {
+        if self.written.load(Ordering::Relaxed) {
+            self.read(fp).prefetch_slot(key);
+        }
+    }
+
+    /// The third stage of `prefetch`: asks for the key itself, and
+    /// returns what the slot guessed near its home says is its newest
+    /// record (so that the record can be asked for too), without reading
+    /// the key.
     pub fn prefetch_key(&self, fp: u32, key: &[u8]) -> Option<Newest> {
         if self.written.load(Ordering::Relaxed) {
             self.read(fp).prefetch_key(key)
@@ -593,12 +646,14 @@ mod tests {
         assert_eq!(keydir.prefetch_key(b"a"), None);
         keydir.insert(b"a", entry(1));
         keydir.prefetch(b"a");
+        keydir.prefetch_slot(b"a");
         assert_eq!(keydir.prefetch_key(b"a"), Some(Ok(entry(1))));
         assert_eq!(keydir.prefetch_key(b"b"), None);
         let shards = Shards::new(true);
         assert_eq!(shards.prefetch_key(7, b"a"), None);
         shards.write(7).delete(b"a", (FileId(1), 9));
         shards.prefetch(7, b"a");
+        shards.prefetch_slot(7, b"a");
         assert_eq!(shards.prefetch_key(7, b"a"), Some(Err((FileId(1), 9))));
     }
 

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{CorruptKind, Error, Result};
+use crate::format::record::{self, Decoded, Place, RecordKind};
 use crate::layout;
 use crate::log::Role;
 pub use crate::log_file::LogFile as DataFile;
@@ -49,6 +50,37 @@ pub trait DataFileId {
 impl DataFileId for DataFile {
     fn id(&self) -> FileId {
         FileId(self.name().number())
+    }
+}
+
+/// The value of `key`'s record at `offset` in `file` (its value
+/// `value_len` bytes long), appended to `into` once the record is read and
+/// checked: CRC, key, a value rather than a tombstone. Any failure is
+/// `Error::Corrupt` with the file and offset.
+pub fn read_value(
+    file: &DataFile,
+    key: &[u8],
+    offset: u64,
+    value_len: usize,
+    into: &mut Vec<u8>,
+) -> Result<()> {
+    let bytes = file.read(offset, record::encoded_len(key.len(), value_len))?;
+    let corrupt = |kind| Error::Corrupt {
+        path: file.path().to_path_buf(),
+        offset,
+        kind,
+    };
+    match record::decode(&bytes, Place::new(file.uid(), offset)) {
+        Decoded::Record(rec, _) if rec.key != key => Err(corrupt(CorruptKind::KeyMismatch)),
+        Decoded::Record(rec, _) if rec.kind != RecordKind::Value => {
+            Err(corrupt(CorruptKind::Header))
+        }
+        Decoded::Record(rec, _) => {
+            into.extend_from_slice(rec.value);
+            Ok(())
+        }
+        Decoded::Incomplete => Err(corrupt(CorruptKind::Truncated)),
+        Decoded::Corrupt(kind) => Err(corrupt(kind)),
     }
 }
 

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::data_file::{DataFile, FileId, FileSet};
+use super::data_file::{self, DataFile, FileId, FileSet};
 use super::hint::Hint;
 use super::keydir::{KeydirEntry, Known, Shards};
 use crate::error::Error;
@@ -203,16 +203,79 @@ impl Index {
         fp: u32,
         verify: bool,
     ) -> Result<Option<(u64, KeydirEntry)>, Miss> {
+        self.hint_probe(files, hint, key, fp, verify, None)
+    }
+
+    /// `hint_lookup`, also reading the value into `value` if given.
+    fn hint_probe(
+        &self,
+        files: &FileSet,
+        hint: &Hint,
+        key: &[u8],
+        fp: u32,
+        verify: bool,
+        mut value: Option<&mut Vec<u8>>,
+    ) -> Result<Option<(u64, KeydirEntry)>, Miss> {
         let view = hint.view();
         for candidate in view.probe(fp, hint.verified()) {
             let (index, slot) = candidate.map_err(|offset| {
                 HintDamaged(format!("block at offset {offset} fails its checksum"))
             })?;
-            if let Some(entry) = self.slot_holds(files, hint, &slot, key, verify)? {
+            if let Some(entry) =
+                self.slot_holds(files, hint, &slot, key, verify, value.as_deref_mut())?
+            {
                 return Ok(Some((index, entry)));
             }
         }
         Ok(None)
+    }
+
+    /// The newest value record of `key` (fingerprint `fp`), live or
+    /// expired, with its value read and checked (`data_file::read_value`):
+    /// a lookup and the read of its record in one pass, so that a record a
+    /// hint slot names is found and read once. A damaged record is
+    /// `Miss::Failed` with `Error::Corrupt`.
+    pub fn locate_value(
+        &self,
+        files: &FileSet,
+        key: &[u8],
+        fp: u32,
+    ) -> Result<Option<(KeydirEntry, Vec<u8>)>, Miss> {
+        // An overlay nothing was written to (a store opened through its
+        // hint and only read) is not locked and probed.
+        let known = if self.keys.written() {
+            match self.keys.read(fp).get(key) {
+                Known::Value(entry) => Some(Some(*entry)),
+                Known::Deleted => Some(None),
+                Known::Unknown => None,
+            }
+        } else {
+            None
+        };
+        match known {
+            Some(Some(entry)) => {
+                let file = files.get(&entry.file_id).ok_or(Miss::Moved)?;
+                let mut value = Vec::with_capacity(entry.value_len as usize);
+                data_file::read_value(
+                    file,
+                    key,
+                    entry.offset,
+                    entry.value_len as usize,
+                    &mut value,
+                )
+                .map_err(Miss::Failed)?;
+                Ok(Some((entry, value)))
+            }
+            Some(None) => Ok(None),
+            None => {
+                let Some(hint) = &self.hint else {
+                    return Ok(None);
+                };
+                let mut value = Vec::new();
+                let found = self.hint_probe(files, hint, key, fp, false, Some(&mut value))?;
+                Ok(found.map(|(_, entry)| (entry, value)))
+            }
+        }
     }
 
     /// The data file a hint slot points into; `None` for a retired file.
@@ -235,7 +298,10 @@ impl Index {
         }
     }
 
-    /// Whether the record a slot points at holds `key`: its entry if so.
+    /// Whether the record a slot points at holds `key`: its entry if so,
+    /// with the value read and checked into `value` if given (a damaged
+    /// record of the key is then `Miss::Failed`, as `data_file::read_value`
+    /// says, not a damaged hint: the slot did lead to the key).
     fn slot_holds(
         &self,
         files: &FileSet,
@@ -243,6 +309,7 @@ impl Index {
         slot: &Slot,
         key: &[u8],
         verify: bool,
+        value: Option<&mut Vec<u8>>,
     ) -> Result<Option<KeydirEntry>, Miss> {
         let damaged = |what: &str| HintDamaged(format!("an entry points at {what}"));
         let Some((file_id, file)) = self.slot_file(files, hint, slot)? else {
@@ -286,6 +353,11 @@ impl Index {
             if !matches!(record::decode(&bytes, place), Decoded::Record(rec, _) if rec.key == key) {
                 return Err(damaged("a record that fails its checks").into());
             }
+        }
+        if let Some(value) = value {
+            value.reserve(raw.value_len);
+            data_file::read_value(file, key, slot.offset, raw.value_len, value)
+                .map_err(Miss::Failed)?;
         }
         Ok(Some(entry))
     }

@@ -492,6 +492,11 @@ impl Shards {
         }
     }
 
+    /// Whether any shard was ever written (else every lookup finds nothing).
+    pub fn written(&self) -> bool {
+        self.written.load(Ordering::Relaxed)
+    }
+
     /// Every shard, read-locked one at a time by the caller.
     pub fn all(&self) -> impl Iterator<Item = RwLockReadGuard<'_, Keydir>> {
         self.shards

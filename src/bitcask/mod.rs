@@ -49,9 +49,8 @@ use writer::Writer;
 
 use crate::clock::Clock;
 use crate::engine::{Change, KeyMeta, Value};
-use crate::error::{CorruptKind, Error, Result};
+use crate::error::Result;
 use crate::format::hint::fingerprint;
-use crate::format::record::{self, Decoded, Place, RecordKind};
 use crate::log_writer::LogWriter;
 use crate::manifest::SyncPolicy;
 use crate::notice::Notice;
@@ -226,30 +225,6 @@ impl Bitcask {
         self.with_view(|index, files| index.locate(files, key, verify))
     }
 
-    /// Reads and checks the record an entry points at; `Moved` when the
-    /// file is not in this view of the file set.
-    fn read_value(files: &FileSet, key: &[u8], entry: &KeydirEntry) -> Result<Vec<u8>, ReadMiss> {
-        let file = files.get(&entry.file_id).ok_or(ReadMiss::Moved)?;
-        let len = record::encoded_len(key.len(), entry.value_len as usize);
-        let bytes = file.read(entry.offset, len)?;
-        let corrupt = |kind| {
-            ReadMiss::Failed(Error::Corrupt {
-                path: file.path().to_path_buf(),
-                offset: entry.offset,
-                kind,
-            })
-        };
-        match record::decode(&bytes, Place::new(file.uid(), entry.offset)) {
-            Decoded::Record(rec, _) if rec.key != key => Err(corrupt(CorruptKind::KeyMismatch)),
-            Decoded::Record(rec, _) if rec.kind != RecordKind::Value => {
-                Err(corrupt(CorruptKind::Header))
-            }
-            Decoded::Record(rec, _) => Ok(rec.value.to_vec()),
-            Decoded::Incomplete => Err(corrupt(CorruptKind::Truncated)),
-            Decoded::Corrupt(kind) => Err(corrupt(kind)),
-        }
-    }
-
     /// The entry and (checked) value of `key`, live or expired.
     fn entry_and_value(&self, w: Option<&mut Writer>, key: &[u8]) -> Result<Found> {
         let lookup =
@@ -264,15 +239,12 @@ impl Bitcask {
     /// view of the index: the inner error is the store's, the outer one
     /// says the view must be looked at again.
     fn lookup(index: &Index, files: &FileSet, key: &[u8], fp: u32) -> Result<Result<Found>, Miss> {
-        let Some(entry) = index.locate_hashed(files, key, fp, false)? else {
-            return Ok(Ok(None));
-        };
-        // The entry's expiry may come from a header not yet checked:
-        // read (and so check) the record before trusting it.
-        match Bitcask::read_value(files, key, &entry) {
-            Ok(bytes) => Ok(Ok(Some((entry, bytes)))),
-            Err(ReadMiss::Moved) => Err(Miss::Moved),
-            Err(ReadMiss::Failed(e)) => Ok(Err(e)),
+        // The entry's expiry may come from a header not yet checked: the
+        // record is read (and so checked) before the entry is trusted.
+        match index.locate_value(files, key, fp) {
+            Ok(found) => Ok(Ok(found)),
+            Err(Miss::Failed(e)) => Ok(Err(e)),
+            Err(miss) => Err(miss),
         }
     }
 
@@ -503,20 +475,6 @@ impl Bitcask {
     }
 }
 
-/// Why reading a value failed.
-enum ReadMiss {
-    /// The entry's file is not in this view of the file set.
-    Moved,
-    Failed(Error),
-}
-
-impl From<Error> for ReadMiss {
-    fn from(e: Error) -> ReadMiss {
-        ReadMiss::Failed(e)
-    }
-}
-
-/// A key's newest value record and its checked value, live or expired.
 type Found = Option<(KeydirEntry, Vec<u8>)>;
 
 fn expiry_option(expiry_ms: u64) -> Option<u64> {

@@ -350,6 +350,45 @@ fn pipelined_and_inline_commands_are_answered_in_order() {
     assert_eq!(c.reply(), "+OK\r\n");
 }
 
+/// A read that leaves room in the buffer marks the socket not ready
+/// (`connection::read_drained`): the pieces of a command that arrive
+/// after such a read must still wake the connection, whether a piece
+/// ends mid-header, mid-value or leaves more than a read's worth behind.
+#[test]
+fn a_command_arriving_in_pieces_after_pauses_is_answered() {
+    let t = store("bitcask");
+    let server = Server::start(&t.dir(), &[]);
+    let mut c = server.connect();
+    c.writer.set_nodelay(true).unwrap();
+    let pause = || std::thread::sleep(Duration::from_millis(30));
+    // Small: split inside the header, the key and the value.
+    let small = encode(&[b"SET", b"piecewise", b"value"]);
+    for piece in small.chunks(7) {
+        c.send(piece);
+        pause();
+    }
+    assert_eq!(c.reply(), "+OK\r\n");
+    assert_eq!(c.call(&[b"GET", b"piecewise"]), "$5\r\nvalue\r\n");
+    // Large: a 1 MiB value in pieces bigger than one read, so that full
+    // reads and short ones alternate.
+    let value: Vec<u8> = (0..1u32 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+    let large = encode(&[b"SET", b"large", &value]);
+    for piece in large.chunks(300_000) {
+        c.send(piece);
+        pause();
+    }
+    assert_eq!(c.reply(), "+OK\r\n");
+    c.send_command(&[b"STRLEN", b"large"]);
+    assert_eq!(c.reply(), ":1048576\r\n");
+    // Then two whole commands in one write, after a pause: both answered.
+    pause();
+    let mut two = encode(&[b"GET", b"piecewise"]);
+    two.extend(encode(&[b"PING"]));
+    c.send(&two);
+    assert_eq!(c.reply(), "$5\r\nvalue\r\n");
+    assert_eq!(c.reply(), "+PONG\r\n");
+}
+
 #[test]
 fn resp3_replies_after_hello_3() {
     let t = store("memory");

@@ -416,6 +416,9 @@ pub const SHARDS: usize = 64;
 pub struct Shards {
     shards: Box<[RwLock<Keydir>]>,
     /// Whether any shard was ever write-locked (else all are empty).
+    /// Lookups skip the locks while it is false (`Index::locate_value`),
+    /// so every write must go through `write` or `write_at`, which set it
+    /// first: the shards themselves are not handed out.
     written: AtomicBool,
 }
 
@@ -436,7 +439,7 @@ impl Shards {
     }
 
     /// The shard holding keys of fingerprint `fp`.
-    pub fn shard(&self, fp: u32) -> &RwLock<Keydir> {
+    fn shard(&self, fp: u32) -> &RwLock<Keydir> {
         // The top bits: the hint's home slot uses the low ones.
         &self.shards[(fp >> (32 - SHARDS.trailing_zeros())) as usize]
     }

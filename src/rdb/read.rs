@@ -124,6 +124,11 @@ impl<R: Read> Input<R> {
         }
     }
 
+    /// Whether every byte of the input is consumed.
+    fn at_end(&mut self) -> Result<bool> {
+        Ok(self.pos == self.end && !self.refill()?)
+    }
+
     fn need(&mut self, n: usize) -> Result<()> {
         while self.end - self.pos < n {
             if !self.refill()? {
@@ -307,6 +312,20 @@ impl<R: Read> RdbReader<R> {
                                 ),
                             ));
                         }
+                    } else if !self.input.at_end()? {
+                        // Versions below 5 carry no checksum, so their
+                        // files end at this opcode. Bytes after it are
+                        // most likely a newer file's checksum under a
+                        // damaged version digit (one bit turns 9 into 1),
+                        // which would otherwise switch the check off.
+                        return Err(self.corrupt(
+                            at + 1,
+                            &format!(
+                                "bytes follow the end of a version-{} file, which has no \
+                                 checksum: the version number may be damaged",
+                                self.version
+                            ),
+                        ));
                     }
                     self.done = true;
                     return Ok(None);
@@ -638,6 +657,28 @@ mod tests {
             items.push(item);
         }
         Ok(items)
+    }
+
+    #[test]
+    fn a_file_without_a_checksum_must_end_at_its_eof_opcode() {
+        // A version-9 file whose version digit lost a bit (9 -> 1): its
+        // checksum trailer now follows the EOF of a version that has none.
+        let mut writer = crate::rdb::RdbWriter::new(Vec::new(), 1, 0).unwrap();
+        writer.entry(b"k", b"v", None).unwrap();
+        let mut file = writer.finish().unwrap();
+        assert_eq!(&file[..9], b"REDIS0009");
+        assert_eq!(read_all(&file).unwrap().len(), 1);
+        file[8] ^= 0x08;
+        assert_eq!(&file[..9], b"REDIS0001");
+        let err = read_all(&file).unwrap_err().to_string();
+        assert!(err.contains("version-1 file"), "{err}");
+        // A real version-4 file ends at its EOF and reads; one byte more
+        // and it is refused.
+        let mut old = b"REDIS0004".to_vec();
+        old.extend([0, 1, b'a', 1, b'b', 0xFF]);
+        assert_eq!(read_all(&old).unwrap().len(), 1);
+        old.push(0);
+        assert!(read_all(&old).is_err());
     }
 
     #[test]

@@ -226,6 +226,22 @@ fn record(histogram: &mut Histogram<u64>, took: Duration) {
     let _ = histogram.record((took.as_nanos() as u64).max(1));
 }
 
+/// Runs operation number `i`, timing it into `histogram` if it is one of
+/// the sample (see the module doc); also says whether it was.
+fn sample<T>(
+    histogram: &mut Histogram<u64>,
+    i: u64,
+    op: impl FnOnce() -> Result<T>,
+) -> Result<(T, bool)> {
+    if !i.is_multiple_of(SAMPLE_EVERY) {
+        return Ok((op()?, false));
+    }
+    let start = Instant::now();
+    let done = op()?;
+    let _ = histogram.record_n((start.elapsed().as_nanos() as u64).max(1), SAMPLE_EVERY);
+    Ok((done, true))
+}
+
 fn result_of(
     workload: Workload,
     threads: usize,
@@ -267,15 +283,7 @@ impl Timer {
     /// Runs operation number `i`, timing it if it is one of the sample
     /// (see the module doc).
     fn sample<T>(&mut self, i: u64, op: impl FnOnce() -> Result<T>) -> Result<T> {
-        if !i.is_multiple_of(SAMPLE_EVERY) {
-            return op();
-        }
-        let start = Instant::now();
-        let done = op()?;
-        let _ = self
-            .histogram
-            .record_n((start.elapsed().as_nanos() as u64).max(1), SAMPLE_EVERY);
-        Ok(done)
+        Ok(sample(&mut self.histogram, i, op)?.0)
     }
 
     fn record(&mut self, took: Duration) {
@@ -317,7 +325,12 @@ impl Worker<'_> {
     fn record_batch(&mut self, took: Duration, ops: usize) {
         let each = (took.as_nanos() as u64 / ops as u64).max(1);
         let _ = self.histogram.record_n(each, ops as u64);
-        self.unreported += ops as u64;
+        self.count(ops as u64);
+    }
+
+    /// Adds `ops` done operations to the shared progress count, a step at a time.
+    fn count(&mut self, ops: u64) {
+        self.unreported += ops;
         if self.unreported >= PROGRESS_STEP {
             self.done.fetch_add(self.unreported, Ordering::Relaxed);
             self.unreported = 0;
@@ -325,19 +338,12 @@ impl Worker<'_> {
     }
 
     /// Runs operation number `i` of this thread, timing it if it is one
-    /// of the sample (see the module doc).
+    /// of the sample (see the module doc); each sampled one counts the
+    /// `SAMPLE_EVERY` operations it stands for towards progress.
     fn sample<T>(&mut self, i: u64, op: impl FnOnce() -> Result<T>) -> Result<T> {
-        if !i.is_multiple_of(SAMPLE_EVERY) {
-            return op();
-        }
-        let start = Instant::now();
-        let done = op()?;
-        let each = (start.elapsed().as_nanos() as u64).max(1);
-        let _ = self.histogram.record_n(each, SAMPLE_EVERY);
-        self.unreported += SAMPLE_EVERY;
-        if self.unreported >= PROGRESS_STEP {
-            self.done.fetch_add(self.unreported, Ordering::Relaxed);
-            self.unreported = 0;
+        let (done, timed) = sample(&mut self.histogram, i, op)?;
+        if timed {
+            self.count(SAMPLE_EVERY);
         }
         Ok(done)
     }

@@ -110,15 +110,30 @@ impl Index {
         fp: u32,
         verify: bool,
     ) -> Result<Option<KeydirEntry>, Miss> {
-        let found = match self.keys.read(fp).get(key) {
-            Known::Value(entry) => return Ok(Some(*entry)),
-            Known::Deleted => return Ok(None),
-            Known::Unknown => match &self.hint {
-                None => None,
-                Some(hint) => self.hint_lookup(files, hint, key, fp, verify)?,
-            },
+        if let Some(known) = self.overlay(key, fp) {
+            return Ok(known);
+        }
+        let Some(hint) = &self.hint else {
+            return Ok(None);
         };
-        Ok(found.map(|(_, e)| e))
+        Ok(self
+            .hint_lookup(files, hint, key, fp, verify, None)?
+            .map(|(_, e)| e))
+    }
+
+    /// What the overlay (or full keydir) says of `key`: `Some(Some(entry))`
+    /// for a value, `Some(None)` for a deletion, `None` when the hint must
+    /// be asked. An overlay nothing was written to (a store opened through
+    /// its hint and only read) is neither locked nor probed.
+    fn overlay(&self, key: &[u8], fp: u32) -> Option<Option<KeydirEntry>> {
+        if !self.keys.written() {
+            return None;
+        }
+        match self.keys.read(fp).get(key) {
+            Known::Value(entry) => Some(Some(*entry)),
+            Known::Deleted => Some(None),
+            Known::Unknown => None,
+        }
     }
 
     /// Starts loading what lookups of `keys` will read (keydir buckets and
@@ -192,22 +207,11 @@ impl Index {
         self.hint.as_ref().map_or(0, |h| h.entry_count()) + self.keys.len() as u64
     }
 
-    /// Looks `key` up in the hint; returns the slot index and entry. A
-    /// candidate whose key differs is a fingerprint collision and the probe
-    /// goes on; so is a slot into a retired file.
+    /// Looks `key` up in the hint; returns the slot index and entry, and
+    /// reads the value into `value` if given. A candidate whose key differs
+    /// is a fingerprint collision and the probe goes on; so is a slot into
+    /// a retired file.
     pub fn hint_lookup(
-        &self,
-        files: &FileSet,
-        hint: &Hint,
-        key: &[u8],
-        fp: u32,
-        verify: bool,
-    ) -> Result<Option<(u64, KeydirEntry)>, Miss> {
-        self.hint_probe(files, hint, key, fp, verify, None)
-    }
-
-    /// `hint_lookup`, also reading the value into `value` if given.
-    fn hint_probe(
         &self,
         files: &FileSet,
         hint: &Hint,
@@ -241,18 +245,7 @@ impl Index {
         key: &[u8],
         fp: u32,
     ) -> Result<Option<(KeydirEntry, Vec<u8>)>, Miss> {
-        // An overlay nothing was written to (a store opened through its
-        // hint and only read) is not locked and probed.
-        let known = if self.keys.written() {
-            match self.keys.read(fp).get(key) {
-                Known::Value(entry) => Some(Some(*entry)),
-                Known::Deleted => Some(None),
-                Known::Unknown => None,
-            }
-        } else {
-            None
-        };
-        match known {
+        match self.overlay(key, fp) {
             Some(Some(entry)) => {
                 let file = files.get(&entry.file_id).ok_or(Miss::Moved)?;
                 let mut value = Vec::with_capacity(entry.value_len as usize);
@@ -272,7 +265,7 @@ impl Index {
                     return Ok(None);
                 };
                 let mut value = Vec::new();
-                let found = self.hint_probe(files, hint, key, fp, false, Some(&mut value))?;
+                let found = self.hint_lookup(files, hint, key, fp, false, Some(&mut value))?;
                 Ok(found.map(|(_, entry)| (entry, value)))
             }
         }
@@ -458,7 +451,7 @@ impl Index {
             if let Some(hint) = &self.hint {
                 for key in shard.keys() {
                     if let Some((index, _)) =
-                        self.hint_lookup(files, hint, key, fingerprint(key), false)?
+                        self.hint_lookup(files, hint, key, fingerprint(key), false, None)?
                     {
                         superseded.insert(index);
                     }

@@ -136,7 +136,7 @@ proptest! {
             file_index: 0,
             offset: 32 + i as u64 * 40,
         }).collect();
-        let meta = HintMeta { watermark_file_id: 1 << 16, watermark_offset: 4096, entry_count: 0, slot_count: 0, files: vec![hint::HintFile { id: 1 << 16, uid: UID, len: 4096, records: 0 }] };
+        let meta = HintMeta::new(1 << 16, 4096, vec![hint::HintFile { id: 1 << 16, uid: UID, len: 4096, records: 0 }]);
         let mut bytes = hint::encode(meta, &slots);
         mutate(&mut bytes, &ms);
         if let Ok((view, _)) = HintView::parse(&bytes) {

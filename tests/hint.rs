@@ -213,13 +213,7 @@ fn a_hint_pointing_past_the_end_of_its_files_is_not_trusted() {
             offset: 1 << 40,
         })
         .collect();
-    let meta = HintMeta {
-        watermark_file_id: last_id,
-        watermark_offset: last_len,
-        entry_count: 0,
-        slot_count: 0,
-        files,
-    };
+    let meta = HintMeta::new(last_id, last_len, files);
     std::fs::write(t.dir().join(HINT_FILE), hint::encode(meta, &entries)).unwrap();
     t.hoard()
         .args(["get", "key-00003"])
@@ -342,4 +336,59 @@ fn a_writer_rewrites_the_hint_once_more_than_a_mebibyte_follows_it() {
     let hint = hint_state(&t);
     assert_eq!(hint["tail_bytes"], 0, "the hint was not rewritten: {hint}");
     assert_eq!(hint["entries"], 1502);
+}
+
+/// The `slot_layout` field of the hint in `dir`: 0 wide, 1 packed.
+fn slot_layout(dir: &Path) -> u32 {
+    let bytes = std::fs::read(dir.join(HINT_FILE)).unwrap();
+    u32::from_le_bytes(bytes[92..96].try_into().unwrap())
+}
+
+#[test]
+fn a_wide_hint_from_an_earlier_build_is_used_and_rebuilt_packed() {
+    // tests/fixtures/wide-hint was made by the build before packed hints:
+    // `put key1..key30 value-N`, `del key3`, `put key5 overwritten`, `hint`
+    // (sync interval:1000, so that its data file is not preallocated).
+    let t = TestDir::new();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wide-hint");
+    std::fs::create_dir(t.dir()).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, t.dir().join(path.file_name().unwrap())).unwrap();
+    }
+    let mut expected = BTreeMap::new();
+    for i in 1..=30 {
+        expected.insert(format!("key{i}"), format!("value-{i}"));
+    }
+    expected.remove("key3");
+    expected.insert("key5".to_string(), "overwritten".to_string());
+    let check = |expected: &BTreeMap<String, String>| {
+        for i in 1..=30 {
+            let key = format!("key{i}");
+            let get = t.hoard().args(["get", &key]).assert();
+            match expected.get(&key) {
+                Some(value) => get.success().stdout(value.clone()).stderr(""),
+                None => get.code(1),
+            };
+        }
+    };
+    let wide_len = std::fs::metadata(t.dir().join(HINT_FILE)).unwrap().len();
+    assert_eq!(slot_layout(&t.dir()), 0);
+    // Used as it is: no notice of a damaged or stale hint, no rewrite.
+    check(&expected);
+    t.hoard()
+        .arg("inspect")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("29 keys, 772 B"))
+        .stderr("");
+    t.hoard().arg("verify").assert().success();
+    assert_eq!(slot_layout(&t.dir()), 0);
+
+    t.hoard().args(["-q", "hint"]).assert().success();
+    assert_eq!(slot_layout(&t.dir()), 1);
+    let packed_len = std::fs::metadata(t.dir().join(HINT_FILE)).unwrap().len();
+    assert!(packed_len < wide_len, "{packed_len} >= {wide_len}");
+    check(&expected);
+    t.hoard().arg("verify").assert().success();
 }

@@ -179,18 +179,16 @@ fn a_hint_entry_pointing_at_an_older_record_is_found() {
             offset,
         });
     }
-    let meta = HintMeta {
-        watermark_file_id: id,
-        watermark_offset: len,
-        entry_count: 0,
-        slot_count: 0,
-        files: vec![HintFile {
+    let meta = HintMeta::new(
+        id,
+        len,
+        vec![HintFile {
             id,
             uid: u64::from_le_bytes(std::fs::read(&file).unwrap()[24..32].try_into().unwrap()),
             len,
             records: u64::MAX,
         }],
-    };
+    );
     std::fs::write(t.dir().join(HINT_FILE), hint::encode(meta, &slots)).unwrap();
     let (code, doc) = verify_json(&t, &[]);
     assert_eq!(code, 4);

@@ -252,12 +252,10 @@ impl Bitcask {
         let mut hint_bytes = None;
 
         if let Some(last) = outputs.last() {
-            let meta = HintMeta {
-                watermark_file_id: last.id.0,
-                watermark_offset: last.records_end,
-                entry_count: 0,
-                slot_count: 0,
-                files: outputs
+            let meta = HintMeta::new(
+                last.id.0,
+                last.records_end,
+                outputs
                     .iter()
                     .map(|o| HintFile {
                         id: o.id.0,
@@ -271,7 +269,7 @@ impl Bitcask {
                         records: o.records,
                     })
                     .collect(),
-            };
+            );
             let bytes = Hint::write_bytes(&self.dir, meta, &slots)?;
             report.hint_bytes = bytes.len() as u64;
             hint_bytes = Some(bytes);

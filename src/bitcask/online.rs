@@ -630,13 +630,7 @@ impl Bitcask {
                 },
             });
         }
-        let meta = HintMeta {
-            watermark_file_id: watermark.0.0,
-            watermark_offset: watermark.1,
-            entry_count: 0,
-            slot_count: 0,
-            files: table,
-        };
+        let meta = HintMeta::new(watermark.0.0, watermark.1, table);
         // A failed hint write costs only a longer open: the store goes on.
         let file_len = Hint::write(&self.dir, meta, &entries)?;
         failpoint::hit("hint-rebuild-before-install");

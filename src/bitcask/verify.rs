@@ -22,7 +22,7 @@ use crate::file_list;
 use crate::format::file_header::{FileHeader, HEADER_LEN};
 use crate::format::file_list::ListedKind;
 use crate::format::footer::{FOOTER_LEN, Footer};
-use crate::format::hint::{BLOCK_SLOTS, SLOT_LEN, fingerprint};
+use crate::format::hint::{BLOCK_SLOTS, fingerprint};
 use crate::format::record::{self, Place, RecordKind};
 use crate::fs;
 use crate::layout::{self, DATA_MAGIC};
@@ -160,7 +160,7 @@ fn verify_hint(
     let problem = |offset: u64, what: String| Problem {
         path: path.clone(),
         offset,
-        len: SLOT_LEN as u64,
+        len: view.slot_len(),
         what,
         corruption: true,
     };
@@ -169,7 +169,7 @@ fn verify_hint(
     let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
     for block in 0..blocks {
         if let Err(offset) = view.check_block(block as usize) {
-            let len = (BLOCK_SLOTS * SLOT_LEN) as u64;
+            let len = BLOCK_SLOTS as u64 * view.slot_len();
             found.push(Problem {
                 len,
                 ..problem(offset, "hint block fails its checksum".to_string())
@@ -184,7 +184,7 @@ fn verify_hint(
                 continue;
             }
             report.hint_entries += 1;
-            let offset = view.block_offset(block as usize) + (index - first) * SLOT_LEN as u64;
+            let offset = view.slot_offset(index);
             let (key, entry) = match lookup.record_at_slot(files, hint, &slot) {
                 Ok(Some(found)) => found,
                 Ok(None) | Err(Miss::Moved) => continue,

@@ -244,13 +244,7 @@ impl Bitcask {
             // The watermark file is described as of the watermark.
             entry.len = last.len();
         }
-        let meta = HintMeta {
-            watermark_file_id: last_id.0,
-            watermark_offset: last.len(),
-            entry_count: 0,
-            slot_count: 0,
-            files: table,
-        };
+        let meta = HintMeta::new(last_id.0, last.len(), table);
         let file_len = Hint::write(&self.dir, meta, &entries)?;
         w.hint_dirty = false;
         w.tail_bytes = 0;

@@ -1,9 +1,18 @@
 //! The hint codec: an immutable open-addressing hash table of the keydir as
 //! of a watermark, laid out to be used straight from a memory map. Keys are
-//! not stored: a slot holds a 32-bit fingerprint of the key and where its
+//! not stored: a slot holds the key's 32-bit fingerprint and where its
 //! newest record lives, and every lookup reads that record and checks its
 //! CRC and key. Slots are grouped in blocks of 64, each with its own CRC32,
 //! so a lookup checks only the one or two blocks it touches.
+//!
+//! Two slot layouts. *Packed* (written whenever the file table fits): an
+//! 8-byte word per slot (the fingerprint's low 16 bits, the offset and the
+//! file index), and the fingerprints' high 16 bits in an array of their
+//! own after the words. A lookup reads only the words, so the part of the
+//! table a random get touches is 8 bytes a slot, not 16, and more of it
+//! stays in the CPU's cache; a rebuild or a merge reads both and has every
+//! fingerprint whole. *Wide* (16 bytes a slot), written by earlier builds
+//! and when a place does not fit 48 bits.
 //!
 //! ```text
 //! offset            size            field
@@ -15,11 +24,20 @@
 //!     80               4            file_count
 //!     84               4            block_slots         64
 //!     88               4            hash_id             1 = FNV-1a 64 + fmix64
-//!     92              16            reserved            zero
+//!     92               4            slot_layout         0 = wide, 1 = packed
+//!     96               4            offset_bits         packed: 1..=47; wide: 0
+//!    100               8            reserved            zero
 //!    108               4            crc32               over bytes 48..108 and the file table
 //!    112     32*file_count          file table          (file_id u64, uid u64, len u64, records u64) per data file
+//! wide:
 //!      S     16*slot_count          slots               (fingerprint u32, file_index u32, offset u64)
-//!      C  4*ceil(slots/64)          block crc32s        one per 64 slots
+//! packed:
+//!      S      8*slot_count          words               u64: fingerprint & 0xffff | offset << 16
+//!                                                            | file_index << (16 + offset_bits); 0 = empty
+//!      H      2*slot_count          high halves         u16: fingerprint >> 16
+//! both:
+//!      C  4*ceil(slots/64)          block crc32s        one per 64 slots, over their slots
+//!                                                       (packed: their words, then their high halves)
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +47,6 @@ use super::{u32_at, u64_at};
 
 /// Magic bytes of a hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"HOARDHNT";
-/// Bytes per slot.
-pub const SLOT_LEN: usize = 16;
 /// Slots per checksummed block.
 pub const BLOCK_SLOTS: usize = 64;
 /// Identifier of the hash function (FNV-1a 64 then MurmurHash3's fmix64).
@@ -40,14 +56,15 @@ const META_AT: usize = HEADER_LEN;
 const META_LEN: usize = 64;
 const TABLE_AT: usize = META_AT + META_LEN;
 const TABLE_ENTRY_LEN: usize = 32;
-/// Maximum load: slot_count >= entry_count * 4 / 3 + 1.
-const LOAD_NUM: u64 = 3;
-const LOAD_DEN: u64 = 4;
+/// Bits of a packed word that hold the place (file index and offset).
+const PLACE_BITS: u32 = 48;
+/// Bits of a packed word that hold the fingerprint's low half.
+const TAG_BITS: u32 = 64 - PLACE_BITS;
 
 /// The fixed hash of a key, as stored in the hint: FNV-1a 64 over the
 /// bytes, MurmurHash3's fmix64 finaliser, the high 32 bits, and 0 mapped
-/// to 1 (0 marks an empty slot). Part of the file format: never change it
-/// without a new `HASH_ID`.
+/// to 1 (0 marks an empty wide slot). Part of the file format: never
+/// change it without a new `HASH_ID`.
 pub fn fingerprint(key: &[u8]) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in key {
@@ -67,9 +84,70 @@ pub fn home_slot(fingerprint: u32, slot_count: u64) -> u64 {
     (u64::from(fingerprint) * slot_count) >> 32
 }
 
-/// Number of slots for a table of `entry_count` entries.
-pub fn slot_count_for(entry_count: u64) -> u64 {
-    entry_count * LOAD_DEN / LOAD_NUM + 1
+/// How a table's slots are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// 16-byte slots (load at most 0.75).
+    Wide,
+    /// 8-byte words plus 2-byte high halves (load at most 0.8).
+    Packed {
+        /// Bits of a word's offset; its file index has `48 - offset_bits`.
+        offset_bits: u32,
+    },
+}
+
+impl Layout {
+    /// The layout for a table over `file_count` files whose entries all
+    /// start below `offset_end`: packed whenever both fit its 48 bits.
+    pub fn choose(file_count: usize, offset_end: u64) -> Layout {
+        let offset_bits = (u64::BITS - offset_end.leading_zeros()).max(1);
+        let fits =
+            offset_bits < PLACE_BITS && (file_count as u64) <= 1 << (PLACE_BITS - offset_bits);
+        if fits {
+            Layout::Packed { offset_bits }
+        } else {
+            Layout::Wide
+        }
+    }
+
+    /// Bytes per slot in the part a lookup reads.
+    fn probe_len(self) -> usize {
+        match self {
+            Layout::Wide => 16,
+            Layout::Packed { .. } => 8,
+        }
+    }
+
+    /// Bytes per slot in all.
+    fn slot_len(self) -> usize {
+        match self {
+            Layout::Wide => 16,
+            Layout::Packed { .. } => 10,
+        }
+    }
+
+    /// Number of slots for a table of `entry_count` entries.
+    pub fn slot_count_for(self, entry_count: u64) -> u64 {
+        match self {
+            Layout::Wide => entry_count * 4 / 3 + 1,
+            Layout::Packed { .. } => entry_count * 5 / 4 + 1,
+        }
+    }
+
+    fn code(self) -> (u32, u32) {
+        match self {
+            Layout::Wide => (0, 0),
+            Layout::Packed { offset_bits } => (1, offset_bits),
+        }
+    }
+
+    fn from_code(code: u32, offset_bits: u32) -> Option<Layout> {
+        match (code, offset_bits) {
+            (0, 0) => Some(Layout::Wide),
+            (1, 1..PLACE_BITS) => Some(Layout::Packed { offset_bits }),
+            _ => None,
+        }
+    }
 }
 
 /// One slot of the table.
@@ -107,17 +185,35 @@ pub struct HintMeta {
     pub entry_count: u64,
     /// Number of slots.
     pub slot_count: u64,
+    /// How the slots are laid out.
+    pub layout: Layout,
     /// Every data file the hint knows, as it was when the hint was written.
     pub files: Vec<HintFile>,
 }
 
 impl HintMeta {
+    /// The metadata of a hint to write; `encode` sets the counts and the layout.
+    pub fn new(watermark_file_id: u64, watermark_offset: u64, files: Vec<HintFile>) -> HintMeta {
+        HintMeta {
+            watermark_file_id,
+            watermark_offset,
+            entry_count: 0,
+            slot_count: 0,
+            layout: Layout::Wide,
+            files,
+        }
+    }
+
     fn slots_at(&self) -> usize {
         TABLE_AT + self.files.len() * TABLE_ENTRY_LEN
     }
 
+    fn highs_at(&self) -> usize {
+        self.slots_at() + self.slot_count as usize * self.layout.probe_len()
+    }
+
     fn crcs_at(&self) -> usize {
-        self.slots_at() + self.slot_count as usize * SLOT_LEN
+        self.slots_at() + self.slot_count as usize * self.layout.slot_len()
     }
 
     /// Number of checksummed blocks of slots.
@@ -141,10 +237,28 @@ pub enum HintError {
 }
 
 /// Encodes a whole hint file. `entries` hold distinct keys' fingerprints
-/// and locations; `meta.entry_count` and `meta.slot_count` are set here.
+/// and places (offsets past the file header: never 0); the counts and the
+/// layout of `meta` are set here, the layout chosen so that every entry
+/// fits it.
 pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
+    let file_count = meta.files.len().max(
+        entries
+            .iter()
+            .map(|e| e.file_index as usize + 1)
+            .max()
+            .unwrap_or(0),
+    );
+    let offset_end = meta
+        .files
+        .iter()
+        .map(|f| f.len)
+        .chain(entries.iter().map(|e| e.offset.saturating_add(1)))
+        .max()
+        .unwrap_or(0);
+    let layout = Layout::choose(file_count, offset_end);
+    meta.layout = layout;
     meta.entry_count = entries.len() as u64;
-    meta.slot_count = slot_count_for(meta.entry_count);
+    meta.slot_count = layout.slot_count_for(meta.entry_count);
     assert!(meta.slot_count <= 1 << 32, "hint table too large");
     let mut out = Vec::with_capacity(meta.file_len());
     debug_assert_eq!(HEADER_LEN, META_AT);
@@ -157,7 +271,10 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
     out.extend_from_slice(&(meta.files.len() as u32).to_le_bytes());
     out.extend_from_slice(&(BLOCK_SLOTS as u32).to_le_bytes());
     out.extend_from_slice(&HASH_ID.to_le_bytes());
-    out.extend_from_slice(&[0u8; 16]);
+    let (layout_code, offset_bits) = layout.code();
+    out.extend_from_slice(&layout_code.to_le_bytes());
+    out.extend_from_slice(&offset_bits.to_le_bytes());
+    out.extend_from_slice(&[0u8; 8]);
     let crc_at = out.len();
     out.extend_from_slice(&[0u8; 4]);
     for file in &meta.files {
@@ -173,38 +290,91 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
     out[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
 
     // The slots are placed straight into the output: a table of 1M keys
-    // is 21 MB, and building it apart and then serialising it cost a
+    // is 12 MB, and building it apart and then serialising it cost a
     // second pass over all of it.
     let slots_at = meta.slots_at();
     debug_assert_eq!(out.len(), slots_at);
     out.resize(meta.crcs_at(), 0);
-    let table = &mut out[slots_at..];
-    let slot_count = meta.slot_count as usize;
+    let (slots, highs) = out[slots_at..].split_at_mut(meta.highs_at() - slots_at);
+    let (slot_count, probe_len) = (meta.slot_count as usize, layout.probe_len());
     for entry in entries {
         debug_assert_ne!(entry.fingerprint, 0);
         let mut at = home_slot(entry.fingerprint, meta.slot_count) as usize;
-        loop {
-            let slot = &mut table[at * SLOT_LEN..(at + 1) * SLOT_LEN];
-            if slot[..4] == [0; 4] {
-                slot[..4].copy_from_slice(&entry.fingerprint.to_le_bytes());
-                slot[4..8].copy_from_slice(&entry.file_index.to_le_bytes());
-                slot[8..].copy_from_slice(&entry.offset.to_le_bytes());
-                break;
-            }
+        // An empty slot is all zeros in both layouts: a wide slot's
+        // fingerprint is never 0, nor a packed word's offset.
+        while slots[at * probe_len..(at + 1) * probe_len]
+            .iter()
+            .any(|b| *b != 0)
+        {
             at += 1;
             if at == slot_count {
                 at = 0;
             }
         }
+        let slot = &mut slots[at * probe_len..(at + 1) * probe_len];
+        match layout {
+            Layout::Wide => {
+                slot[..4].copy_from_slice(&entry.fingerprint.to_le_bytes());
+                slot[4..8].copy_from_slice(&entry.file_index.to_le_bytes());
+                slot[8..].copy_from_slice(&entry.offset.to_le_bytes());
+            }
+            Layout::Packed { offset_bits } => {
+                assert!(
+                    entry.offset != 0,
+                    "a hint entry at offset 0, inside a file header"
+                );
+                let word = u64::from(entry.fingerprint & 0xffff)
+                    | entry.offset << TAG_BITS
+                    | u64::from(entry.file_index) << (TAG_BITS + offset_bits);
+                slot.copy_from_slice(&word.to_le_bytes());
+                highs[at * 2..at * 2 + 2]
+                    .copy_from_slice(&((entry.fingerprint >> 16) as u16).to_le_bytes());
+            }
+        }
     }
     for block in 0..meta.block_count() {
-        let start = slots_at + block * BLOCK_SLOTS * SLOT_LEN;
-        let end = (start + BLOCK_SLOTS * SLOT_LEN).min(slots_at + slot_count * SLOT_LEN);
-        let crc = crc32fast::hash(&out[start..end]);
+        let crc = block_crc(&out, Geometry::of(&meta), block);
         out.extend_from_slice(&crc.to_le_bytes());
     }
     debug_assert_eq!(out.len(), meta.file_len());
     out
+}
+
+/// The CRC of block `block` of a table of `slot_count` slots laid out as
+/// `layout` from `slots_at`: of its slots (for a packed table, their words
+/// and then their high halves, which start at `highs_at`).
+fn block_crc(bytes: &[u8], geometry: Geometry, block: usize) -> u32 {
+    let first = block * BLOCK_SLOTS;
+    let end = (first + BLOCK_SLOTS).min(geometry.slot_count as usize);
+    let len = geometry.layout.probe_len();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bytes[geometry.slots_at + first * len..geometry.slots_at + end * len]);
+    if let Layout::Packed { .. } = geometry.layout {
+        crc.update(&bytes[geometry.highs_at + first * 2..geometry.highs_at + end * 2]);
+    }
+    crc.finalize()
+}
+
+/// Where a table's parts lie in its file.
+#[derive(Debug, Clone, Copy)]
+struct Geometry {
+    slot_count: u64,
+    layout: Layout,
+    slots_at: usize,
+    highs_at: usize,
+    crcs_at: usize,
+}
+
+impl Geometry {
+    fn of(meta: &HintMeta) -> Geometry {
+        Geometry {
+            slot_count: meta.slot_count,
+            layout: meta.layout,
+            slots_at: meta.slots_at(),
+            highs_at: meta.highs_at(),
+            crcs_at: meta.crcs_at(),
+        }
+    }
 }
 
 /// A view of hint bytes (typically a memory map) whose header and layout
@@ -212,9 +382,7 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
 #[derive(Debug, Clone, Copy)]
 pub struct HintView<'a> {
     bytes: &'a [u8],
-    slot_count: u64,
-    slots_at: usize,
-    crcs_at: usize,
+    g: Geometry,
 }
 
 impl<'a> HintView<'a> {
@@ -251,17 +419,20 @@ impl<'a> HintView<'a> {
         if crc.finalize() != u32_at(bytes, META_AT + 60) {
             return Err(damaged("metadata checksum mismatch"));
         }
-        if u32_at(bytes, META_AT + 36) as usize != BLOCK_SLOTS
-            || u32_at(bytes, META_AT + 40) != HASH_ID
-            || bytes[META_AT + 44..META_AT + 60].iter().any(|b| *b != 0)
-        {
+        let layout = Layout::from_code(u32_at(bytes, META_AT + 44), u32_at(bytes, META_AT + 48));
+        let Some(layout) = layout.filter(|_| {
+            u32_at(bytes, META_AT + 36) as usize == BLOCK_SLOTS
+                && u32_at(bytes, META_AT + 40) == HASH_ID
+                && bytes[META_AT + 52..META_AT + 60].iter().all(|b| *b == 0)
+        }) else {
             return Err(damaged("unknown table parameters"));
-        }
+        };
         let meta = HintMeta {
             watermark_file_id: u64_at(bytes, META_AT),
             watermark_offset: u64_at(bytes, META_AT + 8),
             entry_count: u64_at(bytes, META_AT + 16),
             slot_count: u64_at(bytes, META_AT + 24),
+            layout,
             files: (0..file_count)
                 .map(|i| {
                     let at = TABLE_AT + i * TABLE_ENTRY_LEN;
@@ -292,31 +463,37 @@ impl<'a> HintView<'a> {
     pub fn trusted(bytes: &'a [u8], meta: &HintMeta) -> HintView<'a> {
         HintView {
             bytes,
-            slot_count: meta.slot_count,
-            slots_at: meta.slots_at(),
-            crcs_at: meta.crcs_at(),
+            g: Geometry::of(meta),
         }
     }
 
     /// Number of checksummed blocks of slots.
     pub fn block_count(&self) -> usize {
-        (self.slot_count as usize).div_ceil(BLOCK_SLOTS)
+        (self.g.slot_count as usize).div_ceil(BLOCK_SLOTS)
     }
 
     /// Byte offset of block `block` within the file (for messages).
     pub fn block_offset(&self, block: usize) -> u64 {
-        (self.slots_at + block * BLOCK_SLOTS * SLOT_LEN) as u64
+        (self.g.slots_at + block * BLOCK_SLOTS * self.g.layout.probe_len()) as u64
+    }
+
+    /// Byte offset of slot `index` within the file (for messages).
+    pub fn slot_offset(&self, index: u64) -> u64 {
+        (self.g.slots_at + index as usize * self.g.layout.probe_len()) as u64
+    }
+
+    /// Bytes per slot where a slot's offset points.
+    pub fn slot_len(&self) -> u64 {
+        self.g.layout.probe_len() as u64
     }
 
     /// Checks one block's CRC; `Err` carries the block's byte offset.
     pub fn check_block(&self, block: usize) -> Result<(), u64> {
-        let start = self.slots_at + block * BLOCK_SLOTS * SLOT_LEN;
-        let end = (start + BLOCK_SLOTS * SLOT_LEN).min(self.crcs_at);
-        let stored = u32_at(self.bytes, self.crcs_at + block * 4);
-        if crc32fast::hash(&self.bytes[start..end]) == stored {
+        let stored = u32_at(self.bytes, self.g.crcs_at + block * 4);
+        if block_crc(self.bytes, self.g, block) == stored {
             Ok(())
         } else {
-            Err(start as u64)
+            Err(self.block_offset(block))
         }
     }
 
@@ -339,45 +516,95 @@ impl<'a> HintView<'a> {
 
     /// Number of slots.
     pub fn slot_count(&self) -> u64 {
-        self.slot_count
+        self.g.slot_count
     }
 
-    /// Slot `index`, unchecked (check its block first).
+    /// Slot `index`, whole, unchecked (check its block first).
     pub fn slot(&self, index: u64) -> Slot {
-        let at = self.slots_at + index as usize * SLOT_LEN;
-        Slot {
-            fingerprint: u32_at(self.bytes, at),
-            file_index: u32_at(self.bytes, at + 4),
-            offset: u64_at(self.bytes, at + 8),
+        match self.g.layout {
+            Layout::Wide => {
+                let at = self.g.slots_at + index as usize * 16;
+                Slot {
+                    fingerprint: u32_at(self.bytes, at),
+                    file_index: u32_at(self.bytes, at + 4),
+                    offset: u64_at(self.bytes, at + 8),
+                }
+            }
+            Layout::Packed { .. } => match self.probe_word(index) {
+                (_, None) => Slot {
+                    fingerprint: 0,
+                    file_index: 0,
+                    offset: 0,
+                },
+                (low, Some(slot)) => {
+                    let at = self.g.highs_at + index as usize * 2;
+                    let high = u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]]);
+                    Slot {
+                        fingerprint: u32::from(high) << 16 | low,
+                        ..slot
+                    }
+                }
+            },
+        }
+    }
+
+    /// What a lookup reads of slot `index`: the part of its fingerprint
+    /// it keeps there (all of a wide one's, the low 16 bits of a packed
+    /// one's) and its place, `None` if it is empty. Unchecked.
+    fn probe_word(&self, index: u64) -> (u32, Option<Slot>) {
+        match self.g.layout {
+            Layout::Wide => {
+                let slot = self.slot(index);
+                (slot.fingerprint, (slot.fingerprint != 0).then_some(slot))
+            }
+            Layout::Packed { offset_bits } => {
+                let word = u64_at(self.bytes, self.g.slots_at + index as usize * 8);
+                let low = u32::from(word as u16);
+                let slot = Slot {
+                    fingerprint: low,
+                    file_index: (word >> (TAG_BITS + offset_bits)) as u32,
+                    offset: (word >> TAG_BITS) & ((1 << offset_bits) - 1),
+                };
+                (low, (word != 0).then_some(slot))
+            }
+        }
+    }
+
+    /// What a slot of this table keeps of `fingerprint` where a lookup reads.
+    fn probe_tag(&self, fingerprint: u32) -> u32 {
+        match self.g.layout {
+            Layout::Wide => fingerprint,
+            Layout::Packed { .. } => fingerprint & 0xffff,
         }
     }
 
     /// Starts loading the slot a lookup of `fingerprint` examines first
     /// into the CPU's cache (`mmap::prefetch`).
     pub fn prefetch_home(&self, fingerprint: u32) {
-        if self.slot_count == 0 {
+        if self.g.slot_count == 0 {
             return;
         }
-        let at = self.slots_at + home_slot(fingerprint, self.slot_count) as usize * SLOT_LEN;
-        crate::mmap::prefetch(&self.bytes[at..at + SLOT_LEN]);
+        let len = self.g.layout.probe_len();
+        let at = self.g.slots_at + home_slot(fingerprint, self.g.slot_count) as usize * len;
+        crate::mmap::prefetch(&self.bytes[at..at + len]);
     }
 
-    /// The first slot holding `fingerprint` among the few a lookup of it
-    /// examines first; unchecked, so only a guess of where the record is
-    /// (for a prefetch: the lookup proper checks the block).
+    /// The place of the first slot that may hold `fingerprint` among the
+    /// few a lookup of it examines first; unchecked, so only a guess of
+    /// where the record is (for a prefetch: the lookup proper checks the
+    /// block).
     pub fn home_guess(&self, fingerprint: u32) -> Option<Slot> {
         const LOOK: u64 = 8;
-        if self.slot_count == 0 {
+        if self.g.slot_count == 0 {
             return None;
         }
-        let home = home_slot(fingerprint, self.slot_count);
-        for step in 0..LOOK.min(self.slot_count) {
-            let slot = self.slot((home + step) % self.slot_count);
-            if slot.fingerprint == fingerprint {
-                return Some(slot);
-            }
-            if slot.fingerprint == 0 {
-                return None;
+        let home = home_slot(fingerprint, self.g.slot_count);
+        let tag = self.probe_tag(fingerprint);
+        for step in 0..LOOK.min(self.g.slot_count) {
+            match self.probe_word((home + step) % self.g.slot_count) {
+                (_, None) => return None,
+                (low, Some(slot)) if low == tag => return Some(slot),
+                _ => {}
             }
         }
         None
@@ -386,36 +613,42 @@ impl<'a> HintView<'a> {
     /// The slots a lookup of `fingerprint` must examine, in probe order,
     /// with their indices; each block is checked (once, with `verified`)
     /// before its slots are used: `Err(offset)` names a damaged block.
+    /// A packed table's slots are matched by the low half of the
+    /// fingerprint only, and yielded with the fingerprint asked for: the
+    /// record they lead to says whether they hold the key.
     pub fn probe<'v>(&'v self, fingerprint: u32, verified: &'v [AtomicU64]) -> Probe<'v, 'a> {
         Probe {
             view: self,
             verified,
             fingerprint,
-            at: home_slot(fingerprint, self.slot_count),
+            tag: self.probe_tag(fingerprint),
+            at: home_slot(fingerprint, self.g.slot_count),
             steps: 0,
             checked_block: None,
         }
     }
 }
 
-/// Iterator over the slots holding a fingerprint, stopping at an empty slot.
+/// Iterator over the slots that may hold a fingerprint, stopping at an
+/// empty slot.
 #[derive(Debug)]
 pub struct Probe<'v, 'a> {
     view: &'v HintView<'a>,
     verified: &'v [AtomicU64],
     fingerprint: u32,
+    tag: u32,
     at: u64,
     steps: u64,
     checked_block: Option<usize>,
 }
 
 impl Iterator for Probe<'_, '_> {
-    /// A slot with the fingerprint and its index, or the offset of a damaged block.
+    /// A slot that may hold the fingerprint and its index, or the offset of a damaged block.
     type Item = Result<(u64, Slot), u64>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if self.steps >= self.view.slot_count {
+            if self.steps >= self.view.g.slot_count {
                 return None;
             }
             let block = self.at as usize / BLOCK_SLOTS;
@@ -427,18 +660,25 @@ impl Iterator for Probe<'_, '_> {
                 self.checked_block = Some(block);
             }
             let index = self.at;
-            let slot = self.view.slot(index);
+            let (tag, slot) = self.view.probe_word(index);
             self.at += 1;
-            if self.at == self.view.slot_count {
+            if self.at == self.view.g.slot_count {
                 self.at = 0;
             }
             self.steps += 1;
-            if slot.fingerprint == 0 {
+            let Some(slot) = slot else {
                 self.steps = u64::MAX;
                 return None;
-            }
-            if slot.fingerprint == self.fingerprint {
-                return Some(Ok((index, slot)));
+            };
+            if tag == self.tag {
+                let fingerprint = self.fingerprint;
+                return Some(Ok((
+                    index,
+                    Slot {
+                        fingerprint,
+                        ..slot
+                    },
+                )));
             }
         }
     }
@@ -448,13 +688,13 @@ impl Iterator for Probe<'_, '_> {
 mod tests {
     use super::*;
 
-    fn meta() -> HintMeta {
-        HintMeta {
-            watermark_file_id: 7 << 16,
-            watermark_offset: 4096,
-            entry_count: 0,
-            slot_count: 0,
-            files: vec![
+    /// A file table of two files; `big` makes the second one too long for
+    /// a packed table's places, so that the table is written wide.
+    fn meta(big: bool) -> HintMeta {
+        HintMeta::new(
+            7 << 16,
+            4096,
+            vec![
                 HintFile {
                     id: 1 << 16,
                     uid: 11,
@@ -464,24 +704,23 @@ mod tests {
                 HintFile {
                     id: 7 << 16,
                     uid: 77,
-                    len: 4096,
+                    len: if big { 1 << 47 } else { 4096 },
                     records: 9,
                 },
             ],
-        }
+        )
     }
 
     /// The table as FORMAT.md describes it, built the plain way: a vector
-    /// of slots, each entry placed by linear probing from its home slot.
-    fn reference_table(slot_count: u64, entries: &[Slot]) -> Vec<u8> {
-        let mut slots = vec![
-            Slot {
-                fingerprint: 0,
-                file_index: 0,
-                offset: 0
-            };
-            slot_count as usize
-        ];
+    /// of slots, each entry placed by linear probing from its home slot,
+    /// then serialised slot by slot.
+    fn reference_table(layout: Layout, slot_count: u64, entries: &[Slot]) -> Vec<u8> {
+        let empty = Slot {
+            fingerprint: 0,
+            file_index: 0,
+            offset: 0,
+        };
+        let mut slots = vec![empty; slot_count as usize];
         for entry in entries {
             let mut at = home_slot(entry.fingerprint, slot_count) as usize;
             while slots[at].fingerprint != 0 {
@@ -490,10 +729,29 @@ mod tests {
             slots[at] = *entry;
         }
         let mut out = Vec::new();
-        for slot in &slots {
-            out.extend_from_slice(&slot.fingerprint.to_le_bytes());
-            out.extend_from_slice(&slot.file_index.to_le_bytes());
-            out.extend_from_slice(&slot.offset.to_le_bytes());
+        match layout {
+            Layout::Wide => {
+                for slot in &slots {
+                    out.extend_from_slice(&slot.fingerprint.to_le_bytes());
+                    out.extend_from_slice(&slot.file_index.to_le_bytes());
+                    out.extend_from_slice(&slot.offset.to_le_bytes());
+                }
+            }
+            Layout::Packed { offset_bits } => {
+                for slot in &slots {
+                    let word = if slot.fingerprint == 0 {
+                        0
+                    } else {
+                        u64::from(slot.fingerprint & 0xffff)
+                            | slot.offset << 16
+                            | u64::from(slot.file_index) << (16 + offset_bits)
+                    };
+                    out.extend_from_slice(&word.to_le_bytes());
+                }
+                for slot in &slots {
+                    out.extend_from_slice(&((slot.fingerprint >> 16) as u16).to_le_bytes());
+                }
+            }
         }
         out
     }
@@ -507,21 +765,25 @@ mod tests {
             .map(|i| Slot {
                 fingerprint: u32::MAX - i / 2,
                 file_index: i % 2,
-                offset: u64::from(i) * 100,
+                offset: 48 + u64::from(i) * 100,
             })
             .collect();
         all.extend(entries(300));
-        let meta = {
-            let mut m = meta();
-            m.entry_count = all.len() as u64;
-            m.slot_count = slot_count_for(m.entry_count);
-            m
-        };
-        let bytes = encode(meta.clone(), &all);
-        let table = &bytes[meta.slots_at()..meta.crcs_at()];
-        assert_eq!(table, reference_table(meta.slot_count, &all).as_slice());
-        // The wrap happened: slot 0 holds one of the crowded entries.
-        assert!(u32_at(table, 0) >= u32::MAX - 20);
+        for (big, layout) in [
+            (false, Layout::Packed { offset_bits: 13 }),
+            (true, Layout::Wide),
+        ] {
+            let bytes = encode(meta(big), &all);
+            let (_, parsed) = HintView::parse(&bytes).unwrap();
+            assert_eq!(parsed.layout, layout);
+            assert_eq!(parsed.slot_count, layout.slot_count_for(all.len() as u64));
+            let table = &bytes[parsed.slots_at()..parsed.crcs_at()];
+            let reference = reference_table(layout, parsed.slot_count, &all);
+            assert_eq!(table, reference.as_slice(), "{layout:?}");
+            // The wrap happened: slot 0 holds one of the crowded entries.
+            let view = HintView::trusted(&bytes, &parsed);
+            assert!(view.slot(0).fingerprint >= u32::MAX - 20, "{layout:?}");
+        }
     }
 
     fn entries(n: u32) -> Vec<Slot> {
@@ -529,8 +791,14 @@ mod tests {
             .map(|i| Slot {
                 fingerprint: fingerprint(format!("key-{i}").as_bytes()),
                 file_index: i % 2,
-                offset: u64::from(i) * 100,
+                offset: 48 + u64::from(i) * 10,
             })
+            .collect()
+    }
+
+    fn verified_for(view: &HintView) -> Vec<AtomicU64> {
+        (0..view.block_count().div_ceil(64))
+            .map(|_| AtomicU64::new(0))
             .collect()
     }
 
@@ -543,65 +811,139 @@ mod tests {
     }
 
     #[test]
-    fn every_entry_is_found_by_its_fingerprint() {
-        let entries = entries(1000);
-        let bytes = encode(meta(), &entries);
+    fn a_table_is_packed_when_its_places_fit_48_bits() {
+        // 64 MiB files: 27 bits of offset, 21 of file index.
+        assert_eq!(
+            Layout::choose(3, 64 << 20),
+            Layout::Packed { offset_bits: 27 }
+        );
+        assert_eq!(
+            Layout::choose(1 << 21, 64 << 20),
+            Layout::Packed { offset_bits: 27 }
+        );
+        assert_eq!(Layout::choose((1 << 21) + 1, 64 << 20), Layout::Wide);
+        // The largest files (1 TiB) leave 7 bits of file index.
+        assert_eq!(
+            Layout::choose(128, 1 << 40),
+            Layout::Packed { offset_bits: 41 }
+        );
+        assert_eq!(Layout::choose(129, 1 << 40), Layout::Wide);
+        assert_eq!(Layout::choose(1, 1 << 47), Layout::Wide);
+        // An entry past its file's recorded length still gets a layout
+        // it fits (a lying hint must encode, to be found lying).
+        let mut far = entries(10);
+        far[3].offset = 1 << 46;
+        let bytes = encode(meta(false), &far);
         let (view, parsed) = HintView::parse(&bytes).unwrap();
-        assert_eq!(parsed.entry_count, 1000);
-        assert_eq!(parsed.files, meta().files);
-        let verified: Vec<AtomicU64> = (0..view.block_count().div_ceil(64))
-            .map(|_| AtomicU64::new(0))
+        assert_eq!(parsed.layout, Layout::Packed { offset_bits: 47 });
+        let verified = verified_for(&view);
+        let found: Vec<Slot> = view
+            .probe(far[3].fingerprint, &verified)
+            .map(|r| r.unwrap().1)
             .collect();
-        for entry in &entries {
-            let found: Vec<Slot> = view
-                .probe(entry.fingerprint, &verified)
-                .map(|r| r.unwrap().1)
+        assert!(found.contains(&far[3]));
+    }
+
+    #[test]
+    fn every_entry_is_found_by_its_fingerprint_and_read_back_whole() {
+        let entries = entries(1000);
+        for big in [false, true] {
+            let bytes = encode(meta(big), &entries);
+            let (view, parsed) = HintView::parse(&bytes).unwrap();
+            assert_eq!(parsed.entry_count, 1000);
+            assert_eq!(parsed.files, meta(big).files);
+            let verified = verified_for(&view);
+            let mut guessed = 0;
+            for entry in &entries {
+                let found: Vec<Slot> = view
+                    .probe(entry.fingerprint, &verified)
+                    .map(|r| r.unwrap().1)
+                    .collect();
+                assert!(found.contains(entry), "{entry:?}");
+                // A guess looks at a few slots only, and is right when it
+                // finds the entry (or one whose fingerprint matches as far
+                // as the slots keep it).
+                if let Some(guess) = view.home_guess(entry.fingerprint) {
+                    assert_eq!(guess.fingerprint, view.probe_tag(entry.fingerprint));
+                    guessed += 1;
+                }
+            }
+            assert!(guessed > 900, "{guessed} of 1000 guessed (big={big})");
+            // Reading every slot gives back every entry whole.
+            let mut whole: Vec<Slot> = (0..view.slot_count())
+                .map(|i| view.slot(i))
+                .filter(|s| s.fingerprint != 0)
                 .collect();
-            assert!(found.contains(entry), "{entry:?}");
+            whole.sort_by_key(|s| s.offset);
+            assert_eq!(whole, entries);
+            // A probe stops at an empty slot, having yielded only slots
+            // whose fingerprint (or its low half) matches.
+            let absent = fingerprint(b"absent");
+            for slot in view.probe(absent, &verified) {
+                let (index, _) = slot.unwrap();
+                assert_eq!(
+                    view.slot(index).fingerprint & 0xffff,
+                    absent & 0xffff,
+                    "big={big}"
+                );
+            }
         }
-        assert_eq!(view.probe(fingerprint(b"absent"), &verified).count(), 0);
     }
 
     #[test]
     fn an_empty_hint_is_valid() {
-        let bytes = encode(meta(), &[]);
+        let bytes = encode(meta(false), &[]);
         let (view, _) = HintView::parse(&bytes).unwrap();
         assert_eq!(view.probe(fingerprint(b"k"), &[]).count(), 0);
     }
 
     #[test]
-    fn slots_cost_under_32_bytes_per_key() {
-        for n in [1_000u32, 100_000] {
-            let bytes = encode(meta(), &entries(n));
-            let per_key = bytes.len() as f64 / f64::from(n);
-            assert!(per_key < 32.0, "{n} keys: {per_key} bytes per key");
+    fn slots_cost_under_13_bytes_per_key_packed_and_22_wide() {
+        for (big, bound) in [(false, 13.0), (true, 22.0)] {
+            for n in [1_000u32, 100_000] {
+                let mut m = meta(big);
+                m.files[1].len = 1 << 30;
+                if big {
+                    m.files[1].len = 1 << 47;
+                }
+                let bytes = encode(m, &entries(n));
+                let per_key = bytes.len() as f64 / f64::from(n);
+                assert!(
+                    per_key < bound,
+                    "{n} keys, big={big}: {per_key} bytes per key"
+                );
+            }
         }
     }
 
     #[test]
     fn truncation_and_extension_are_refused() {
-        let bytes = encode(meta(), &entries(100));
-        for len in [0, 10, 40, 100, bytes.len() - 1] {
-            assert!(HintView::parse(&bytes[..len]).is_err(), "length {len}");
+        for big in [false, true] {
+            let bytes = encode(meta(big), &entries(100));
+            for len in [0, 10, 40, 100, bytes.len() - 1] {
+                assert!(HintView::parse(&bytes[..len]).is_err(), "length {len}");
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(HintView::parse(&longer).is_err());
         }
-        let mut longer = bytes.clone();
-        longer.push(0);
-        assert!(HintView::parse(&longer).is_err());
     }
 
     #[test]
     fn every_bit_flip_is_caught_by_parse_or_by_a_block_check() {
-        let bytes = encode(meta(), &entries(200));
-        let (clean, _) = HintView::parse(&bytes).unwrap();
-        let blocks = clean.block_count();
-        for bit in 0..bytes.len() * 8 {
-            let mut flipped = bytes.clone();
-            flipped[bit / 8] ^= 1 << (bit % 8);
-            let caught = match HintView::parse(&flipped) {
-                Err(_) => true,
-                Ok((view, _)) => (0..blocks).any(|b| view.check_block(b).is_err()),
-            };
-            assert!(caught, "flip of bit {bit} went unnoticed");
+        for big in [false, true] {
+            let bytes = encode(meta(big), &entries(200));
+            let (clean, _) = HintView::parse(&bytes).unwrap();
+            let blocks = clean.block_count();
+            for bit in 0..bytes.len() * 8 {
+                let mut flipped = bytes.clone();
+                flipped[bit / 8] ^= 1 << (bit % 8);
+                let caught = match HintView::parse(&flipped) {
+                    Err(_) => true,
+                    Ok((view, _)) => (0..blocks).any(|b| view.check_block(b).is_err()),
+                };
+                assert!(caught, "flip of bit {bit} went unnoticed (big={big})");
+            }
         }
     }
 }

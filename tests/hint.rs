@@ -392,3 +392,55 @@ fn a_wide_hint_from_an_earlier_build_is_used_and_rebuilt_packed() {
     check(&expected);
     t.hoard().arg("verify").assert().success();
 }
+
+#[test]
+fn keys_sharing_a_fingerprint_low_half_and_a_home_slot_are_told_apart() {
+    // A packed hint matches slots by the low 16 bits of the fingerprint
+    // only. Three keys that share those bits and a home slot in a table
+    // of 20 keys: two stored, one absent, so that every lookup of them
+    // meets a matching slot that is not its key's and must read the
+    // record to tell.
+    const KEYS: u64 = 20;
+    let slot_count = hint::Layout::Packed { offset_bits: 12 }.slot_count_for(KEYS);
+    let mut groups: std::collections::HashMap<(u32, u64), Vec<String>> = Default::default();
+    let trio = (0..1_000_000u32)
+        .find_map(|i| {
+            let key = format!("k{i}");
+            let fp = hint::fingerprint(key.as_bytes());
+            let group = groups
+                .entry((fp & 0xffff, hint::home_slot(fp, slot_count)))
+                .or_default();
+            group.push(key);
+            (group.len() == 3).then(|| group.clone())
+        })
+        .expect("three keys alike in 1M");
+    let t = TestDir::new();
+    t.hoard()
+        .args(["-q", "init", "--sync", "interval:1000"])
+        .assert()
+        .success();
+    t.put(&trio[0], "first");
+    t.put(&trio[1], "second");
+    for i in 0..KEYS - 2 {
+        t.put(&format!("filler-{i}"), "x");
+    }
+    t.hoard().args(["-q", "hint"]).assert().success();
+    let bytes = std::fs::read(t.dir().join(HINT_FILE)).unwrap();
+    assert_eq!(slot_layout(&t.dir()), 1);
+    assert_eq!(u64::from_le_bytes(bytes[64..72].try_into().unwrap()), KEYS);
+    assert_eq!(
+        u64::from_le_bytes(bytes[72..80].try_into().unwrap()),
+        slot_count
+    );
+    let get = |key: &str| t.hoard().args(["get", key]).assert();
+    get(&trio[0]).success().stdout("first").stderr("");
+    get(&trio[1]).success().stdout("second").stderr("");
+    get(&trio[2]).code(1).stderr("");
+    t.hoard().arg("verify").assert().success();
+    // With the first one deleted and the hint rebuilt, the others stand.
+    t.hoard().args(["del", &trio[0]]).assert().success();
+    t.hoard().args(["-q", "hint"]).assert().success();
+    get(&trio[0]).code(1).stderr("");
+    get(&trio[1]).success().stdout("second").stderr("");
+    get(&trio[2]).code(1).stderr("");
+}

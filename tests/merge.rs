@@ -252,8 +252,7 @@ fn rewrite_hint(t: &TestDir, change: impl FnOnce(&mut Vec<Slot>)) {
     let bytes = std::fs::read(&path).unwrap();
     let (view, meta) = HintView::parse(&bytes).unwrap();
     let mut slots: Vec<Slot> = (0..view.slot_count())
-        .map(|i| view.slot(i))
-        .filter(|s| s.fingerprint != 0)
+        .filter_map(|i| view.slot(i))
         .collect();
     change(&mut slots);
     let rewritten = hint::encode(meta, &slots);

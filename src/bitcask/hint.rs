@@ -100,6 +100,11 @@ impl Hint {
             Err(HintError::Damaged(why)) => {
                 return Err(HintProblem::Damaged(format!("it is damaged: {why}")));
             }
+            Err(HintError::UnknownLayout(code)) => {
+                return Err(HintProblem::Stale(format!(
+                    "it uses slot layout {code}, which a newer hoard writes and this build does not read"
+                )));
+            }
             Err(HintError::NewerVersion(v)) => {
                 return Err(HintProblem::Damaged(format!(
                     "it was written by a newer hoard (format {v}); this build reads format {}",

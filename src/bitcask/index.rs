@@ -14,6 +14,7 @@ use super::data_file::{self, DataFile, FileId, FileSet};
 use super::hint::Hint;
 use super::keydir::{KeydirEntry, Known, Shards};
 use crate::error::Error;
+use crate::format::file_header::HEADER_LEN;
 use crate::format::hint::{BLOCK_SLOTS, Slot, fingerprint};
 use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, RecordKind};
 
@@ -473,6 +474,12 @@ impl Index {
             }
             let file_index = index_of(&file_id)
                 .ok_or_else(|| HintDamaged(format!("slot {index} names a missing file")))?;
+            // Copied without reading its record: what a new hint cannot
+            // hold (no fingerprint, or a place inside a file header) is
+            // the old one lying, and the rebuild falls back to a replay.
+            if slot.fingerprint == 0 || slot.offset < HEADER_LEN as u64 {
+                return Err(HintDamaged(format!("slot {index} holds an impossible entry")).into());
+            }
             slots.push(Slot { file_index, ..slot });
             Ok(())
         })?;
@@ -495,8 +502,7 @@ pub fn for_each_slot(
         let first = block * BLOCK_SLOTS as u64;
         let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
         for index in first..last {
-            let slot = view.slot(index);
-            if slot.fingerprint != 0 {
+            if let Some(slot) = view.slot(index) {
                 f(index, slot)?;
             }
         }

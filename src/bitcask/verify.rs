@@ -179,10 +179,9 @@ fn verify_hint(
         let first = block * BLOCK_SLOTS as u64;
         let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
         for index in first..last {
-            let slot = view.slot(index);
-            if slot.fingerprint == 0 {
+            let Some(slot) = view.slot(index) else {
                 continue;
-            }
+            };
             report.hint_entries += 1;
             let offset = view.slot_offset(index);
             let (key, entry) = match lookup.record_at_slot(files, hint, &slot) {

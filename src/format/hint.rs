@@ -234,12 +234,13 @@ pub enum HintError {
     Damaged(String),
     /// Written by a newer version of hoard.
     NewerVersion(u32),
+    /// Intact, in a slot layout this build does not know (a newer hoard's).
+    UnknownLayout(u32),
 }
 
 /// Encodes a whole hint file. `entries` hold distinct keys' fingerprints
-/// and places (offsets past the file header: never 0); the counts and the
-/// layout of `meta` are set here, the layout chosen so that every entry
-/// fits it.
+/// (never 0) and places; the counts and the layout of `meta` are set
+/// here, the layout chosen so that every entry fits it.
 pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
     let file_count = meta.files.len().max(
         entries
@@ -255,7 +256,14 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
         .chain(entries.iter().map(|e| e.offset.saturating_add(1)))
         .max()
         .unwrap_or(0);
-    let layout = Layout::choose(file_count, offset_end);
+    // A packed word of 0 is an empty slot, so an entry at offset 0 (inside
+    // a file header: only a lying hint's) is written wide, where it
+    // reads back as it was and fails its record's checks.
+    let layout = if entries.iter().any(|e| e.offset == 0) {
+        Layout::Wide
+    } else {
+        Layout::choose(file_count, offset_end)
+    };
     meta.layout = layout;
     meta.entry_count = entries.len() as u64;
     meta.slot_count = layout.slot_count_for(meta.entry_count);
@@ -298,7 +306,7 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
     let (slots, highs) = out[slots_at..].split_at_mut(meta.highs_at() - slots_at);
     let (slot_count, probe_len) = (meta.slot_count as usize, layout.probe_len());
     for entry in entries {
-        debug_assert_ne!(entry.fingerprint, 0);
+        assert_ne!(entry.fingerprint, 0, "a hint entry without a fingerprint");
         let mut at = home_slot(entry.fingerprint, meta.slot_count) as usize;
         // An empty slot is all zeros in both layouts: a wide slot's
         // fingerprint is never 0, nor a packed word's offset.
@@ -319,10 +327,6 @@ pub fn encode(mut meta: HintMeta, entries: &[Slot]) -> Vec<u8> {
                 slot[8..].copy_from_slice(&entry.offset.to_le_bytes());
             }
             Layout::Packed { offset_bits } => {
-                assert!(
-                    entry.offset != 0,
-                    "a hint entry at offset 0, inside a file header"
-                );
                 let word = u64::from(entry.fingerprint & 0xffff)
                     | entry.offset << TAG_BITS
                     | u64::from(entry.file_index) << (TAG_BITS + offset_bits);
@@ -419,7 +423,11 @@ impl<'a> HintView<'a> {
         if crc.finalize() != u32_at(bytes, META_AT + 60) {
             return Err(damaged("metadata checksum mismatch"));
         }
-        let layout = Layout::from_code(u32_at(bytes, META_AT + 44), u32_at(bytes, META_AT + 48));
+        let layout_code = u32_at(bytes, META_AT + 44);
+        if layout_code > 1 {
+            return Err(HintError::UnknownLayout(layout_code));
+        }
+        let layout = Layout::from_code(layout_code, u32_at(bytes, META_AT + 48));
         let Some(layout) = layout.filter(|_| {
             u32_at(bytes, META_AT + 36) as usize == BLOCK_SLOTS
                 && u32_at(bytes, META_AT + 40) == HASH_ID
@@ -519,33 +527,22 @@ impl<'a> HintView<'a> {
         self.g.slot_count
     }
 
-    /// Slot `index`, whole, unchecked (check its block first).
-    pub fn slot(&self, index: u64) -> Slot {
-        match self.g.layout {
-            Layout::Wide => {
-                let at = self.g.slots_at + index as usize * 16;
+    /// Slot `index`, whole, or `None` if it is empty; unchecked (check
+    /// its block first).
+    pub fn slot(&self, index: u64) -> Option<Slot> {
+        let (_, slot) = self.probe_word(index);
+        let slot = slot?;
+        Some(match self.g.layout {
+            Layout::Wide => slot,
+            Layout::Packed { .. } => {
+                let at = self.g.highs_at + index as usize * 2;
+                let high = u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]]);
                 Slot {
-                    fingerprint: u32_at(self.bytes, at),
-                    file_index: u32_at(self.bytes, at + 4),
-                    offset: u64_at(self.bytes, at + 8),
+                    fingerprint: u32::from(high) << 16 | slot.fingerprint,
+                    ..slot
                 }
             }
-            Layout::Packed { .. } => match self.probe_word(index) {
-                (_, None) => Slot {
-                    fingerprint: 0,
-                    file_index: 0,
-                    offset: 0,
-                },
-                (low, Some(slot)) => {
-                    let at = self.g.highs_at + index as usize * 2;
-                    let high = u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]]);
-                    Slot {
-                        fingerprint: u32::from(high) << 16 | low,
-                        ..slot
-                    }
-                }
-            },
-        }
+        })
     }
 
     /// What a lookup reads of slot `index`: the part of its fingerprint
@@ -554,7 +551,12 @@ impl<'a> HintView<'a> {
     fn probe_word(&self, index: u64) -> (u32, Option<Slot>) {
         match self.g.layout {
             Layout::Wide => {
-                let slot = self.slot(index);
+                let at = self.g.slots_at + index as usize * 16;
+                let slot = Slot {
+                    fingerprint: u32_at(self.bytes, at),
+                    file_index: u32_at(self.bytes, at + 4),
+                    offset: u64_at(self.bytes, at + 8),
+                };
                 (slot.fingerprint, (slot.fingerprint != 0).then_some(slot))
             }
             Layout::Packed { offset_bits } => {
@@ -562,7 +564,9 @@ impl<'a> HintView<'a> {
                 let low = u32::from(word as u16);
                 let slot = Slot {
                     fingerprint: low,
-                    file_index: (word >> (TAG_BITS + offset_bits)) as u32,
+                    // Past u32 only in a damaged word: an index outside
+                    // any file table, which its users report.
+                    file_index: u32::try_from(word >> (TAG_BITS + offset_bits)).unwrap_or(u32::MAX),
                     offset: (word >> TAG_BITS) & ((1 << offset_bits) - 1),
                 };
                 (low, (word != 0).then_some(slot))
@@ -589,10 +593,10 @@ impl<'a> HintView<'a> {
         crate::mmap::prefetch(&self.bytes[at..at + len]);
     }
 
-    /// The place of the first slot that may hold `fingerprint` among the
-    /// few a lookup of it examines first; unchecked, so only a guess of
-    /// where the record is (for a prefetch: the lookup proper checks the
-    /// block).
+    /// The first slot that may hold `fingerprint` among the few a lookup
+    /// of it examines first, yielded as `probe` yields it; unchecked, so
+    /// only a guess of where the record is (for a prefetch: the lookup
+    /// proper checks the block).
     pub fn home_guess(&self, fingerprint: u32) -> Option<Slot> {
         const LOOK: u64 = 8;
         if self.g.slot_count == 0 {
@@ -603,7 +607,12 @@ impl<'a> HintView<'a> {
         for step in 0..LOOK.min(self.g.slot_count) {
             match self.probe_word((home + step) % self.g.slot_count) {
                 (_, None) => return None,
-                (low, Some(slot)) if low == tag => return Some(slot),
+                (low, Some(slot)) if low == tag => {
+                    return Some(Slot {
+                        fingerprint,
+                        ..slot
+                    });
+                }
                 _ => {}
             }
         }
@@ -782,7 +791,10 @@ mod tests {
             assert_eq!(table, reference.as_slice(), "{layout:?}");
             // The wrap happened: slot 0 holds one of the crowded entries.
             let view = HintView::trusted(&bytes, &parsed);
-            assert!(view.slot(0).fingerprint >= u32::MAX - 20, "{layout:?}");
+            assert!(
+                view.slot(0).unwrap().fingerprint >= u32::MAX - 20,
+                "{layout:?}"
+            );
         }
     }
 
@@ -860,34 +872,84 @@ mod tests {
                     .map(|r| r.unwrap().1)
                     .collect();
                 assert!(found.contains(entry), "{entry:?}");
-                // A guess looks at a few slots only, and is right when it
-                // finds the entry (or one whose fingerprint matches as far
-                // as the slots keep it).
-                if let Some(guess) = view.home_guess(entry.fingerprint) {
-                    assert_eq!(guess.fingerprint, view.probe_tag(entry.fingerprint));
+                // A guess looks at a few slots only: mostly it finds the
+                // entry itself.
+                if view.home_guess(entry.fingerprint) == Some(*entry) {
                     guessed += 1;
                 }
             }
-            assert!(guessed > 900, "{guessed} of 1000 guessed (big={big})");
+            assert!(guessed > 900, "{guessed} of 1000 guessed right (big={big})");
             // Reading every slot gives back every entry whole.
             let mut whole: Vec<Slot> = (0..view.slot_count())
-                .map(|i| view.slot(i))
-                .filter(|s| s.fingerprint != 0)
+                .filter_map(|i| view.slot(i))
                 .collect();
             whole.sort_by_key(|s| s.offset);
             assert_eq!(whole, entries);
-            // A probe stops at an empty slot, having yielded only slots
-            // whose fingerprint (or its low half) matches.
-            let absent = fingerprint(b"absent");
-            for slot in view.probe(absent, &verified) {
-                let (index, _) = slot.unwrap();
-                assert_eq!(
-                    view.slot(index).fingerprint & 0xffff,
-                    absent & 0xffff,
-                    "big={big}"
-                );
-            }
+            assert_eq!(view.probe(fingerprint(b"absent"), &verified).count(), 0);
+            // A probe stops at the first empty slot: a fingerprint whose
+            // low half is an entry's but whose home is half the table
+            // away finds nothing, though a probe that went on would meet
+            // that entry (a packed one by its low half).
+            let far = entries[0].fingerprint ^ 0x8000_0000;
+            assert!(entries.iter().all(|e| e.fingerprint != far));
+            assert_eq!(view.probe(far, &verified).count(), 0, "big={big}");
         }
+    }
+
+    /// `bytes` with the metadata's bytes `at..at + 4` set to `value` and
+    /// its CRC made right again.
+    fn with_meta_u32(bytes: &[u8], at: usize, value: u32) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        out[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        let files = u32_at(&out, META_AT + 32) as usize;
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&out[META_AT..META_AT + 60]);
+        crc.update(&out[TABLE_AT..TABLE_AT + files * TABLE_ENTRY_LEN]);
+        let crc = crc.finalize();
+        out[META_AT + 60..META_AT + 64].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn impossible_layout_fields_are_refused_even_under_a_good_checksum() {
+        let packed = encode(meta(false), &entries(100));
+        let wide = encode(meta(true), &entries(100));
+        assert!(HintView::parse(&with_meta_u32(&packed, 92, 1)).is_ok());
+        for (bytes, at, value) in [
+            (&packed, 96, 0),
+            (&packed, 96, 48),
+            (&packed, 96, 63),
+            (&packed, 96, u32::MAX),
+            (&wide, 96, 5),
+            (&packed, 100, 1),
+            (&packed, 104, 1),
+        ] {
+            let changed = with_meta_u32(bytes, at, value);
+            assert!(
+                matches!(HintView::parse(&changed), Err(HintError::Damaged(_))),
+                "bytes {at}.. = {value}"
+            );
+        }
+        // A layout this build does not know is a newer build's, not damage.
+        assert_eq!(
+            HintView::parse(&with_meta_u32(&packed, 92, 2)).unwrap_err(),
+            HintError::UnknownLayout(2)
+        );
+    }
+
+    #[test]
+    fn an_entry_at_offset_0_is_written_wide_and_read_back_as_it_was() {
+        let mut all = entries(50);
+        all[7].offset = 0;
+        let bytes = encode(meta(false), &all);
+        let (view, parsed) = HintView::parse(&bytes).unwrap();
+        assert_eq!(parsed.layout, Layout::Wide);
+        let verified = verified_for(&view);
+        let found: Vec<Slot> = view
+            .probe(all[7].fingerprint, &verified)
+            .map(|r| r.unwrap().1)
+            .collect();
+        assert!(found.contains(&all[7]));
     }
 
     #[test]

@@ -161,6 +161,42 @@ fn damage_in_the_hint_is_found_at_its_block() {
 }
 
 #[test]
+fn damage_in_a_packed_hints_high_halves_is_found_at_its_block() {
+    let (t, _) = store();
+    let hint_path = t.dir().join(HINT_FILE);
+    let bytes = std::fs::read(&hint_path).unwrap();
+    assert_eq!(
+        u32::from_le_bytes(bytes[92..96].try_into().unwrap()),
+        1,
+        "packed"
+    );
+    let slot_count = u64::from_le_bytes(bytes[72..80].try_into().unwrap());
+    let slots_at = 112 + 32; // header and metadata, then one file-table entry
+    let highs_at = slots_at + 8 * slot_count as usize;
+    // The first slot's high half: the words are intact, the block's CRC
+    // (which covers both) is not.
+    flip(&hint_path, highs_at, 0x10);
+    let (code, doc) = verify_json(&t, &[]);
+    assert_eq!(code, 4);
+    let problems = doc["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["file"], HINT_FILE);
+    assert_eq!(problems[0]["offset"], slots_at);
+    let what = problems[0]["what"].as_str().unwrap();
+    assert!(
+        what.contains("block 0 fails its checksum")
+            && what.contains(&format!("high halves are at offset {highs_at}")),
+        "{what}"
+    );
+    // A reader still answers right, from the data files.
+    t.hoard()
+        .args(["get", "key-03"])
+        .assert()
+        .success()
+        .stdout(value(3));
+}
+
+#[test]
 fn a_hint_entry_pointing_at_an_older_record_is_found() {
     let (t, file) = store();
     let (old_record, _) = find(&file, 3);

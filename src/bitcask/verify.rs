@@ -167,12 +167,23 @@ fn verify_hint(
     let mut found = Vec::new();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
+    // Keys of a damaged block's slots would read as missing too.
+    let mut damaged_block = false;
     for block in 0..blocks {
         if let Err(offset) = view.check_block(block as usize) {
+            damaged_block = true;
             let len = BLOCK_SLOTS as u64 * view.slot_len();
+            // A packed block's CRC also covers its slots' high halves,
+            // which lie apart: the damage may be there.
+            let what = match view.block_highs_offset(block as usize) {
+                Some(highs) => format!(
+                    "hint block {block} fails its checksum (its slots' high halves are at offset {highs})"
+                ),
+                None => format!("hint block {block} fails its checksum"),
+            };
             found.push(Problem {
                 len,
-                ..problem(offset, "hint block fails its checksum".to_string())
+                ..problem(offset, what)
             });
             continue;
         }
@@ -229,7 +240,7 @@ fn verify_hint(
             at.is_some_and(|(_, _, expiry)| expiry == 0 || now_ms < expiry) && !seen.contains(*k)
         })
         .count();
-    if missing > 0 && !found.iter().any(|p| p.what.contains("block fails")) {
+    if missing > 0 && !damaged_block {
         found.push(Problem {
             len: 0,
             ..problem(0, format!("the hint is missing {missing} keys"))

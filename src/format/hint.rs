@@ -485,6 +485,15 @@ impl<'a> HintView<'a> {
         (self.g.slots_at + block * BLOCK_SLOTS * self.g.layout.probe_len()) as u64
     }
 
+    /// Byte offset of the high halves of block `block`'s slots, for a
+    /// packed table (for messages: a block's CRC covers them too).
+    pub fn block_highs_offset(&self, block: usize) -> Option<u64> {
+        match self.g.layout {
+            Layout::Wide => None,
+            Layout::Packed { .. } => Some((self.g.highs_at + block * BLOCK_SLOTS * 2) as u64),
+        }
+    }
+
     /// Byte offset of slot `index` within the file (for messages).
     pub fn slot_offset(&self, index: u64) -> u64 {
         (self.g.slots_at + index as usize * self.g.layout.probe_len()) as u64

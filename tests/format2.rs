@@ -640,13 +640,7 @@ fn review_files_hoard_does_not_list_are_never_deleted_when_they_hold_data() {
 
 #[test]
 fn review_upgrade_refuses_a_damaged_format_1_store_and_moves_nothing() {
-    let t = TestDir::new();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format1/bitcask");
-    std::fs::create_dir(t.dir()).unwrap();
-    for entry in std::fs::read_dir(&from).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, t.dir().join(path.file_name().unwrap())).unwrap();
-    }
+    let t = TestDir::from_fixture("format1/bitcask");
     // Zero the end of the oldest data file: format 1 cannot tell, but it
     // is not the newest file, so it is damage, not a clean end.
     let oldest = t.dir().join("0000000001-00000.data");

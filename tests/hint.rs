@@ -349,13 +349,7 @@ fn a_wide_hint_from_an_earlier_build_is_used_and_rebuilt_packed() {
     // tests/fixtures/wide-hint was made by the build before packed hints:
     // `put key1..key30 value-N`, `del key3`, `put key5 overwritten`, `hint`
     // (sync interval:1000, so that its data file is not preallocated).
-    let t = TestDir::new();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wide-hint");
-    std::fs::create_dir(t.dir()).unwrap();
-    for entry in std::fs::read_dir(&from).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, t.dir().join(path.file_name().unwrap())).unwrap();
-    }
+    let t = TestDir::from_fixture("wide-hint");
     let mut expected = BTreeMap::new();
     for i in 1..=30 {
         expected.insert(format!("key{i}"), format!("value-{i}"));

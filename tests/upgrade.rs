@@ -46,16 +46,7 @@ fn expected(engine: &str) -> BTreeMap<Vec<u8>, Vec<u8>> {
 
 /// A copy of fixture `engine` at `t.dir()`.
 fn fixture(engine: &str) -> TestDir {
-    let t = TestDir::new();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/format1")
-        .join(engine);
-    std::fs::create_dir(t.dir()).unwrap();
-    for entry in std::fs::read_dir(&from).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, t.dir().join(path.file_name().unwrap())).unwrap();
-    }
-    t
+    TestDir::from_fixture(&format!("format1/{engine}"))
 }
 
 fn assert_contents(dir: &Path, expected: &BTreeMap<Vec<u8>, Vec<u8>>) {

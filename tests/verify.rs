@@ -145,19 +145,27 @@ fn damage_in_the_file_header_is_found_at_offset_0() {
     assert_eq!(doc["records"], KEYS);
 }
 
-#[test]
-fn damage_in_the_hint_is_found_at_its_block() {
-    let (t, _) = store();
-    let hint_path = t.dir().join(HINT_FILE);
-    let slots_at = 112 + 32; // header and metadata, then one file-table entry
-    flip(&hint_path, slots_at + 5, 0x04);
-    let (code, doc) = verify_json(&t, &[]);
+/// Offset of the hint's slots in a store of one data file: header and
+/// metadata, then one file-table entry.
+const HINT_SLOTS_AT: usize = 112 + 32;
+
+/// What `verify` reports when it finds exactly one problem, in the hint,
+/// at its first block (exit 4): the problem's text.
+fn the_one_problem_at_the_first_hint_block(t: &TestDir) -> String {
+    let (code, doc) = verify_json(t, &[]);
     assert_eq!(code, 4);
     let problems = doc["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0]["file"], HINT_FILE);
-    assert_eq!(problems[0]["offset"], slots_at);
-    assert!(problems[0]["what"].as_str().unwrap().contains("checksum"));
+    assert_eq!(problems[0]["offset"], HINT_SLOTS_AT);
+    problems[0]["what"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn damage_in_the_hint_is_found_at_its_block() {
+    let (t, _) = store();
+    flip(&t.dir().join(HINT_FILE), HINT_SLOTS_AT + 5, 0x04);
+    assert!(the_one_problem_at_the_first_hint_block(&t).contains("checksum"));
 }
 
 #[test]
@@ -171,18 +179,11 @@ fn damage_in_a_packed_hints_high_halves_is_found_at_its_block() {
         "packed"
     );
     let slot_count = u64::from_le_bytes(bytes[72..80].try_into().unwrap());
-    let slots_at = 112 + 32; // header and metadata, then one file-table entry
-    let highs_at = slots_at + 8 * slot_count as usize;
+    let highs_at = HINT_SLOTS_AT + 8 * slot_count as usize;
     // The first slot's high half: the words are intact, the block's CRC
     // (which covers both) is not.
     flip(&hint_path, highs_at, 0x10);
-    let (code, doc) = verify_json(&t, &[]);
-    assert_eq!(code, 4);
-    let problems = doc["problems"].as_array().unwrap();
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(problems[0]["file"], HINT_FILE);
-    assert_eq!(problems[0]["offset"], slots_at);
-    let what = problems[0]["what"].as_str().unwrap();
+    let what = the_one_problem_at_the_first_hint_block(&t);
     assert!(
         what.contains("block 0 fails its checksum")
             && what.contains(&format!("high halves are at offset {highs_at}")),

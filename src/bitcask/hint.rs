@@ -112,7 +112,7 @@ impl Hint {
                 )));
             }
         };
-        let blocks = (meta.slot_count as usize).div_ceil(crate::format::hint::BLOCK_SLOTS);
+        let blocks = meta.block_count();
         let hint = Hint {
             path,
             file_ids: meta.files.iter().map(|f| FileId(f.id)).collect(),

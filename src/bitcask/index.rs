@@ -15,7 +15,7 @@ use super::hint::Hint;
 use super::keydir::{KeydirEntry, Known, Shards};
 use crate::error::Error;
 use crate::format::file_header::HEADER_LEN;
-use crate::format::hint::{BLOCK_SLOTS, Slot, fingerprint};
+use crate::format::hint::{Slot, fingerprint};
 use crate::format::record::{self, Decoded, Place, RECORD_HEADER_LEN, RecordKind};
 
 /// Keys whose lookups `Index::prefetch` overlaps at most.
@@ -494,14 +494,11 @@ pub fn for_each_slot(
     mut f: impl FnMut(u64, Slot) -> Result<(), Miss>,
 ) -> Result<(), Miss> {
     let view = hint.view();
-    let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
-    for block in 0..blocks {
-        view.check_block(block as usize).map_err(|offset| {
+    for block in 0..view.block_count() {
+        view.check_block(block).map_err(|offset| {
             HintDamaged(format!("block at offset {offset} fails its checksum"))
         })?;
-        let first = block * BLOCK_SLOTS as u64;
-        let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
-        for index in first..last {
+        for index in view.block_slots(block) {
             if let Some(slot) = view.slot(index) {
                 f(index, slot)?;
             }

@@ -166,16 +166,15 @@ fn verify_hint(
     };
     let mut found = Vec::new();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
-    let blocks = view.slot_count().div_ceil(BLOCK_SLOTS as u64);
     // Keys of a damaged block's slots would read as missing too.
     let mut damaged_block = false;
-    for block in 0..blocks {
-        if let Err(offset) = view.check_block(block as usize) {
+    for block in 0..view.block_count() {
+        if let Err(offset) = view.check_block(block) {
             damaged_block = true;
             let len = BLOCK_SLOTS as u64 * view.slot_len();
             // A packed block's CRC also covers its slots' high halves,
             // which lie apart: the damage may be there.
-            let what = match view.block_highs_offset(block as usize) {
+            let what = match view.block_highs_offset(block) {
                 Some(highs) => format!(
                     "hint block {block} fails its checksum (its slots' high halves are at offset {highs})"
                 ),
@@ -187,9 +186,7 @@ fn verify_hint(
             });
             continue;
         }
-        let first = block * BLOCK_SLOTS as u64;
-        let last = (first + BLOCK_SLOTS as u64).min(view.slot_count());
-        for index in first..last {
+        for index in view.block_slots(block) {
             let Some(slot) = view.slot(index) else {
                 continue;
             };

@@ -480,6 +480,12 @@ impl<'a> HintView<'a> {
         (self.g.slot_count as usize).div_ceil(BLOCK_SLOTS)
     }
 
+    /// The indices of block `block`'s slots (the last block may be shorter).
+    pub fn block_slots(&self, block: usize) -> std::ops::Range<u64> {
+        let first = (block * BLOCK_SLOTS) as u64;
+        first..(first + BLOCK_SLOTS as u64).min(self.g.slot_count)
+    }
+
     /// Byte offset of block `block` within the file (for messages).
     pub fn block_offset(&self, block: usize) -> u64 {
         (self.g.slots_at + block * BLOCK_SLOTS * self.g.layout.probe_len()) as u64
@@ -823,6 +829,13 @@ mod tests {
             .collect()
     }
 
+    /// The slots a probe of `fingerprint` yields (every block checked).
+    fn probed(view: &HintView, fingerprint: u32) -> Vec<Slot> {
+        view.probe(fingerprint, &verified_for(view))
+            .map(|r| r.unwrap().1)
+            .collect()
+    }
+
     #[test]
     fn the_hash_function_is_pinned() {
         // Part of the file format: these values must never change.
@@ -857,12 +870,7 @@ mod tests {
         let bytes = encode(meta(false), &far);
         let (view, parsed) = HintView::parse(&bytes).unwrap();
         assert_eq!(parsed.layout, Layout::Packed { offset_bits: 47 });
-        let verified = verified_for(&view);
-        let found: Vec<Slot> = view
-            .probe(far[3].fingerprint, &verified)
-            .map(|r| r.unwrap().1)
-            .collect();
-        assert!(found.contains(&far[3]));
+        assert!(probed(&view, far[3].fingerprint).contains(&far[3]));
     }
 
     #[test]
@@ -953,12 +961,7 @@ mod tests {
         let bytes = encode(meta(false), &all);
         let (view, parsed) = HintView::parse(&bytes).unwrap();
         assert_eq!(parsed.layout, Layout::Wide);
-        let verified = verified_for(&view);
-        let found: Vec<Slot> = view
-            .probe(all[7].fingerprint, &verified)
-            .map(|r| r.unwrap().1)
-            .collect();
-        assert!(found.contains(&all[7]));
+        assert!(probed(&view, all[7].fingerprint).contains(&all[7]));
     }
 
     #[test]

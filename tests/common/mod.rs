@@ -42,6 +42,20 @@ impl TestDir {
         t
     }
 
+    /// A copy of the store kept at `tests/fixtures/NAME`.
+    pub fn from_fixture(name: &str) -> TestDir {
+        let t = TestDir::new();
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        std::fs::create_dir(t.dir()).unwrap();
+        for entry in std::fs::read_dir(&from).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, t.dir().join(path.file_name().unwrap())).unwrap();
+        }
+        t
+    }
+
     /// The store directory (not created until a write command runs).
     pub fn dir(&self) -> PathBuf {
         self.tmp.path().join("store")

@@ -91,7 +91,7 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Option<Request>, ProtocolErr
 /// A `\r\n`-terminated line at `buf[from..]`: its content and the offset
 /// after it. Redis looks for the `\r` and requires the `\n` after it.
 fn line(buf: &[u8], from: usize, too_big: &str) -> Result<Option<(usize, usize)>, ProtocolError> {
-    match memchr(b'\r', &buf[from..]) {
+    match find_cr(&buf[from..]) {
         None if buf.len() - from > INLINE_MAX => Err(error(too_big)),
         None => Ok(None),
         Some(at) => {
@@ -102,6 +102,18 @@ fn line(buf: &[u8], from: usize, too_big: &str) -> Result<Option<(usize, usize)>
             }
             Ok(Some((end, end + 2)))
         }
+    }
+}
+
+/// Where the first `\r` of `hay` is. Header lines (`*3`, `$100`) are a
+/// few bytes long: a plain loop finds their end sooner than `memchr`'s
+/// vector set-up does, which was 4% of a server's instructions under
+/// pipelined SETs.
+fn find_cr(hay: &[u8]) -> Option<usize> {
+    let short = hay.len().min(16);
+    match hay[..short].iter().position(|&b| b == b'\r') {
+        Some(at) => Some(at),
+        None => memchr(b'\r', &hay[short..]).map(|at| short + at),
     }
 }
 

@@ -368,17 +368,21 @@ async fn run_batch(
 /// GET does; the old record asked for with it is a few wasted lines), so
 /// their memory reads overlap.
 fn prefetch_keys(shared: &Shared, batch: &Batch) {
-    let keys: Vec<&[u8]> = batch
-        .iter()
-        .take(PREFETCH_LOOKAHEAD)
-        .filter(|args| {
-            (args.len() == 2 && args[0].eq_ignore_ascii_case(b"GET"))
-                || (args.len() >= 3 && args[0].eq_ignore_ascii_case(b"SET"))
-        })
-        .map(|args| args[1].as_slice())
-        .collect();
-    if keys.len() > 1 {
-        shared.store.prefetch(&keys);
+    // On the stack: collected into a Vec, the keys cost an allocation and
+    // two reallocations per batch (7% of the instructions of pipelined
+    // GETs on the memory engine).
+    let mut keys: [&[u8]; PREFETCH_LOOKAHEAD] = [&[]; PREFETCH_LOOKAHEAD];
+    let mut count = 0;
+    for args in batch.iter().take(PREFETCH_LOOKAHEAD) {
+        if (args.len() == 2 && args[0].eq_ignore_ascii_case(b"GET"))
+            || (args.len() >= 3 && args[0].eq_ignore_ascii_case(b"SET"))
+        {
+            keys[count] = &args[1];
+            count += 1;
+        }
+    }
+    if count > 1 {
+        shared.store.prefetch(&keys[..count]);
     }
 }
 

@@ -40,44 +40,6 @@ WORK=$(mktemp -d /tmp/hoard-serve-bench.XXXXXX)
 # shellcheck source=bench/servers.sh
 . bench/servers.sh
 
-# start_hoard ENGINE SYNC -> sets PORT and PID
-start_hoard() {
-    local dir="$WORK/hoard-$1-$RANDOM"
-    "$HOARD" -q -d "$dir" init --engine "$1" --sync "$2"
-    PORT=$(free_port)
-    "$HOARD" -q -d "$dir" serve --resp "127.0.0.1:$PORT" --threads "$THREADS" 2>>"$WORK/hoard.log" &
-    PID=$!
-    PIDS+=("$PID")
-    wait_ping "$PORT"
-}
-
-# start_redis EXTRA_ARGS... -> sets PORT and PID
-start_redis() {
-    PORT=$(free_port)
-    local dir="$WORK/redis-$RANDOM"
-    mkdir -p "$dir"
-    redis-server --bind 127.0.0.1 --port "$PORT" --dir "$dir" "$@" >/dev/null &
-    PID=$!
-    PIDS+=("$PID")
-    wait_ping "$PORT"
-}
-
-# start_ceiling -> sets PORT and PID: bench/resp_ceiling.rs, a server
-# that parses and answers but stores nothing (what redis-benchmark
-# itself can drive here)
-start_ceiling() {
-    PORT=$(free_port)
-    "$CEILING" "127.0.0.1:$PORT" >/dev/null &
-    PID=$!
-    PIDS+=("$PID")
-    wait_ping "$PORT"
-}
-
-stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
-
-# cpu_ticks PID: the process's user + system time so far, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 # bench NAME ARGS... : one redis-benchmark run, one line per test, and
 # one line of CPU: redis-benchmark's own (user + system over its wall
 # time, by /usr/bin/time) and the server's (/proc/PID/stat), each as a

@@ -27,27 +27,15 @@ WORK=$(mktemp -d /tmp/hoard-serve-cpu.XXXXXX)
 # shellcheck source=bench/servers.sh
 . bench/servers.sh
 
+THREADS=1
 # start SERVER -> sets PORT and PID
 start() {
-    PORT=$(free_port)
-    local dir="$WORK/$1-$RANDOM"
     case $1 in
-        redis)
-            mkdir -p "$dir"
-            redis-server --bind 127.0.0.1 --port "$PORT" --dir "$dir" --save '' >/dev/null &
-            ;;
-        ceiling) "$CEILING" "127.0.0.1:$PORT" >/dev/null & ;;
-        bitcask | memory)
-            "$HOARD" -q -d "$dir" init --engine "$1" --sync interval:1000
-            "$HOARD" -q -d "$dir" serve --resp "127.0.0.1:$PORT" --threads 1 2>>"$WORK/hoard.log" &
-            ;;
+        redis) start_redis --save '' ;;
+        ceiling) start_ceiling ;;
+        *) start_hoard "$1" interval:1000 ;;
     esac
-    PID=$!
-    PIDS+=("$PID")
-    wait_ping "$PORT"
 }
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 echo "# $TEST: -c 50 -n $N -r 100000 -d 100 -P 16 after 400k SETs; server CPU per request"
 for round in $(seq "$ROUNDS"); do
@@ -58,8 +46,7 @@ for round in $(seq "$ROUNDS"); do
         rps=$(redis-benchmark -p "$PORT" -c 50 -n "$N" -r 100000 -d 100 -t "$TEST" -P 16 --csv |
             tail -n 1 | tr -d '"' | cut -d, -f2)
         after=$(cpu_ticks "$PID")
-        kill "$PID"
-        wait "$PID" 2>/dev/null || true
+        stop
         awk -v r="$round" -v s="$server" -v rps="$rps" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$N" \
             'BEGIN { printf "round %d  %-8s %9.0f rps  %.3f us/request\n", r, s, rps, t / hz / n * 1e6 }'
     done

@@ -234,7 +234,7 @@ Register-ArgumentCompleter -Native -CommandName 'hoard' -ScriptBlock {
             break
         }
         'hoard;import' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The input''s format [default: rdb if the input starts as an RDB file does, else from FILE''s extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else tsv]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The input''s format [default: rdb if the input starts as an RDB file does, else from FILE''s extension: .tsv, .jsonl/.ndjson/.json, .resp, .rdb; else tsv]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The store directory [default: $HOARD_DIR, else ./data]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)')

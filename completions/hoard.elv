@@ -218,7 +218,7 @@ set edit:completion:arg-completer[hoard] = {|@words|
             cand --version 'Print version'
         }
         &'hoard;import'= {
-            cand --format 'The input''s format [default: rdb if the input starts as an RDB file does, else from FILE''s extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else tsv]'
+            cand --format 'The input''s format [default: rdb if the input starts as an RDB file does, else from FILE''s extension: .tsv, .jsonl/.ndjson/.json, .resp, .rdb; else tsv]'
             cand -d 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --dir 'The store directory [default: $HOARD_DIR, else ./data]'
             cand --lock-timeout 'Seconds to wait for a busy store before giving up with exit code 3 (0 = fail at once)'

@@ -145,7 +145,7 @@ complete -c hoard -n "__fish_hoard_using_subcommand append" -l json -d 'Print re
 complete -c hoard -n "__fish_hoard_using_subcommand append" -s q -l quiet -d 'Print no warnings or notices on stderr (errors are still printed)'
 complete -c hoard -n "__fish_hoard_using_subcommand append" -s h -l help -d 'Print help'
 complete -c hoard -n "__fish_hoard_using_subcommand append" -s V -l version -d 'Print version'
-complete -c hoard -n "__fish_hoard_using_subcommand import" -l format -d 'The input\'s format [default: rdb if the input starts as an RDB file does, else from FILE\'s extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else tsv]' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
+complete -c hoard -n "__fish_hoard_using_subcommand import" -l format -d 'The input\'s format [default: rdb if the input starts as an RDB file does, else from FILE\'s extension: .tsv, .jsonl/.ndjson/.json, .resp, .rdb; else tsv]' -r -f -a "tsv\t'key<TAB>value[<TAB>expires_at_ms] with \\\\ \\t \\n \\r \\xHH escapes'
 jsonl\t'One JSON object a line; base64 for bytes that are not UTF-8'
 resp\t'Redis commands: export writes SET (PXAT for expiry), for `redis-cli --pipe`; import applies SET, MSET, DEL, EXPIRE, INCRBY, APPEND and the other write commands, in order'
 rdb\t'A Redis RDB file: export writes version 9 (redis-server loads it as its dataset); import reads versions 1 to 12 as redis-server writes them (strings only, see --skip-other-types)'"

@@ -26,6 +26,9 @@ fn main() -> ExitCode {
             if json {
                 let message = message.strip_prefix("error: ").unwrap_or(message);
                 report_json_error(2, "usage", message);
+            } else if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                // The whole help, which begins with its own "hoard: " line.
+                cli::output::stderr_line(message);
             } else {
                 cli::output::stderr_line(&format!("hoard: {message}"));
             }

@@ -54,6 +54,13 @@ pub fn force_manifest(
     clock: &dyn Clock,
 ) -> Result<ManifestFixed> {
     let path = dir.join(MANIFEST_FILE);
+    if !dir.is_dir() {
+        return Err(Error::NotAStore {
+            path: dir.to_path_buf(),
+            reason: "there is no store there: the directory does not exist (check the path;                      `hoard init` without --force-manifest creates a new store)"
+                .to_string(),
+        });
+    }
     match std::fs::symlink_metadata(&path) {
         Ok(meta) if meta.is_file() => {}
         Ok(_) => {

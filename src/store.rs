@@ -224,10 +224,19 @@ impl Store {
             return Err(Error::io("read", manifest_path, e));
         }
         if !manifest_path.exists() {
+            let empty = fs::list_dir(dir).is_ok_and(|names| names.is_empty());
             return Err(not_a_store(
                 dir,
-                "it has no HOARD manifest, and hoard never writes to a directory it did \
-                 not create (point --dir at a store, or at a missing directory to create one)",
+                if empty {
+                    "it is an empty directory without a HOARD manifest (`hoard init` makes a \
+                     store of it; other commands write only to stores, or create a missing \
+                     directory)"
+                } else {
+                    "it has no HOARD manifest, and hoard writes only to directories that hold \
+                     one (point --dir at a store, or at a missing directory to create one; if \
+                     this was a store whose HOARD was lost, `hoard init --force-manifest` \
+                     rewrites it from its files)"
+                },
             ));
         }
         // The manifest is checked before the lock is taken, so that nothing
@@ -960,10 +969,12 @@ fn build_atomically(
         let _ = std::fs::remove_dir_all(&temp);
     }
     fs::create_dir_private(&temp).map_err(|e| match e {
-        Error::Io { source, .. } if source.kind() == ErrorKind::NotFound => not_a_store(
-            dir,
-            "its parent directory does not exist (create the parent first)",
-        ),
+        // Named as the parent's problem: `dir` is only to be created.
+        Error::Io { source, .. } if source.kind() == ErrorKind::NotFound => Error::Io {
+            op: "create a store in",
+            path: parent.clone(),
+            source,
+        },
         e => e,
     })?;
     let built = manifest

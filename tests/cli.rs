@@ -110,8 +110,15 @@ fn a_directory_that_is_not_a_store_is_never_written_to() {
 fn an_empty_existing_directory_is_not_a_store_except_for_init() {
     let t = TestDir::new();
     std::fs::create_dir(t.dir()).unwrap();
-    t.hoard().args(["put", "k", "v"]).assert().code(5);
-    t.hoard().args(["get", "k"]).assert().code(5);
+    for args in [["put", "k", "v"].as_slice(), &["get", "k"]] {
+        t.hoard()
+            .args(args)
+            .assert()
+            .code(5)
+            .stderr(predicate::str::contains(
+                "is an empty directory without a HOARD manifest (`hoard init` makes a store of it",
+            ));
+    }
     t.hoard().arg("init").assert().success().stdout("");
     t.hoard().args(["put", "k", "v"]).assert().success();
 }
@@ -395,7 +402,10 @@ fn a_store_whose_parent_directory_is_missing_is_not_created() {
         .args(["put", "k", "v"])
         .assert()
         .code(5)
-        .stderr(predicate::str::contains("parent directory does not exist"));
+        .stderr(predicate::str::contains(format!(
+            "cannot create a store in {}: No such file or directory",
+            dir.parent().unwrap().display()
+        )));
     assert!(!t.tmp.path().join("no").exists());
 }
 
@@ -893,4 +903,71 @@ fn progress_bars_never_reach_a_stderr_that_is_not_a_terminal() {
             "{args:?} drew progress on a pipe: {stderr:?}"
         );
     }
+}
+
+#[test]
+fn no_command_prints_the_help_once_on_stderr_with_exit_2() {
+    let t = TestDir::new();
+    let out = assert_cmd::Command::cargo_bin("hoard")
+        .unwrap()
+        .env("HOARD_DIR", t.dir())
+        .env_remove("HOARD_FAILPOINT")
+        .assert()
+        .code(2)
+        .stdout("")
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("hoard: a key-value store"),
+        "the help's own first line, unprefixed: {stderr}"
+    );
+    assert!(stderr.contains("Usage: hoard"), "{stderr}");
+}
+
+#[test]
+fn force_manifest_on_a_missing_directory_says_there_is_no_store() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["init", "--force-manifest"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(format!(
+            "{} is not a hoard store: there is no store there: the directory does not exist",
+            t.dir().display()
+        )));
+    assert!(!t.dir().exists());
+}
+
+#[test]
+fn a_store_whose_manifest_was_deleted_points_at_force_manifest() {
+    let t = TestDir::new();
+    t.hoard().args(["put", "k", "v"]).assert().success();
+    std::fs::remove_file(t.dir().join("HOARD")).unwrap();
+    let before = snapshot_dir(&t.dir());
+    t.hoard()
+        .args(["get", "k"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains(
+            "`hoard init --force-manifest` rewrites it",
+        ));
+    assert_eq!(snapshot_dir(&t.dir()), before, "nothing written");
+    t.hoard()
+        .args(["init", "--force-manifest"])
+        .assert()
+        .success();
+    t.hoard().args(["get", "k"]).assert().success().stdout("v");
+}
+
+#[test]
+fn a_bad_duration_says_a_bare_number_is_seconds() {
+    let t = TestDir::new();
+    t.hoard()
+        .args(["put", "k", "v", "--ttl", "1y"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "use a whole number of seconds, or one with ms, s, m, h or d after it",
+        ));
 }

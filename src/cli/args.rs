@@ -351,7 +351,7 @@ pub struct ImportArgs {
     pub file: Option<PathBuf>,
 
     /// The input's format [default: rdb if the input starts as an RDB file does, else from FILE's
-    /// extension: .tsv, .jsonl/.ndjson, .resp, .rdb; else tsv]
+    /// extension: .tsv, .jsonl/.ndjson/.json, .resp, .rdb; else tsv]
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 

@@ -11,7 +11,8 @@ pub fn duration_ms(text: &str) -> Result<u64, String> {
     let (number, unit) = text.split_at(digits_end);
     let bad = || {
         format!(
-            "invalid duration {text:?}: use a whole number with ms, s, m, h or d (e.g. 30s, 5m)"
+            "invalid duration {text:?}: use a whole number of seconds, or one with ms, s, m, h \
+             or d after it (e.g. 30, 500ms, 5m)"
         )
     };
     let number: u64 = number.parse().map_err(|_| bad())?;

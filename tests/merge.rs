@@ -459,3 +459,46 @@ fn merge_of_an_open_store_with_a_hint_and_writes_after_it_keeps_the_newest_of_ea
     store.close().unwrap();
     assert_contents(&t, &expected);
 }
+
+#[test]
+fn a_dry_run_tells_preallocated_space_from_dead_records_as_inspect_counts_them() {
+    for (sync, preallocates) in [("always", true), ("never", false)] {
+        let t = TestDir::new();
+        t.hoard()
+            .args(["-q", "init", "--sync", sync])
+            .assert()
+            .success();
+        for value in ["1", "2", "3"] {
+            t.hoard().args(["put", "a", value]).assert().success();
+        }
+        t.hoard().args(["put", "b", "4"]).assert().success();
+        let json = |args: &[&str]| -> serde_json::Value {
+            let out = t.hoard().args(args).arg("--json").output().unwrap();
+            assert!(out.status.success(), "{args:?}");
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let inspect = json(&["inspect"]);
+        let plan = json(&["merge", "--dry-run"]);
+        let preallocated = plan["preallocated_bytes_before"].as_u64().unwrap();
+        assert_eq!(preallocated > 0, preallocates, "{sync}: {plan}");
+        let written = plan["bytes_before"].as_u64().unwrap() - preallocated;
+        assert_eq!(written, inspect["total_bytes"].as_u64().unwrap(), "{sync}");
+        let dead =
+            plan["record_bytes_before"].as_u64().unwrap() - plan["live_bytes"].as_u64().unwrap();
+        assert_eq!(dead, inspect["dead_bytes"].as_u64().unwrap(), "{sync}");
+        let text = t.hoard().args(["merge", "--dry-run"]).output().unwrap();
+        let text = String::from_utf8(text.stdout).unwrap();
+        let percent = format!("{:.1}%", dead as f64 * 100.0 / written as f64);
+        assert!(
+            text.contains(&format!(
+                "written      {written} bytes, {dead} of them in dead records ({percent})"
+            )),
+            "{sync}: {text}"
+        );
+        assert_eq!(
+            text.contains(&format!("preallocated {preallocated} bytes")),
+            preallocates,
+            "{sync}: {text}"
+        );
+    }
+}

@@ -100,6 +100,15 @@ pub struct MergeReport {
     pub elapsed_ms: u64,
 }
 
+impl MergeReport {
+    /// Bytes of the input files reserved ahead of their last record
+    /// (preallocation under `always`): freed by a merge, but not records.
+    pub fn preallocated_before(&self) -> u64 {
+        self.bytes_before
+            .saturating_sub(self.record_bytes_before + self.files_before * HEADER_LEN as u64)
+    }
+}
+
 impl Bitcask {
     /// Reads every record of every file (checking each: a merge of a
     /// store with a damaged record refuses before it writes anything) and

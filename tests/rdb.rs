@@ -439,19 +439,33 @@ fn any_flipped_byte_exits_4_and_creates_nothing() {
     export_rdb(&t, &good);
     let bytes = std::fs::read(&good).unwrap();
     let path = work.path().join("flipped.rdb");
+    let mut checksum_refusals = 0;
     for at in 0..bytes.len() {
         let mut flipped = bytes.clone();
         flipped[at] ^= 0x41;
         std::fs::write(&path, &flipped).unwrap();
         let target = work.path().join("never-created");
-        common::hoard_at(&target)
+        let out = common::hoard_at(&target)
             .arg("import")
             .arg(&path)
             .assert()
             .append_context("flipped byte", at)
-            .code(4);
+            .code(4)
+            .get_output()
+            .clone();
         assert!(!target.exists(), "byte {at}: the store was created");
+        // A parse that stumbled before the checksum refused the file says
+        // where it stumbled too.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("fails its checksum") {
+            checksum_refusals += 1;
+            assert!(
+                stderr.contains("reading it stopped at: "),
+                "byte {at}: {stderr}"
+            );
+        }
     }
+    assert!(checksum_refusals > 0, "no flip was refused by the checksum");
     // A file refused for its content (valid checksum) creates nothing either.
     let refused = work.path().join("refused.rdb");
     let mut writer = hoardhaven::rdb::RdbWriter::new(Vec::new(), 1, 0).unwrap();

@@ -112,12 +112,17 @@ pub fn check_rdb(
         // for any damage.
         Err(Error::InvalidInput(message)) => {
             match crate::rdb::checksum_matches(open("checking")?) {
+                // The parser's own complaint says where reading went wrong
+                // (a file cut short or damaged mid-way); the checksum says
+                // that it is damage.
                 Ok(Some(false)) => Err(Error::CorruptInput {
                     source: source.to_string(),
                     offset: 0,
-                    message: "the file fails its checksum (its CRC-64 trailer does not match \
-                              its bytes); nothing was imported"
-                        .to_string(),
+                    message: format!(
+                        "the file fails its checksum (its CRC-64 trailer does not match its \
+                         bytes: it is damaged or cut short), and reading it stopped at: \
+                         {message}; nothing was imported"
+                    ),
                 }),
                 Ok(_) => Err(Error::InvalidInput(message)),
                 Err(e) => Err(Error::io("read", source, e)),

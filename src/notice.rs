@@ -140,17 +140,29 @@ impl fmt::Display for Notice {
             Notice::TornTailDropped {
                 file,
                 offset,
-                len: _,
+                len,
                 records,
                 kept_at,
                 kept_len,
-            } => write!(
-                f,
-                "dropped a torn write at the end of {file} (offset {offset}){}: the trace of an \
-                 interrupted write that was never acknowledged; its {kept_len} bytes are kept in {}",
-                records_after(*records),
-                kept_at.display()
-            ),
+            } => {
+                write!(
+                    f,
+                    "dropped a torn write at the end of {file} (offset {offset}, {len} bytes){}: \
+                     the trace of an interrupted write that was never acknowledged; ",
+                    records_after(*records),
+                )?;
+                // The copy stops at the last byte that is not zero: the
+                // zeros after it are unwritten (preallocated) space.
+                if kept_len < len {
+                    write!(
+                        f,
+                        "its {kept_len} bytes up to the last that is not zero are kept in {}",
+                        kept_at.display()
+                    )
+                } else {
+                    write!(f, "its {kept_len} bytes are kept in {}", kept_at.display())
+                }
+            }
             Notice::FooterZerosCut { file } => write!(
                 f,
                 "cut the zeros after the footer of {file}, left by an interrupted sealing"
@@ -240,9 +252,25 @@ mod tests {
         };
         assert_eq!(
             notice.to_string(),
-            "dropped a torn write at the end of aof-00000000000000000001 (offset 48) and the 2 \
-             unacknowledged records after it: the trace of an interrupted write that was never \
-             acknowledged; its 500 bytes are kept in /s/torn/x.torn"
+            "dropped a torn write at the end of aof-00000000000000000001 (offset 48, 512 bytes) \
+             and the 2 unacknowledged records after it: the trace of an interrupted write that \
+             was never acknowledged; its 500 bytes up to the last that is not zero are kept in \
+             /s/torn/x.torn"
+        );
+        let whole = Notice::TornTailDropped {
+            file: "0000000001-00000.data".to_string(),
+            offset: 118,
+            len: 9,
+            records: 0,
+            kept_at: PathBuf::from("/s/torn/y.torn"),
+            kept_len: 9,
+        };
+        assert!(
+            whole.to_string().ends_with(
+                "(offset 118, 9 bytes): the trace of an interrupted write that was \
+                            never acknowledged; its 9 bytes are kept in /s/torn/y.torn"
+            ),
+            "{whole}"
         );
         assert!(notice.contains("dropped a torn write"));
         assert!(notice.contains("offset 48"));

@@ -57,7 +57,8 @@ pub fn force_manifest(
     if !dir.is_dir() {
         return Err(Error::NotAStore {
             path: dir.to_path_buf(),
-            reason: "there is no store there: the directory does not exist (check the path;                      `hoard init` without --force-manifest creates a new store)"
+            reason: "there is no store there: the directory does not exist (check the path; \
+                     `hoard init` without --force-manifest creates a new store)"
                 .to_string(),
         });
     }

@@ -933,7 +933,8 @@ fn force_manifest_on_a_missing_directory_says_there_is_no_store() {
         .assert()
         .code(5)
         .stderr(predicate::str::contains(format!(
-            "{} is not a hoard store: there is no store there: the directory does not exist",
+            "{} is not a hoard store: there is no store there: the directory does not exist \
+             (check the path; `hoard init` without --force-manifest creates a new store)",
             t.dir().display()
         )));
     assert!(!t.dir().exists());

@@ -926,42 +926,6 @@ fn no_command_prints_the_help_once_on_stderr_with_exit_2() {
 }
 
 #[test]
-fn force_manifest_on_a_missing_directory_says_there_is_no_store() {
-    let t = TestDir::new();
-    t.hoard()
-        .args(["init", "--force-manifest"])
-        .assert()
-        .code(5)
-        .stderr(predicate::str::contains(format!(
-            "{} is not a hoard store: there is no store there: the directory does not exist \
-             (check the path; `hoard init` without --force-manifest creates a new store)",
-            t.dir().display()
-        )));
-    assert!(!t.dir().exists());
-}
-
-#[test]
-fn a_store_whose_manifest_was_deleted_points_at_force_manifest() {
-    let t = TestDir::new();
-    t.hoard().args(["put", "k", "v"]).assert().success();
-    std::fs::remove_file(t.dir().join("HOARD")).unwrap();
-    let before = snapshot_dir(&t.dir());
-    t.hoard()
-        .args(["get", "k"])
-        .assert()
-        .code(5)
-        .stderr(predicate::str::contains(
-            "`hoard init --force-manifest` rewrites it",
-        ));
-    assert_eq!(snapshot_dir(&t.dir()), before, "nothing written");
-    t.hoard()
-        .args(["init", "--force-manifest"])
-        .assert()
-        .success();
-    t.hoard().args(["get", "k"]).assert().success().stdout("v");
-}
-
-#[test]
 fn a_bad_duration_says_a_bare_number_is_seconds() {
     let t = TestDir::new();
     t.hoard()

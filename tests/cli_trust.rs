@@ -364,7 +364,12 @@ fn force_manifest_refuses_an_engine_the_files_contradict() {
         .hoard()
         .args(["init", "--force-manifest"])
         .assert()
-        .code(5);
+        .code(5)
+        .stderr(predicate::str::contains(format!(
+            "{} is not a hoard store: there is no store there: the directory does not exist \
+             (check the path; `hoard init` without --force-manifest creates a new store)",
+            missing.dir().display()
+        )));
     assert!(!missing.dir().exists());
 }
 

@@ -690,7 +690,15 @@ fn walkthrough_a_deleted_manifest_has_a_way_back() {
         let t = TestDir::with_engine(engine);
         t.put("k", "v");
         std::fs::remove_file(t.dir().join("HOARD")).unwrap();
-        t.hoard().args(["get", "k"]).assert().code(5);
+        let before = common::snapshot_dir(&t.dir());
+        t.hoard()
+            .args(["get", "k"])
+            .assert()
+            .code(5)
+            .stderr(predicate::str::contains(
+                "`hoard init --force-manifest` rewrites it",
+            ));
+        assert_eq!(common::snapshot_dir(&t.dir()), before, "nothing written");
         t.hoard()
             .args(["init", "--force-manifest"])
             .assert()
